@@ -1,0 +1,163 @@
+"""An immutable web fleet on DigitalOcean: bake (or promote) an image, replace the fleet, keep state outside.
+
+    config ──► ImageBuild (base) ──► ImageBuild (app) ──┐      (staging bakes;
+               or PromotedImage (look up by name) ──────┤       prod promotes)
+    Network (VPC + fleet tag) ──► Database ─────────────┤
+                              └─► LoadBalancer ─────────┼──► AppFleet ──► HealthGate
+                                  Dns (A record ► LB) ◄─┘
+
+This file only wires components from the validated stack config.
+"""
+
+from pathlib import Path
+
+import pulumi
+
+from components.app_fleet import AppFleet, AppFleetArgs, DatabaseConnection
+from components.config import ImageMode, load_settings
+from components.database import Database, DatabaseArgs
+from components.dns import Dns, DnsArgs
+from components.health_gate import HealthGate, HealthGateArgs
+from components.image_build import ImageBuild, ImageBuildArgs
+from components.load_balancer import HealthCheck, LoadBalancer, LoadBalancerArgs
+from components.naming import app_image_name, base_image_name, fleet_tag_name
+from components.network import Network, NetworkArgs
+from components.packer import tree_hash
+from components.promoted_image import PromotedImage, PromotedImageArgs
+from components.tags import common_tags
+
+PROJECT_DIR = Path(__file__).resolve().parent
+IMAGES = PROJECT_DIR / "images"
+
+settings = load_settings()
+app = settings.app
+tags = common_tags(app.name, settings.stack, settings.tags)
+
+network = Network(
+    "network",
+    NetworkArgs(region=settings.region, fleet_tag=fleet_tag_name(app.name, settings.stack), description=f"{app.name} {settings.stack}"),
+)
+
+# The app image's sources: its template, the shared scripts, the app itself, and the base it builds on.
+base_hash = tree_hash([IMAGES / "base", IMAGES / "scripts"], extra=[settings.image.base_image])
+app_hash = tree_hash([IMAGES / "app", IMAGES / "scripts", IMAGES / "webapp"], extra=[base_image_name(base_hash), app.name])
+if settings.image.mode == ImageMode.BAKE:
+    packer_region = {"region": settings.region, "snapshot_regions": [settings.region, *settings.image.copy_to_regions], "size": "s-1vcpu-1gb"}
+    base = ImageBuild(
+        "base-image",
+        ImageBuildArgs(
+            template_dir="images/base",
+            build="digitalocean.base",
+            image_name=base_image_name(base_hash),
+            source_hash=base_hash,
+            variables={"source_image": settings.image.base_image, **packer_region},
+            working_dir=str(PROJECT_DIR),
+        ),
+    )
+    source_hash = app_hash
+    image = ImageBuild(
+        "app-image",
+        ImageBuildArgs(
+            template_dir="images/app",
+            build="digitalocean.app",
+            image_name=app_image_name(app.name, app.version, source_hash),
+            source_hash=source_hash,
+            variables={"base_image": base.image_id, "app_name": app.name, "app_version": app.version, "source_hash": source_hash, **packer_region},
+            working_dir=str(PROJECT_DIR),
+            extra_triggers=[base.image_id],
+        ),
+    )
+else:
+    assert settings.image.source_hash is not None  # load_settings guarantees it in promote mode
+    source_hash = settings.image.source_hash
+    image = PromotedImage(
+        "app-image",
+        PromotedImageArgs(image_name=app_image_name(app.name, app.version, source_hash), region=settings.region),
+    )
+
+database = Database(
+    "database",
+    DatabaseArgs(
+        region=settings.region,
+        vpc_id=network.vpc_id,
+        fleet_tag=network.fleet_tag,
+        version=settings.database.version,
+        size=settings.database.size,
+        node_count=settings.database.node_count,
+        database_name=app.name,
+        user_name=app.name,
+        protect=settings.database.protect,
+        tags=tags,
+    ),
+)
+
+load_balancer = LoadBalancer(
+    "load-balancer",
+    LoadBalancerArgs(
+        region=settings.region,
+        vpc_id=network.vpc_id,
+        droplet_tag=network.fleet_tag,
+        app_port=app.port,
+        health_check=HealthCheck(path=app.health_path, port=app.port),
+        tls_domain=settings.dns.fqdn if settings.dns.tls else None,
+    ),
+)
+
+fleet = AppFleet(
+    "fleet",
+    AppFleetArgs(
+        app_name=app.name,
+        stack=settings.stack,
+        app_version=app.version,
+        source_hash=source_hash,
+        image_id=image.image_id,
+        count=settings.fleet.count,
+        size=settings.fleet.size,
+        region=settings.region,
+        vpc_id=network.vpc_id,
+        fleet_tag=network.fleet_tag,
+        load_balancer_id=load_balancer.load_balancer_id,
+        app_port=app.port,
+        database=DatabaseConnection(
+            host=database.host, port=database.port, name=database.database_name, user=database.user_name, password=database.password
+        ),
+        app_secret=settings.app_secret,
+        env=app.env,
+        tags=tags,
+        ssh_keys=settings.fleet.ssh_keys,
+        ssh_allow_cidrs=settings.fleet.ssh_allow_cidrs,
+    ),
+)
+
+fqdn = settings.dns.fqdn
+if settings.dns.domain is not None:
+    Dns("dns", DnsArgs(domain=settings.dns.domain, record=settings.dns.record, ip=load_balancer.ip, ttl=settings.dns.ttl, manage_domain=settings.dns.manage_domain))
+
+if settings.dns.tls and fqdn is not None:
+    url = pulumi.Output.from_input(f"https://{fqdn}")
+    resolve = load_balancer.ip.apply(lambda ip: f"{fqdn}:{ip}")
+else:
+    url = load_balancer.ip.apply(lambda ip: f"http://{ip}")
+    resolve = None
+
+HealthGate(
+    "health-gate",
+    HealthGateArgs(
+        url=url.apply(lambda base_url: base_url + app.health_path),
+        expect_version=app.version,
+        expect_hosts=fleet.droplet_names,
+        droplet_ids=fleet.droplet_ids,
+        timeout_seconds=settings.fleet.health_gate_timeout,
+        working_dir=str(PROJECT_DIR),
+        resolve=resolve,
+    ),
+)
+
+pulumi.export("url", url)
+pulumi.export("loadBalancerIp", load_balancer.ip)
+pulumi.export("imageId", image.image_id)
+pulumi.export("imageName", image.image_name)
+pulumi.export("imageSourceHash", source_hash)
+pulumi.export("appVersion", app.version)
+pulumi.export("dropletNames", fleet.droplet_names)
+pulumi.export("databaseHost", database.host)

@@ -1,0 +1,121 @@
+"""Render the cloud-init user-data that every fleet server reads on its first boot.
+
+This is the one mutable input an immutable server gets: the image holds the
+code and the unit, and user-data writes the *configuration* (database
+credentials, environment) into the app's environment file, mode 0600, before
+the app starts. It writes nothing else: no packages, no commands, nothing
+that could drift from what the image was tested with.
+
+The contract with the image (see ``images/webapp/webapp.service``):
+
+* ``/etc/webapp/app.env`` is written here; the unit reads it with
+  ``EnvironmentFile=`` and is ordered after ``cloud-init.service``;
+* ``/etc/webapp/image.env`` is baked into the image (version, image name) and
+  never written at boot, so ``/healthz`` reports what the image really is.
+
+Everything here is a pure function so it can be tested without Pulumi.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import yaml
+
+ENV_FILE_PATH = "/etc/webapp/app.env"
+
+# Names the program itself sets; a stack's `env` may not override them.
+RESERVED_ENV_NAMES = frozenset(
+    {
+        "APP_ENV",
+        "APP_PORT",
+        "APP_SECRET",
+        "APP_VERSION",
+        "IMAGE_NAME",
+        "DATABASE_HOST",
+        "DATABASE_PORT",
+        "DATABASE_NAME",
+        "DATABASE_USER",
+        "DATABASE_PASSWORD",
+        "DATABASE_SSLMODE",
+    }
+)
+
+ENV_NAME_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
+
+
+def _quote_env_value(value: str) -> str:
+    """Quote a value for a systemd ``EnvironmentFile=`` line.
+
+    systemd accepts double-quoted values with backslash escapes; no variable
+    expansion happens, so only the quote and the backslash need escaping.
+    Newlines are refused earlier (config validation), never escaped here.
+    """
+    if "\n" in value or "\r" in value:
+        raise ValueError("environment values must be single-line")
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def render_env_file(env: Mapping[str, str]) -> str:
+    """The body of ``/etc/webapp/app.env``: one ``NAME="value"`` a line, sorted."""
+    lines = []
+    for name in sorted(env):
+        if not ENV_NAME_PATTERN.match(name):
+            raise ValueError(f"invalid environment variable name {name!r}")
+        lines.append(f"{name}={_quote_env_value(str(env[name]))}")
+    return "\n".join(lines) + "\n"
+
+
+def app_environment(
+    *,
+    app_env: str,
+    app_port: int,
+    database_host: str,
+    database_port: int,
+    database_name: str,
+    database_user: str,
+    database_password: str,
+    app_secret: str,
+    extra_env: Mapping[str, str],
+) -> dict[str, str]:
+    """Everything the app reads at run time, as one flat mapping.
+
+    The database connection always asks for TLS (``sslmode=require``): the
+    managed cluster only accepts TLS, and a server that silently fell back to
+    plain text would be a drift we could not see.
+    """
+    clash = RESERVED_ENV_NAMES.intersection(extra_env)
+    if clash:
+        raise ValueError(f"env may not set reserved names: {', '.join(sorted(clash))}")
+    env = dict(extra_env)
+    env.update(
+        {
+            "APP_ENV": app_env,
+            "APP_PORT": str(app_port),
+            "APP_SECRET": app_secret,
+            "DATABASE_HOST": database_host,
+            "DATABASE_PORT": str(database_port),
+            "DATABASE_NAME": database_name,
+            "DATABASE_USER": database_user,
+            "DATABASE_PASSWORD": database_password,
+            "DATABASE_SSLMODE": "require",
+        }
+    )
+    return env
+
+
+def render_user_data(env: Mapping[str, str]) -> str:
+    """A ``#cloud-config`` document that writes the app's environment file and nothing else."""
+    document = {
+        "write_files": [
+            {
+                "path": ENV_FILE_PATH,
+                "owner": "root:root",
+                "permissions": "0600",
+                "content": render_env_file(env),
+            }
+        ],
+    }
+    return "#cloud-config\n" + yaml.safe_dump(document, sort_keys=False, default_flow_style=False, width=4096)

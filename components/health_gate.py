@@ -1,0 +1,76 @@
+"""HealthGate: `pulumi up` succeeds only when the new fleet serves, healthy, through the load balancer.
+
+Creates one `pulumi_command.local.Command` that runs `tools/health_gate.py` on
+the machine running Pulumi, after the new droplets exist. It polls the app's
+health endpoint through the load balancer until every new droplet (by its
+hostname) has answered healthy with the new version, within a bounded
+timeout. If the timeout passes, the Command fails, so the update fails before
+Pulumi deletes the replaced droplets: the old generation keeps serving.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_command as command
+
+
+@dataclass(frozen=True, kw_only=True)
+class HealthGateArgs:
+    url: pulumi.Input[str]
+    """Health endpoint through the load balancer, e.g. http://203.0.113.10/healthz."""
+    expect_version: str
+    expect_hosts: pulumi.Input[list[str]]
+    """Hostnames of the new droplets; every one must answer healthy."""
+    droplet_ids: pulumi.Input[list[str]]
+    """A new set of droplets re-runs the gate."""
+    timeout_seconds: int
+    working_dir: str
+    resolve: pulumi.Input[str] | None = None
+    """HOST:IP: connect to IP for HOST (an https name whose DNS has not propagated yet)."""
+    python: str = "python3"
+
+
+def gate_command(python: str, url: str, version: str, hosts: list[str], timeout: int, resolve: str | None) -> str:
+    words = [
+        python,
+        "tools/health_gate.py",
+        "--url",
+        url,
+        "--expect-version",
+        version,
+        "--expect-hosts",
+        ",".join(hosts),
+        "--timeout",
+        str(timeout),
+    ]
+    if resolve:
+        words += ["--resolve", resolve]
+    return " ".join(shlex.quote(word) for word in words)
+
+
+class HealthGate(pulumi.ComponentResource):
+    report: pulumi.Output[str]
+
+    def __init__(self, name: str, args: HealthGateArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("immutable-web:gate:HealthGate", name, None, opts)
+
+        create = pulumi.Output.all(args.url, args.expect_hosts, args.resolve).apply(
+            lambda values: gate_command(args.python, values[0], args.expect_version, list(values[1]), args.timeout_seconds, values[2])
+        )
+        wait = command.local.Command(
+            f"{name}-wait",
+            create=create,
+            dir=args.working_dir,
+            triggers=[args.droplet_ids],
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                # The gate's own --timeout bounds the wait; this only backs it up.
+                custom_timeouts=pulumi.CustomTimeouts(create=f"{args.timeout_seconds + 120}s"),
+            ),
+        )
+        # The gate's last stdout line is a JSON summary: hosts seen, answers, seconds waited.
+        self.report = wait.stdout
+        self.register_outputs({"report": self.report})

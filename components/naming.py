@@ -1,0 +1,34 @@
+"""Names of images, droplets and tags: pure and deterministic.
+
+A promoting stack (prod) finds the image a baking stack (staging) made by name
+alone, so both must compute exactly the same names from the same inputs.
+"""
+
+from __future__ import annotations
+
+import re
+
+
+def dashed(version: str) -> str:
+    """A version as a hostname-safe label: 1.4.2-rc.1 -> 1-4-2-rc-1."""
+    return re.sub(r"[^a-z0-9]+", "-", version.lower()).strip("-")
+
+
+def droplet_hostname(app_name: str, stack: str, version: str, source_hash: str, index: int) -> str:
+    """A droplet's name: it carries the image generation, so old and new coexist during a replace."""
+    return f"{app_name}-{stack}-{dashed(version)}-{source_hash[:6]}-{index}"
+
+
+def app_image_name(app_name: str, version: str, source_hash: str) -> str:
+    """The app snapshot's name; a promoting stack looks the image up by exactly this."""
+    return f"{app_name}-{version}-{source_hash}"
+
+
+def base_image_name(source_hash: str) -> str:
+    return f"webapp-base-{source_hash}"
+
+
+def fleet_tag_name(app_name: str, stack: str) -> str:
+    return f"{app_name}-{stack}-fleet"
+
+

@@ -1,0 +1,58 @@
+"""PromotedImage: use the image a baking stack proved, never bake again.
+
+A promoting stack (prod) runs no Packer. It looks up, by its deterministic
+name, the snapshot the baking stack (staging) made from the same sources and
+version: one immutable unit, promoted from environment to environment. A new
+staging bake therefore never rolls prod: prod moves only when its stack file
+names another version and source hash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_digitalocean as digitalocean
+
+
+class ImageNotFoundError(Exception):
+    """The pinned image does not exist (yet) in the region."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PromotedImageArgs:
+    image_name: str
+    """Exact snapshot name the baking stack printed as `imageName`."""
+    region: str
+    """The snapshot must be available here (the baking stack copies it via imageCopyRegions)."""
+
+
+def lookup_snapshot_id(image_name: str, region: str, parent: pulumi.Resource | None = None) -> str:
+    """The snapshot id, or a clear error naming the config that pins it."""
+    try:
+        result = digitalocean.get_droplet_snapshot(
+            name=image_name,
+            region=region,
+            # Names are content-addressed, so duplicates are rebuilds of the same sources: take the newest.
+            most_recent=True,
+            opts=pulumi.InvokeOptions(parent=parent),
+        )
+    except Exception as error:  # the provider reports a missing snapshot as an invoke error
+        raise ImageNotFoundError(
+            f"image {image_name!r} was not found in region {region}: the promoting stack pins "
+            f"immutable-web:appVersion and immutable-web:imageSourceHash to an image that has not been baked "
+            f"(or not copied to {region}). Deploy the baking stack first (pulumi up --stack staging, with "
+            f"{region} in its imageCopyRegions) and copy its `imageSourceHash` output. ({error})"
+        ) from error
+    return result.id
+
+
+class PromotedImage(pulumi.ComponentResource):
+    image_id: pulumi.Output[str]
+    image_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: PromotedImageArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("immutable-web:image:PromotedImage", name, None, opts)
+        self.image_id = pulumi.Output.from_input(lookup_snapshot_id(args.image_name, args.region, parent=self))
+        self.image_name = pulumi.Output.from_input(args.image_name)
+        self.register_outputs({"image_id": self.image_id, "image_name": self.image_name})
