@@ -51,7 +51,6 @@ if settings.image.mode == ImageMode.BAKE:
             image_name=base_image_name(base_hash),
             source_hash=base_hash,
             variables={"source_image": settings.image.base_image, **packer_region},
-            working_dir=str(PROJECT_DIR),
         ),
     )
     source_hash = app_hash
@@ -63,7 +62,6 @@ if settings.image.mode == ImageMode.BAKE:
             image_name=app_image_name(app.name, app.version, source_hash),
             source_hash=source_hash,
             variables={"base_image": base.image_id, "app_name": app.name, "app_version": app.version, "source_hash": source_hash, **packer_region},
-            working_dir=str(PROJECT_DIR),
             extra_triggers=[base.image_id],
         ),
     )
@@ -148,7 +146,6 @@ HealthGate(
         expect_hosts=fleet.droplet_names,
         droplet_ids=fleet.droplet_ids,
         timeout_seconds=settings.fleet.health_gate_timeout,
-        working_dir=str(PROJECT_DIR),
         resolve=resolve,
     ),
 )

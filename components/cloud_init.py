@@ -106,6 +106,18 @@ def app_environment(
     return env
 
 
+class _LiteralDumper(yaml.SafeDumper):
+    """Writes multi-line strings as YAML literal blocks, so the file reads as it will land on disk."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_LiteralDumper.add_representer(str, _represent_str)
+
+
 def render_user_data(env: Mapping[str, str]) -> str:
     """A ``#cloud-config`` document that writes the app's environment file and nothing else."""
     document = {
@@ -118,4 +130,4 @@ def render_user_data(env: Mapping[str, str]) -> str:
             }
         ],
     }
-    return "#cloud-config\n" + yaml.safe_dump(document, sort_keys=False, default_flow_style=False, width=4096)
+    return "#cloud-config\n" + yaml.dump(document, Dumper=_LiteralDumper, sort_keys=False, default_flow_style=False, width=4096)

@@ -27,7 +27,6 @@ class HealthGateArgs:
     droplet_ids: pulumi.Input[list[str]]
     """A new set of droplets re-runs the gate."""
     timeout_seconds: int
-    working_dir: str
     resolve: pulumi.Input[str] | None = None
     """HOST:IP: connect to IP for HOST (an https name whose DNS has not propagated yet)."""
     python: str = "python3"
@@ -63,7 +62,7 @@ class HealthGate(pulumi.ComponentResource):
         wait = command.local.Command(
             f"{name}-wait",
             create=create,
-            dir=args.working_dir,
+            # Runs from the project directory (no absolute path in state; see ImageBuild).
             triggers=[args.droplet_ids],
             opts=pulumi.ResourceOptions(
                 parent=self,

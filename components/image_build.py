@@ -26,7 +26,7 @@ from components.packer import parse_artifact_id
 @dataclass(frozen=True, kw_only=True)
 class ImageBuildArgs:
     template_dir: str
-    """Packer template folder, relative to `working_dir` (e.g. images/app)."""
+    """Packer template folder, relative to the project directory (e.g. images/app)."""
     build: str
     """Packer source to run, `<type>.<name>` (e.g. digitalocean.app)."""
     image_name: str
@@ -35,8 +35,6 @@ class ImageBuildArgs:
     """Content hash of everything the image is made from (see components.packer.tree_hash)."""
     variables: Mapping[str, pulumi.Input[str]]
     """Packer variables, passed as PKR_VAR_<name> so no value is ever shell-quoted."""
-    working_dir: str
-    """Where Packer runs: the project root."""
     packer: str = "packer"
     extra_triggers: Sequence[pulumi.Input[str]] = field(default_factory=tuple)
     """Ids this layer builds on (the base image id for the app layer)."""
@@ -71,7 +69,8 @@ class ImageBuild(pulumi.ComponentResource):
         bake = command.local.Command(
             f"{name}-packer",
             create=packer_command(args.packer, args.build, args.template_dir),
-            dir=args.working_dir,
+            # No `dir`: Pulumi runs commands from the project directory, and an absolute path
+            # in state would differ between checkouts and re-run Packer on every machine.
             environment=environment,
             # A new content hash or a new base id is a new image: replace (re-run Packer).
             triggers=[args.source_hash, args.image_name, *args.extra_triggers],

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pulumi
 import yaml
 from pulumi.runtime import config as runtime_config
@@ -257,7 +258,7 @@ class RealisticMocks(pulumi.runtime.Mocks):
                 raise Exception(f"Error: no snapshot found with name {name}")  # the provider's wording
             region = args.args.get("region", "nyc3")
             snapshot_id = self.snapshots[name]
-            return {"id": snapshot_id, "name": name, "region": region, "regions": [region], "minDiskSize": 25, "size": 2.4, "dropletId": "0", "createdAt": "2026-11-20T10:00:00Z"}, None
+            return {"id": snapshot_id, "name": name, "region": region, "regions": [region], "minDiskSize": 25, "size": 2.4, "dropletId": "0", "createdAt": "2026-11-20T10:00:00Z"}, []
         raise NotImplementedError(f"no mock for invoke {args.token}")
 
 
@@ -315,12 +316,34 @@ def _plain(value: Any) -> Any:
     return value
 
 
+class ProviderError(grpc.RpcError):
+    """An invoke failure as the engine reports it: a gRPC error whose details are the provider's message."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def code(self) -> grpc.StatusCode:
+        return grpc.StatusCode.UNKNOWN
+
+    def details(self) -> str:
+        return self.message
+
+
 class RecordingMonitor(runtime_mocks.MockMonitor):
     """The SDK's mock monitor, also keeping each registration's options (which MockResourceArgs drops)."""
 
     def __init__(self, mocks: RealisticMocks):
         super().__init__(mocks)
         self.records: list[Resource] = []
+
+    def Invoke(self, request):  # noqa: N802 (the gRPC method's name)
+        # The real engine turns a provider's invoke error into a gRPC error, which the SDK
+        # raises in the program (where the program can catch it), not as an unhandled RPC failure.
+        try:
+            return super().Invoke(request)
+        except Exception as error:
+            raise ProviderError(str(error)) from error
 
     def RegisterResource(self, request):  # noqa: N802 (the gRPC method's name)
         response = super().RegisterResource(request)
@@ -398,8 +421,15 @@ def run_program(
         root = runtime_settings.get_root_resource()
         return collect(dict(root.outputs))  # type: ignore[union-attr]
 
-    program()
-    return StackRun(stack=stack, config=config, resources=list(monitor.records), outputs=exported, secret_outputs=secret_outputs)
+    try:
+        program()
+    except Exception as error:
+        # Lets a test prove a bad config stopped the program before any resource was registered.
+        error.registered_resources = list(monitor.records)  # type: ignore[attr-defined]
+        raise
+    # Registration order depends on thread scheduling; URN order does not.
+    resources = sorted(monitor.records, key=lambda r: r.urn)
+    return StackRun(stack=stack, config=config, resources=resources, outputs=exported, secret_outputs=secret_outputs)
 
 
 def _pinned_snapshot(config: Mapping[str, str]) -> dict[str, str]:

@@ -1,0 +1,75 @@
+"""What a config change does to the fleet: replace it when the image or its first-boot config changes, leave it alone otherwise."""
+
+from __future__ import annotations
+
+from conftest import DROPLET, DNS_RECORD
+
+from offline.harness import run_program
+
+
+def droplet_inputs(run):
+    return {d.name: d.inputs for d in run.of_type(DROPLET)}
+
+
+def test_new_app_version_changes_every_droplets_image_and_name(staging):
+    bumped = run_program("staging", config_overrides={"appVersion": "1.5.0"})
+    before, after = droplet_inputs(staging), droplet_inputs(bumped)
+    assert before.keys() == after.keys()
+    for name in before:
+        assert after[name]["image"] != before[name]["image"], f"{name} would keep the old image"
+        assert "-1-5-0-" in after[name]["name"] and "-1-4-2-" in before[name]["name"], name
+    assert bumped.outputs["imageName"].startswith("hello-1.5.0-")
+    assert bumped.named("app-image-packer").inputs["triggers"] != staging.named("app-image-packer").inputs["triggers"]
+    # The base layer's inputs did not change: it is not baked again.
+    assert bumped.named("base-image-packer").inputs == staging.named("base-image-packer").inputs
+
+
+def test_promoting_another_version_in_prod_changes_every_droplets_image(prod):
+    promoted = run_program("prod", config_overrides={"appVersion": "1.5.0", "imageSourceHash": "aaaaaaaaaaaa"})
+    before, after = droplet_inputs(prod), droplet_inputs(promoted)
+    for name in before:
+        assert after[name]["image"] != before[name]["image"], name
+    assert promoted.outputs["imageName"] == "hello-1.5.0-aaaaaaaaaaaa"
+
+
+def test_changed_env_var_changes_user_data_but_not_the_image(staging):
+    changed = run_program("staging", config_overrides={"env": ["LOG_LEVEL=info", "FEATURE_NEW_CHECKOUT=true"]})
+    before, after = droplet_inputs(staging), droplet_inputs(changed)
+    for name in before:
+        assert after[name]["userData"] != before[name]["userData"], name
+        assert 'LOG_LEVEL="info"' in after[name]["userData"]
+        assert after[name]["image"] == before[name]["image"], name
+
+
+def test_dns_ttl_change_touches_only_the_record(prod):
+    changed = run_program("prod", config_overrides={"dnsTtl": 300})
+    before = {r.urn: r.inputs for r in prod.resources}
+    after = {r.urn: r.inputs for r in changed.resources}
+    assert before.keys() == after.keys()
+    differing = {urn.split("::")[-1] for urn in before if before[urn] != after[urn]}
+    assert differing == {"dns-record"}
+    assert changed.of_type(DNS_RECORD)[0].inputs["ttl"] == 300
+
+
+def test_fleet_count_change_adds_droplets_without_touching_existing_ones(staging):
+    grown = run_program("staging", config_overrides={"fleetCount": 3})
+    before, after = droplet_inputs(staging), droplet_inputs(grown)
+    assert set(after) == set(before) | {"fleet-2"}
+    for name in before:
+        assert after[name] == before[name], name
+
+
+def test_image_source_change_bakes_a_new_image(tmp_path, monkeypatch, staging):
+    """Any byte changed under images/ (here: the app layer) is a new content hash, image name and bake."""
+    import shutil
+
+    import offline.harness as harness
+
+    project = tmp_path / "project"
+    shutil.copytree(harness.PROJECT_DIR, project, ignore=shutil.ignore_patterns(".venv", ".git", "*.qcow2", ".cache", "__pycache__"))
+    (project / "images" / "webapp" / "CHANGED").write_text("a new byte\n")
+    monkeypatch.setattr(harness, "PROJECT_DIR", project)
+    changed = run_program("staging", main=project / "__main__.py")
+    assert changed.outputs["imageSourceHash"] != staging.outputs["imageSourceHash"]
+    assert changed.named("app-image-packer").inputs["triggers"] != staging.named("app-image-packer").inputs["triggers"]
+    assert changed.named("base-image-packer").inputs == staging.named("base-image-packer").inputs
