@@ -34,6 +34,8 @@ from pulumi.runtime import mocks as runtime_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime import settings as runtime_settings
 
+from offline.providers import PROVIDER_REPLACES
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 MAIN = PROJECT_DIR / "__main__.py"
 
@@ -178,6 +180,9 @@ class RealisticMocks(pulumi.runtime.Mocks):
         typ, name = args.typ, args.name
         key = (self.stack, typ, name)
         outputs: dict[str, Any] = dict(inputs)
+        # A resource the provider must replace gets a new id, as in the cloud; dependents see it change.
+        forcing = [json.dumps(inputs.get(p), sort_keys=True) for p in sorted(PROVIDER_REPLACES.get(typ, ()))]
+        key = (self.stack, typ, name, *forcing)
         resource_id = _number(*key)
 
         if typ == "digitalocean:index/vpc:Vpc":
@@ -313,6 +318,8 @@ def _plain(value: Any) -> Any:
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # protobuf carries every number as a double
     return value
 
 
