@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import runpy
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -406,11 +406,26 @@ def run_program(
     if snapshots is _UNSET:
         snapshots = _pinned_snapshot(config)
     mocks = RealisticMocks(stack, snapshots=snapshots, overrides=mock_outputs)  # type: ignore[arg-type]
-    monitor = RecordingMonitor(mocks)
+    return run_under_mocks(lambda: runpy.run_path(str(main), run_name="__main__"), stack=stack, mocks=mocks, config=config, secret_keys=secret_keys)
 
+
+def run_under_mocks(
+    body: Callable[[], object],
+    *,
+    stack: str = "test",
+    mocks: RealisticMocks | None = None,
+    config: Mapping[str, str] | None = None,
+    secret_keys: Sequence[str] = (),
+) -> StackRun:
+    """Run ``body`` (a program, or a test that builds one component) under the mocks and record it.
+
+    Stack outputs are whatever ``body`` exported with ``pulumi.export``.
+    """
+    mocks = mocks or RealisticMocks(stack)
+    monitor = RecordingMonitor(mocks)
     runtime_settings.ROOT.set(None)  # a fresh Stack resource for this run
     pulumi.runtime.set_mocks(mocks, project=project_file()["name"], stack=stack, preview=False, monitor=monitor)
-    runtime_config.set_all_config(config, secret_keys)
+    runtime_config.set_all_config(dict(config or {}), list(secret_keys))
 
     exported: dict[str, Any] = {}
     secret_outputs: set[str] = set()
@@ -424,7 +439,7 @@ def run_program(
 
     @runtime_mocks.test
     def program():
-        runpy.run_path(str(main), run_name="__main__")
+        body()
         root = runtime_settings.get_root_resource()
         return collect(dict(root.outputs))  # type: ignore[union-attr]
 
@@ -436,7 +451,7 @@ def run_program(
         raise
     # Registration order depends on thread scheduling; URN order does not.
     resources = sorted(monitor.records, key=lambda r: r.urn)
-    return StackRun(stack=stack, config=config, resources=resources, outputs=exported, secret_outputs=secret_outputs)
+    return StackRun(stack=stack, config=dict(config or {}), resources=resources, outputs=exported, secret_outputs=secret_outputs)
 
 
 def _pinned_snapshot(config: Mapping[str, str]) -> dict[str, str]:
@@ -480,4 +495,4 @@ def staging_user_data(
     return droplets[0].inputs["userData"]
 
 
-__all__: Sequence[str] = ["Resource", "StackRun", "run_program", "stack_config", "staging_user_data", "list_stacks"]
+__all__: Sequence[str] = ["Resource", "StackRun", "run_program", "run_under_mocks", "stack_config", "staging_user_data", "list_stacks"]

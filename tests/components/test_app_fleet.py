@@ -1,0 +1,76 @@
+"""AppFleet built with explicit args: droplets, their options and user-data, and the fleet firewall."""
+
+from __future__ import annotations
+
+import pulumi
+import pytest
+from conftest import DROPLET, FIREWALL
+
+from components.app_fleet import AppFleet, AppFleetArgs, DatabaseConnection
+from offline.harness import run_under_mocks
+
+
+def fleet_args(**changes) -> AppFleetArgs:
+    values = dict(
+        app_name="shop",
+        stack="qa",
+        app_version="2.0.1",
+        source_hash="0123456789ab",
+        image_id="98765",
+        count=3,
+        size="s-2vcpu-4gb",
+        region="fra1",
+        vpc_id="vpc-1",
+        fleet_tag="shop-qa-fleet",
+        load_balancer_id="lb-1",
+        app_port=9000,
+        database=DatabaseConnection(host="db.internal", port=25060, name="shop", user="shop", password=pulumi.Output.secret("pw-123")),
+        app_secret=pulumi.Output.secret("s3cret"),
+        env={"LOG_LEVEL": "warn"},
+        tags=["app:shop"],
+    )
+    values.update(changes)
+    return AppFleetArgs(**values)
+
+
+def build(**changes):
+    return run_under_mocks(lambda: AppFleet("web", fleet_args(**changes)))
+
+
+def test_fleet_creates_count_droplets_from_the_image():
+    run = build()
+    droplets = run.of_type(DROPLET)
+    assert [d.name for d in droplets] == ["web-0", "web-1", "web-2"]
+    for index, droplet in enumerate(droplets):
+        assert droplet.inputs["image"] == "98765", droplet.name
+        assert droplet.inputs["name"] == f"shop-qa-2-0-1-012345-{index}"
+        assert droplet.inputs["region"] == "fra1" and droplet.inputs["size"] == "s-2vcpu-4gb" and droplet.inputs["vpcUuid"] == "vpc-1"
+        assert droplet.inputs["tags"] == ["shop-qa-fleet", "app:shop"]
+        assert droplet.parent_name == "web"
+
+
+def test_every_droplet_is_replaced_never_patched():
+    for droplet in build().of_type(DROPLET):
+        assert droplet.options["replace_on_changes"] == ["image", "userData"], droplet.name
+        assert droplet.options["delete_before_replace"] is False, droplet.name
+        assert droplet.options["custom_timeouts"] == {"create": "15m", "delete": "10m"}
+
+
+def test_user_data_is_secret_and_carries_connection_and_env():
+    droplet = build().of_type(DROPLET)[0]
+    assert "userData" in droplet.secret_inputs
+    text = droplet.inputs["userData"]
+    for line in ('DATABASE_HOST="db.internal"', 'DATABASE_PORT="25060"', 'DATABASE_PASSWORD="pw-123"', 'APP_PORT="9000"', 'APP_ENV="qa"', 'LOG_LEVEL="warn"', 'APP_SECRET="s3cret"'):
+        assert line in text, line
+
+
+def test_firewall_closes_ssh_by_default_and_opens_app_port_to_the_balancer_only():
+    firewall = build().of_type(FIREWALL)[0]
+    assert firewall.inputs["inboundRules"] == [{"protocol": "tcp", "portRange": "9000", "sourceLoadBalancerUids": ["lb-1"]}]
+    assert firewall.inputs["tags"] == ["shop-qa-fleet"]
+
+
+@pytest.mark.parametrize("cidrs", [["198.51.100.0/24"], ["198.51.100.0/24", "2001:db8::/32"]])
+def test_firewall_opens_ssh_to_the_allow_list(cidrs):
+    firewall = build(ssh_allow_cidrs=cidrs, ssh_keys=["1"]).of_type(FIREWALL)[0]
+    assert {"protocol": "tcp", "portRange": "22", "sourceAddresses": cidrs} in firewall.inputs["inboundRules"]

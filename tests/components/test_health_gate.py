@@ -1,0 +1,29 @@
+"""HealthGate built with explicit args: the command it runs and what re-runs it."""
+
+from __future__ import annotations
+
+import shlex
+
+from components.health_gate import HealthGate, HealthGateArgs, gate_command
+from offline.harness import run_under_mocks
+
+
+def test_gate_command_is_quoted_and_bounded():
+    words = shlex.split(gate_command("python3", "https://a.example/healthz", "1.0.0", ["h-0", "h-1"], 300, "a.example:198.51.100.1"))
+    assert words == [
+        "python3", "tools/health_gate.py", "--url", "https://a.example/healthz", "--expect-version", "1.0.0",
+        "--expect-hosts", "h-0,h-1", "--timeout", "300", "--resolve", "a.example:198.51.100.1",
+    ]
+
+
+def test_new_droplets_rerun_the_gate():
+    run = run_under_mocks(
+        lambda: HealthGate(
+            "gate",
+            HealthGateArgs(url="http://198.51.100.1/healthz", expect_version="1.0.0", expect_hosts=["h-0"], droplet_ids=["11", "12"], timeout_seconds=120),
+        )
+    )
+    (command,) = run.of_type("command:local:Command")
+    assert command.inputs["triggers"] == [["11", "12"]]
+    assert "triggers[*]" in command.options["replace_on_changes"]
+    assert command.options["custom_timeouts"]["create"] == "240s"

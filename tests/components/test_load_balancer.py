@@ -1,0 +1,32 @@
+"""LoadBalancer built with explicit args."""
+
+from __future__ import annotations
+
+from conftest import CERTIFICATE, LOAD_BALANCER
+
+from components.load_balancer import HealthCheck, LoadBalancer, LoadBalancerArgs
+from offline.harness import run_under_mocks
+
+
+def build(tls_domain=None):
+    args = LoadBalancerArgs(region="sfo3", vpc_id="vpc-2", droplet_tag="t", app_port=8000, health_check=HealthCheck(path="/up", port=8000), tls_domain=tls_domain)
+    return run_under_mocks(lambda: LoadBalancer("edge", args))
+
+
+def test_plain_http_balancer_health_checks_the_app():
+    run = build()
+    balancer = run.of_type(LOAD_BALANCER)[0]
+    assert run.of_type(CERTIFICATE) == []
+    assert balancer.inputs["healthcheck"] == {
+        "protocol": "http", "port": 8000, "path": "/up", "checkIntervalSeconds": 5, "responseTimeoutSeconds": 3, "healthyThreshold": 2, "unhealthyThreshold": 3,
+    }
+    assert balancer.inputs["dropletTag"] == "t" and balancer.inputs["vpcUuid"] == "vpc-2"
+
+
+def test_tls_balancer_gets_a_certificate_https_and_a_redirect():
+    run = build("app.example.org")
+    certificate = run.of_type(CERTIFICATE)[0]
+    balancer = run.of_type(LOAD_BALANCER)[0]
+    assert certificate.inputs["domains"] == ["app.example.org"] and certificate.parent_name == "edge"
+    assert balancer.inputs["redirectHttpToHttps"] is True and balancer.inputs["disableLetsEncryptDnsRecords"] is True
+    assert {r["entryProtocol"] for r in balancer.inputs["forwardingRules"]} == {"http", "https"}
