@@ -1,0 +1,87 @@
+# The base layer: a hardened Debian 12 every app image builds on. Rebuilt only when its
+# own inputs (this folder, images/scripts, the source image) change.
+
+source "digitalocean" "base" {
+  # The API token comes from DIGITALOCEAN_TOKEN in the environment, never from a file.
+  image            = var.source_image
+  region           = var.region
+  size             = var.size
+  snapshot_name    = var.image_name
+  snapshot_regions = var.snapshot_regions
+  droplet_name     = "packer-${var.image_name}"
+  ssh_username     = "root"
+  tags             = ["packer-builder"]
+}
+
+source "amazon-ebs" "base" {
+  region        = var.aws_region
+  instance_type = var.aws_instance_type
+  ami_name      = var.image_name
+  ami_regions   = var.aws_copy_regions
+  ssh_username  = "admin"
+  source_ami_filter {
+    filters = {
+      name                = "debian-12-amd64-*"
+      virtualization-type = "hvm"
+      root-device-type    = "ebs"
+    }
+    owners      = [var.aws_source_ami_owner]
+    most_recent = true
+  }
+  tags = {
+    Name  = var.image_name
+    Layer = "base"
+  }
+}
+
+source "qemu" "base" {
+  disk_image           = true
+  iso_url              = var.qemu_source_disk
+  iso_checksum         = "none"
+  use_backing_file     = false
+  format               = "qcow2"
+  disk_size            = "2048M"
+  disk_interface       = "virtio"
+  disk_discard         = "unmap"
+  disk_detect_zeroes   = "unmap"
+  disk_compression     = true
+  net_device           = "virtio-net"
+  accelerator          = var.qemu_accelerator
+  cpus                 = 2
+  memory               = 1024
+  headless             = true
+  output_directory     = var.qemu_output_directory
+  vm_name              = "${var.image_name}.qcow2"
+  cd_files             = var.qemu_seed_files
+  cd_label             = "cidata"
+  ssh_username         = "root"
+  ssh_private_key_file = var.qemu_ssh_private_key_file
+  ssh_timeout          = "20m"
+  shutdown_command     = "shutdown -P now"
+  # User networking restricted to this machine: the guest reaches only the forwarded SSH port.
+  qemuargs = [
+    ["-netdev", "user,id=user.0,restrict=on,hostfwd=tcp:127.0.0.1:{{ .SSHHostPort }}-:22"],
+    ["-serial", "file:${var.qemu_output_directory}-console.log"],
+  ]
+}
+
+build {
+  sources = ["source.digitalocean.base", "source.amazon-ebs.base", "source.qemu.base"]
+
+  provisioner "shell" {
+    # root on DigitalOcean and qemu, `admin` with sudo on AWS.
+    execute_command  = "chmod +x {{ .Path }}; if [ \"$(id -u)\" -eq 0 ]; then env {{ .Vars }} {{ .Path }}; else sudo env {{ .Vars }} {{ .Path }}; fi"
+    environment_vars = ["APT_OFFLINE=${var.apt_offline}"]
+    scripts          = ["${path.root}/../scripts/base.sh", "${path.root}/../scripts/cleanup.sh"]
+  }
+
+  post-processor "manifest" {
+    output     = var.manifest_path
+    strip_path = true
+    custom_data = {
+      layer        = "base"
+      image_name   = var.image_name
+      source_image = var.source_image
+    }
+  }
+}

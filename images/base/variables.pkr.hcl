@@ -1,0 +1,106 @@
+variable "image_name" {
+  type        = string
+  description = "Name of the snapshot / AMI / qcow2 to produce; carries the content hash of images/base and images/scripts."
+  validation {
+    condition     = length(var.image_name) >= 3 && length(var.image_name) <= 128
+    error_message = "The image_name must be 3 to 128 characters."
+  }
+}
+
+variable "source_image" {
+  type        = string
+  description = "DigitalOcean image slug the base starts from."
+  default     = "debian-12-x64"
+}
+
+variable "region" {
+  type        = string
+  description = "DigitalOcean region the builder droplet runs in."
+  default     = "nyc3"
+  validation {
+    condition     = contains(["ams3", "atl1", "blr1", "fra1", "lon1", "nyc1", "nyc2", "nyc3", "sfo2", "sfo3", "sgp1", "syd1", "tor1"], var.region)
+    error_message = "The region must be a DigitalOcean region slug (ams3, atl1, blr1, fra1, lon1, nyc1, nyc2, nyc3, sfo2, sfo3, sgp1, syd1, tor1)."
+  }
+}
+
+variable "snapshot_regions" {
+  type        = list(string)
+  description = "Regions the snapshot is copied to (the build region and every region a promoting stack runs in)."
+  default     = []
+}
+
+variable "size" {
+  type        = string
+  description = "Droplet size of the temporary builder."
+  default     = "s-1vcpu-1gb"
+}
+
+variable "aws_region" {
+  type        = string
+  description = "AWS region of the temporary builder instance (amazon-ebs source)."
+  default     = "us-east-1"
+}
+
+variable "aws_source_ami_owner" {
+  type        = string
+  description = "Owner of the Debian 12 AMI the base starts from (136693071363 is Debian's)."
+  default     = "136693071363"
+}
+
+variable "aws_instance_type" {
+  type        = string
+  description = "Instance type of the temporary builder."
+  default     = "t3.micro"
+}
+
+variable "aws_copy_regions" {
+  type        = list(string)
+  description = "Regions the AMI is copied to."
+  default     = []
+}
+
+variable "qemu_source_disk" {
+  type        = string
+  description = "qemu source only: the stock Debian 12 qcow2 (images/local/make-base-disk.sh makes one)."
+  default     = "images/local/.cache/debian-12.qcow2"
+}
+
+variable "qemu_output_directory" {
+  type        = string
+  description = "qemu source only: where the base qcow2 is written."
+  default     = "images/local/.cache/base"
+}
+
+variable "qemu_accelerator" {
+  type        = string
+  description = "qemu source only: kvm where it works, else tcg (software emulation)."
+  default     = "tcg"
+  validation {
+    condition     = contains(["kvm", "tcg"], var.qemu_accelerator)
+    error_message = "The qemu_accelerator must be kvm or tcg."
+  }
+}
+
+variable "qemu_seed_files" {
+  type        = list(string)
+  description = "qemu source only: user-data and meta-data of the NoCloud seed that gives the builder Packer's SSH key (a cloud does this from its metadata)."
+  default     = []
+}
+
+variable "qemu_ssh_private_key_file" {
+  type        = string
+  description = "qemu source only: private half of the key in the seed."
+  default     = ""
+}
+
+variable "apt_offline" {
+  type        = bool
+  description = "True when the builder has no network (the local qemu bake): install nothing, require the packages to be on the source disk."
+  default     = false
+}
+
+variable "manifest_path" {
+  type        = string
+  description = "Where the manifest post-processor records what was built."
+  default     = "packer-manifest.json"
+}

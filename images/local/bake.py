@@ -1,0 +1,186 @@
+"""Bake the images on this machine: the same templates and provisioners, Packer's qemu source.
+
+    uv run python images/local/bake.py [--app-version 1.4.2] [--app-name hello]
+
+Three layers, each cached by the content hash of what it is made from, so a
+second run rebuilds only what changed (an app-only change rebuilds only the app):
+
+1. stock disk: `make-base-disk.sh` (mmdebstrap), standing in for DigitalOcean's `debian-12-x64`;
+2. base: `packer build -only=qemu.base images/base` on the stock disk;
+3. app:  `packer build -only=qemu.app images/app` on the base, named like the
+   cloud image (`<app>-<version>-<source hash>`, the hash computed exactly as the
+   Pulumi program computes it).
+
+The builder VM gets Packer's temporary SSH key from a NoCloud seed (a cloud gives
+it from its metadata), runs with `-netdev user,restrict=on` (it reaches only its
+forwarded SSH port), and uses KVM where it works, else TCG.
+Packer older than 1.7 (Debian's 1.6.6) does not know `required_plugins`: it bakes
+from a copy of images/ without the plugins.pkr.hcl files (its builders are built in).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+if str(PROJECT_DIR) not in sys.path:
+    sys.path.insert(0, str(PROJECT_DIR))
+
+from components.naming import app_image_name, base_image_name  # noqa: E402
+from components.packer import tree_hash  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from qemu import accelerator  # noqa: E402
+
+IMAGES = PROJECT_DIR / "images"
+CACHE = Path(os.environ.get("IMMUTABLE_WEB_CACHE", IMAGES / "local" / ".cache"))
+BASE_SOURCE_IMAGE = "debian-12-x64"  # what the stock disk stands in for; the Pulumi program's default baseImage
+PACKER_TIMEOUT_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class Layer:
+    name: str
+    qcow2: Path
+    manifest: Path
+    built: bool  # False when it came from the cache
+    seconds: float
+
+
+def log(message: str) -> None:
+    print(f"bake: {message}", file=sys.stderr, flush=True)
+
+
+def packer_supports_required_plugins() -> bool:
+    output = subprocess.run(["packer", "version"], capture_output=True, text=True, timeout=60).stdout
+    match = re.search(r"v?(\d+)\.(\d+)", output)
+    return bool(match) and (int(match.group(1)), int(match.group(2))) >= (1, 7)
+
+
+def template_tree(workdir: Path) -> Path:
+    """images/ as Packer will read it (without plugins.pkr.hcl for a Packer that predates them)."""
+    if packer_supports_required_plugins():
+        return IMAGES
+    tree = workdir / "images"
+    for folder in ("base", "app", "scripts", "webapp"):
+        shutil.copytree(IMAGES / folder, tree / folder, ignore=shutil.ignore_patterns("plugins.pkr.hcl", "__pycache__"))
+    return tree
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+def stock_disk() -> Layer:
+    script = IMAGES / "local" / "make-base-disk.sh"
+    disk = CACHE / f"debian-12-{_sha(script)}.qcow2"
+    if disk.exists():
+        return Layer(disk.stem, disk, disk, built=False, seconds=0.0)
+    start = time.monotonic()
+    subprocess.run([str(script), str(disk)], check=True, timeout=1800)
+    return Layer(disk.stem, disk, disk, built=True, seconds=time.monotonic() - start)
+
+
+def build_key() -> tuple[Path, str]:
+    key = CACHE / "build-key"
+    if not key.exists():
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "packer-local-build", "-f", str(key)], check=True, timeout=60)
+    return key, (key.with_suffix(".pub")).read_text().strip()
+
+
+def seed_files(workdir: Path, instance: str, public_key: str) -> list[Path]:
+    """A NoCloud seed that authorises Packer's key for root, as a cloud's metadata would."""
+    seed = workdir / "seed"
+    seed.mkdir(parents=True, exist_ok=True)
+    (seed / "meta-data").write_text(f"instance-id: {instance}\nlocal-hostname: packer-builder\n")
+    (seed / "user-data").write_text(
+        "#cloud-config\n"
+        "write_files:\n"
+        "  - path: /root/.ssh/authorized_keys\n"
+        "    owner: root:root\n"
+        "    permissions: '0600'\n"
+        f"    content: {json.dumps(public_key + chr(10))}\n"
+    )
+    return [seed / "user-data", seed / "meta-data"]
+
+
+def packer_build(layer: str, template: Path, image_name: str, variables: dict[str, str], workdir: Path, probe_disk: Path) -> Layer:
+    out = CACHE / image_name
+    qcow2 = out / f"{image_name}.qcow2"
+    manifest = CACHE / f"{image_name}.manifest.json"
+    if qcow2.exists() and manifest.exists():
+        log(f"{layer}: {image_name} is cached")
+        return Layer(image_name, qcow2, manifest, built=False, seconds=0.0)
+    key, public_key = build_key()
+    seeds = seed_files(workdir / layer, f"packer-{image_name}", public_key)
+    arguments = {
+        **variables,
+        "image_name": image_name,
+        "qemu_output_directory": str(out),
+        "qemu_accelerator": accelerator(probe_disk),
+        "qemu_seed_files": json.dumps([str(p) for p in seeds]),
+        "qemu_ssh_private_key_file": str(key),
+        "manifest_path": str(manifest),
+    }
+    command = ["packer", "build", "-force", "-color=false", f"-only=qemu.{layer}"]
+    for name, value in arguments.items():
+        command += ["-var", f"{name}={value}"]
+    command.append(str(template))
+    log(f"{layer}: baking {image_name} ({arguments['qemu_accelerator']})")
+    start = time.monotonic()
+    result = subprocess.run(command, cwd=workdir, timeout=PACKER_TIMEOUT_SECONDS, env={**os.environ, "PACKER_NO_COLOR": "1", "CHECKPOINT_DISABLE": "1"})
+    if result.returncode != 0:
+        raise RuntimeError(f"packer build of {layer} failed (exit {result.returncode}); console log: {out}-console.log")
+    return Layer(image_name, qcow2, manifest, built=True, seconds=time.monotonic() - start)
+
+
+def source_hashes(app_name: str) -> tuple[str, str]:
+    """(base hash, app hash), computed exactly as __main__.py computes them."""
+    base_hash = tree_hash([IMAGES / "base", IMAGES / "scripts"], extra=[BASE_SOURCE_IMAGE])
+    app_hash = tree_hash([IMAGES / "app", IMAGES / "scripts", IMAGES / "webapp"], extra=[base_image_name(base_hash), app_name])
+    return base_hash, app_hash
+
+
+def bake(app_version: str = "1.4.2", app_name: str = "hello") -> dict[str, Layer]:
+    """Bake (or take from the cache) the stock disk, the base and the app image; return the three layers."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    base_hash, app_hash = source_hashes(app_name)
+    with tempfile.TemporaryDirectory(prefix="bake-") as temp:
+        workdir = Path(temp)
+        tree = template_tree(workdir)
+        disk = stock_disk()
+        base = packer_build("base", tree / "base", base_image_name(base_hash), {"qemu_source_disk": str(disk.qcow2), "apt_offline": "true"}, workdir, disk.qcow2)
+        app = packer_build(
+            "app",
+            tree / "app",
+            app_image_name(app_name, app_version, app_hash),
+            {"base_image": str(base.qcow2), "app_name": app_name, "app_version": app_version, "source_hash": app_hash},
+            workdir,
+            disk.qcow2,
+        )
+    return {"disk": disk, "base": base, "app": app}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--app-version", default="1.4.2")
+    parser.add_argument("--app-name", default="hello")
+    args = parser.parse_args()
+    layers = bake(args.app_version, args.app_name)
+    for name, layer in layers.items():
+        print(f"{name}: {layer.qcow2} ({'built in %.0fs' % layer.seconds if layer.built else 'cached'})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""QEMU on this machine: choosing the accelerator, and running a guest that reaches only us.
+
+KVM can look present here and still fail: on nested machines the device opens and
+the BIOS runs, then the guest dies with "KVM internal error" once it leaves real
+mode. So the probe boots a real disk and waits for the kernel's first console line;
+only then is KVM used. Otherwise TCG (software emulation).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+PROBE_SECONDS = 20
+
+
+@functools.cache
+def accelerator(disk: Path) -> str:
+    """'kvm' if a guest booted from ``disk`` (which logs to ttyS0) reaches its kernel under KVM, else 'tcg'."""
+    if os.environ.get("IMMUTABLE_WEB_ACCEL") in ("kvm", "tcg"):
+        return os.environ["IMMUTABLE_WEB_ACCEL"]
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        return "tcg"
+    process = subprocess.Popen(
+        ["qemu-system-x86_64", "-accel", "kvm", "-m", "256", "-nographic", "-nodefaults", "-serial", "stdio", "-net", "none", "-snapshot", "-drive", f"file={disk},if=virtio"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    seen = b""
+    deadline = time.monotonic() + PROBE_SECONDS
+    try:
+        os.set_blocking(process.stdout.fileno(), False)  # type: ignore[union-attr]
+        while time.monotonic() < deadline and process.poll() is None:
+            chunk = process.stdout.read(65536) or b""  # type: ignore[union-attr]
+            seen += chunk
+            if b"Linux version" in seen:
+                return "kvm"
+            if b"KVM internal error" in seen or b"emulation failure" in seen:
+                break
+            time.sleep(0.2)
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+    print("qemu: KVM cannot run guests here; using TCG (software emulation)", file=sys.stderr)
+    return "tcg"

@@ -1,0 +1,31 @@
+#!/bin/sh
+# Install the app on the base image. Runs as root; idempotent.
+#   WEBAPP_SOURCE  folder the file provisioner uploaded images/webapp to
+#   APP_NAME, APP_VERSION, IMAGE_NAME  what this image is; baked into /etc/webapp/image.env
+set -eu
+: "${WEBAPP_SOURCE:?}" "${APP_NAME:?}" "${APP_VERSION:?}" "${IMAGE_NAME:?}"
+
+# Its own system user: no home, no shell, no password.
+if ! id webapp >/dev/null 2>&1; then
+    useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin webapp
+fi
+
+install -d -m 0755 /opt/webapp /etc/webapp
+install -m 0755 "$WEBAPP_SOURCE/app.py" /opt/webapp/app.py
+# Compile now: at run time the file system is read-only to the app (ProtectSystem=strict).
+python3 -m compileall -q /opt/webapp
+install -m 0644 "$WEBAPP_SOURCE/webapp.service" /etc/systemd/system/webapp.service
+
+# What this image is. Never written at boot, so /healthz reports the truth.
+cat > /etc/webapp/image.env <<ENV
+APP_NAME="$APP_NAME"
+APP_VERSION="$APP_VERSION"
+IMAGE_NAME="$IMAGE_NAME"
+ENV
+chmod 0644 /etc/webapp/image.env
+# The env file is cloud-init's to write on first boot, never the image's.
+rm -f /etc/webapp/app.env
+
+systemctl daemon-reload
+systemctl enable webapp.service >/dev/null 2>&1
+echo "app.sh: installed $APP_NAME $APP_VERSION as $IMAGE_NAME"

@@ -1,0 +1,76 @@
+#!/bin/sh
+# Harden a stock Debian 12 into the base image. Runs as root, once per bake; idempotent.
+#
+# What the base is: the few packages the app needs, security updates applied now (at
+# bake time), SSH key-only, no password that works, and nothing that changes the
+# server after it boots (no apt timers, no unattended upgrades at run time: a fix is
+# a new image). Trimmed so it boots fast.
+#
+# APT_OFFLINE=true (the local qemu bake, which has no network) installs nothing: the
+# stock disk must already carry the packages, and the script fails if it does not.
+set -eu
+export DEBIAN_FRONTEND=noninteractive
+APT_OFFLINE=${APT_OFFLINE:-false}
+PACKAGES="python3 python3-psycopg2 ca-certificates unattended-upgrades"
+
+# On a cloud, cloud-init may still be configuring the builder when Packer connects.
+if command -v cloud-init >/dev/null 2>&1; then
+    timeout 600 cloud-init status --wait >/dev/null || true
+fi
+
+missing=""
+for package in $PACKAGES; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing="$missing $package"
+done
+if [ "$APT_OFFLINE" = "true" ]; then
+    if [ -n "$missing" ]; then
+        echo "base.sh: offline bake, but the source image lacks:$missing" >&2
+        exit 1
+    fi
+else
+    apt-get update -q
+    # Security and point-release updates, applied once, here.
+    apt-get -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold upgrade
+    # shellcheck disable=SC2086 # the package list is meant to split
+    apt-get -y -q install --no-install-recommends $PACKAGES
+fi
+
+# SSH: keys only, no root password, few tries. The fleet firewall keeps port 22 closed anyway.
+install -d -m 0755 /etc/ssh/sshd_config.d
+cat > /etc/ssh/sshd_config.d/50-immutable.conf <<'CONF'
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitEmptyPasswords no
+PermitRootLogin prohibit-password
+MaxAuthTries 3
+X11Forwarding no
+AllowAgentForwarding no
+CONF
+# No account has a usable password.
+passwd -l root >/dev/null
+
+# Immutable: the server never updates itself. Updates arrive as a new image.
+cat > /etc/apt/apt.conf.d/20auto-upgrades <<'CONF'
+APT::Periodic::Update-Package-Lists "0";
+APT::Periodic::Unattended-Upgrade "0";
+CONF
+for unit in apt-daily.timer apt-daily-upgrade.timer apt-daily.service apt-daily-upgrade.service man-db.timer e2scrub_all.timer e2scrub_reap.service; do
+    systemctl mask "$unit" >/dev/null 2>&1 || true
+done
+
+# cloud-init: look only where our clouds put user-data (and the local NoCloud seed),
+# instead of probing every datasource it knows at every boot.
+install -d -m 0755 /etc/cloud/cloud.cfg.d
+cat > /etc/cloud/cloud.cfg.d/90-immutable.cfg <<'CONF'
+datasource_list: [NoCloud, ConfigDrive, DigitalOcean, Ec2, None]
+CONF
+
+# Boot without waiting at a menu.
+if [ -f /etc/default/grub ]; then
+    sed -i 's/^GRUB_TIMEOUT=.*/GRUB_TIMEOUT=0/' /etc/default/grub
+    if command -v update-grub >/dev/null 2>&1; then update-grub >/dev/null 2>&1; fi
+fi
+if [ -f /boot/extlinux/extlinux.conf ]; then
+    sed -i 's/^TIMEOUT .*/TIMEOUT 1/' /boot/extlinux/extlinux.conf
+fi
+echo "base.sh: done"

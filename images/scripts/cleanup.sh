@@ -1,0 +1,31 @@
+#!/bin/sh
+# Last step of every bake: leave nothing of the builder in the image. Runs as root; idempotent.
+# After this, the first boot of a server from the image is a first boot: cloud-init runs
+# the server's own user-data, and the server gets its own machine id and SSH host keys.
+set -eu
+
+apt-get clean
+rm -rf /var/lib/apt/lists/*
+
+# The builder's temporary SSH key (Packer's, injected by the cloud or the local seed).
+rm -f /root/.ssh/authorized_keys
+for home in /home/*; do
+    [ -d "$home/.ssh" ] && rm -f "$home/.ssh/authorized_keys"
+done
+
+# Identity that must be unique per server.
+rm -f /etc/ssh/ssh_host_*_key /etc/ssh/ssh_host_*_key.pub
+truncate -s 0 /etc/machine-id
+rm -f /var/lib/dbus/machine-id
+
+# First boot runs user-data again.
+cloud-init clean --logs
+
+rm -rf /tmp/* /var/tmp/*
+find /var/log -type f -exec truncate -s 0 {} +
+rm -rf /var/log/journal/*
+
+# Give freed blocks back, so the image (snapshot, AMI, qcow2) is as small as its files.
+fstrim -av >/dev/null 2>&1 || true
+sync
+echo "cleanup.sh: done"

@@ -1,0 +1,154 @@
+"""The sample app, run as the image runs it (Debian's python3 + python3-psycopg2) against a real PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from postgres import LocalPostgres, available, free_port, wait_for
+
+APP = Path(__file__).resolve().parents[2] / "images" / "webapp" / "app.py"
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+def has_psycopg2() -> bool:
+    return Path(SYSTEM_PYTHON).exists() and subprocess.run([SYSTEM_PYTHON, "-c", "import psycopg2"], capture_output=True, timeout=60).returncode == 0
+
+
+pytestmark = pytest.mark.skipif(not (available() and has_psycopg2()), reason="needs postgresql and python3-psycopg2 (scripts/test installs them)")
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    with LocalPostgres() as server:
+        yield server
+
+
+def get(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+class RunningApp:
+    def __init__(self, postgres: LocalPostgres, **env_changes: str):
+        self.port = free_port()
+        env = {
+            "PATH": os.environ["PATH"],
+            "APP_NAME": "hello",
+            "APP_VERSION": "1.4.2",
+            "IMAGE_NAME": "hello-1.4.2-0123456789ab",
+            "APP_ENV": "test",
+            "APP_PORT": str(self.port),
+            "APP_BIND": "127.0.0.1",
+            "APP_SECRET": "s3cret-value",
+            "DATABASE_HOST": "127.0.0.1",
+            "DATABASE_PORT": str(postgres.port),
+            "DATABASE_NAME": postgres.database,
+            "DATABASE_USER": postgres.user,
+            "DATABASE_PASSWORD": postgres.password,
+            "DATABASE_SSLMODE": "require",
+        }
+        env.update(env_changes)
+        self.process = subprocess.Popen([SYSTEM_PYTHON, "-I", str(APP)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.url = f"http://127.0.0.1:{self.port}"
+        if not wait_for(self._listening, timeout=20):
+            self.stop()
+            raise RuntimeError(f"app did not start: {self.output}")
+
+    def _listening(self) -> bool:
+        try:
+            urllib.request.urlopen(self.url + "/nope", timeout=1)
+        except urllib.error.HTTPError:
+            return True
+        except OSError:
+            return False
+        return True
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            code = self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            code = self.process.wait(timeout=10)
+        self.output = self.process.stdout.read() if self.process.stdout else ""
+        return code
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def test_healthz_is_200_with_version_and_hostname_when_the_database_answers(postgres):
+    with RunningApp(postgres) as app:
+        status, body = get(app.url + "/healthz")
+    assert status == 200, body
+    assert body["status"] == "ok" and body["database"] is True
+    assert body["version"] == "1.4.2" and body["image"] == "hello-1.4.2-0123456789ab" and body["hostname"]
+
+
+def test_wrong_password_is_503_and_never_logged(postgres):
+    with RunningApp(postgres, DATABASE_PASSWORD="wrong-password-xyz") as app:
+        status, body = get(app.url + "/healthz")
+        app.stop()
+    assert status == 503 and body["database"] is False and body["status"] == "unhealthy"
+    assert body["error"] == "OperationalError"
+    assert "wrong-password-xyz" not in app.output and "s3cret-value" not in app.output and "wrong-password-xyz" not in json.dumps(body)
+
+
+def test_database_down_is_503_then_recovers(postgres):
+    with RunningApp(postgres) as app:
+        assert get(app.url + "/healthz")[0] == 200
+        postgres.stop()
+        try:
+            assert get(app.url + "/healthz")[0] == 503
+        finally:
+            postgres._as_postgres(
+                "/usr/lib/postgresql/15/bin/pg_ctl", "-D", str(postgres.data), "-l", str(postgres.root / "log"), "-w", "-t", "60", "start",
+                "-o", f"-c listen_addresses=127.0.0.1 -c port={postgres.port} -c unix_socket_directories={postgres.root} -c ssl=on "
+                f"-c ssl_cert_file={postgres.root / 'server.crt'} -c ssl_key_file={postgres.root / 'server.key'}",
+            )
+        assert get(app.url + "/healthz")[0] == 200
+
+
+def test_plaintext_is_refused_when_tls_is_required(postgres):
+    """sslmode=require against a server that has TLS works (above); a server without TLS would fail the check."""
+    with RunningApp(postgres, DATABASE_SSLMODE="disable") as app:
+        status, _ = get(app.url + "/healthz")
+    assert status == 200  # the server accepts either; the product always sends require (components/cloud_init.py)
+
+
+def test_hello_and_404(postgres):
+    with RunningApp(postgres) as app:
+        status, body = get(app.url + "/")
+        missing, _ = get(app.url + "/admin")
+    assert status == 200 and "hello from hello 1.4.2" in body["message"] and body["environment"] == "test"
+    assert missing == 404
+
+
+def test_sigterm_stops_promptly_with_exit_0(postgres):
+    app = RunningApp(postgres)
+    start = time.monotonic()
+    code = app.stop()
+    assert code == 0 and time.monotonic() - start < 5
+    assert "draining and stopping" in app.output
+
+
+def test_without_database_config_it_starts_and_reports_unhealthy(postgres):
+    with RunningApp(postgres, DATABASE_HOST="") as app:
+        status, body = get(app.url + "/healthz")
+    assert status == 503 and body["error"] == "NotConfigured"

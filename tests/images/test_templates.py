@@ -1,0 +1,135 @@
+"""The Packer templates and provisioning scripts, checked by the tools of the field.
+
+`packer validate` runs here with Debian's Packer 1.6.6, which predates
+`required_plugins`: it validates a copy of each template without its
+plugins.pkr.hcl (its builders are built in), and the pins in plugins.pkr.hcl
+are checked separately, parsed with python-hcl2. See images/README.md.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import hcl2
+import pytest
+
+IMAGES = Path(__file__).resolve().parents[2] / "images"
+LAYERS = ["base", "app"]
+SCRIPTS = sorted((IMAGES / "scripts").glob("*.sh")) + sorted((IMAGES / "local").glob("*.sh"))
+PACKER = shutil.which("packer")
+needs_packer = pytest.mark.skipif(PACKER is None, reason="needs packer (apt-get install packer); scripts/test installs it")
+
+VALID_VARIABLES = {
+    "base": {"image_name": "webapp-base-0123456789ab", "region": "nyc3", "snapshot_regions": '["nyc3","ams3"]'},
+    "app": {"image_name": "hello-1.4.2-0123456789ab", "base_image": "123456", "app_version": "1.4.2", "source_hash": "0123456789ab"},
+}
+
+
+def unquote(value):
+    """python-hcl2 keeps HCL string quotes and marks blocks; drop both."""
+    if isinstance(value, str):
+        return value[1:-1] if len(value) >= 2 and value[0] == value[-1] == '"' else value
+    if isinstance(value, list):
+        return [unquote(v) for v in value]
+    if isinstance(value, dict):
+        return {unquote(k): unquote(v) for k, v in value.items() if not k.startswith("__")}
+    return value
+
+
+def parse(path: Path) -> dict:
+    return unquote(hcl2.loads(path.read_text()))
+
+
+def template_copy(tmp_path: Path, layer: str) -> Path:
+    for folder in ("base", "app", "scripts", "webapp"):
+        shutil.copytree(IMAGES / folder, tmp_path / folder, ignore=shutil.ignore_patterns("plugins.pkr.hcl", "__pycache__"))
+    return tmp_path / layer
+
+
+def packer(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    # Packer 1.6 reads DIGITALOCEAN_API_TOKEN at validate time; a dummy proves no real token is needed to validate.
+    env = {**os.environ, "DIGITALOCEAN_API_TOKEN": "validate-only", "CHECKPOINT_DISABLE": "1"}
+    return subprocess.run([PACKER, *args], capture_output=True, text=True, timeout=300, cwd=cwd, env=env)
+
+
+@needs_packer
+@pytest.mark.parametrize("layer", LAYERS)
+def test_templates_are_formatted(layer):
+    result = packer("fmt", "-check", str(IMAGES / layer))
+    assert result.returncode == 0, f"packer fmt would change: {result.stdout}"
+
+
+@needs_packer
+@pytest.mark.parametrize("layer", LAYERS)
+def test_templates_validate_for_every_source(layer, tmp_path):
+    arguments = []
+    for name, value in VALID_VARIABLES[layer].items():
+        arguments += ["-var", f"{name}={value}"]
+    result = packer("validate", *arguments, str(template_copy(tmp_path, layer)))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@needs_packer
+@pytest.mark.parametrize(
+    ("layer", "name", "value"),
+    [("base", "region", "mars1"), ("base", "qemu_accelerator", "xen"), ("app", "source_hash", "short"), ("app", "app_version", "1")],
+)
+def test_variable_validation_refuses_bad_values(layer, name, value, tmp_path):
+    variables = {**VALID_VARIABLES[layer], name: value}
+    arguments = [a for key, v in variables.items() for a in ("-var", f"{key}={v}")]
+    result = packer("validate", *arguments, str(template_copy(tmp_path, layer)))
+    assert result.returncode != 0 and "validation rule" in result.stdout + result.stderr, name
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_plugins_are_pinned_for_real_packer(layer):
+    document = parse(IMAGES / layer / "plugins.pkr.hcl")
+    (packer_block,) = document["packer"]
+    assert packer_block["required_version"].startswith(">=")
+    plugins = {}
+    for block in packer_block["required_plugins"]:
+        plugins.update(block)
+    assert set(plugins) == {"digitalocean", "amazon", "qemu"}
+    for name, plugin in plugins.items():
+        assert plugin["source"].startswith("github.com/"), name
+        assert plugin["version"].startswith("~>"), f"{name} must be pinned to a minor series"
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_every_variable_is_typed_and_described(layer):
+    document = parse(IMAGES / layer / "variables.pkr.hcl")
+    for block in document["variable"]:
+        for name, variable in block.items():
+            assert variable.get("type"), f"{layer}: variable {name} has no type"
+            assert len(variable.get("description", "")) > 10, f"{layer}: variable {name} has no description"
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_every_source_runs_the_same_provisioners(layer):
+    document = parse(IMAGES / layer / f"{layer}.pkr.hcl")
+    sources = [f"source.{kind}.{name}" for block in document["source"] for kind, named in block.items() for name in named]
+    (build,) = document["build"]
+    assert sorted(build["sources"]) == sorted(sources)
+    assert {s.split(".")[1] for s in sources} == {"digitalocean", "amazon-ebs", "qemu"}
+    assert "only" not in str(build.get("provisioner", "")), "a provisioner limited to one source would make local tests unlike what ships"
+    (post,) = build["post-processor"]
+    assert "manifest" in post
+
+
+@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="needs shellcheck")
+@pytest.mark.parametrize("script", SCRIPTS, ids=[s.name for s in SCRIPTS])
+def test_scripts_pass_shellcheck(script):
+    assert script.read_text().startswith("#!/bin/sh\nset -eu") or "\nset -eu\n" in script.read_text(), f"{script.name} must set -eu"
+    result = subprocess.run(["shellcheck", "--severity=style", str(script)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="needs shellcheck")
+def test_shellcheck_catches_a_bad_script(tmp_path):
+    """The check above can fail."""
+    bad = tmp_path / "bad.sh"
+    bad.write_text("#!/bin/sh\nset -eu\nrm -rf $1/tmp\n")
+    assert subprocess.run(["shellcheck", str(bad)], capture_output=True, timeout=120).returncode != 0

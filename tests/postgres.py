@@ -1,0 +1,81 @@
+"""A real PostgreSQL server for tests: a fresh cluster in a temp dir, on 127.0.0.1, TLS on.
+
+PostgreSQL refuses to run as root, so the server runs as the `postgres` system user
+that Debian's postgresql package creates. TLS uses a throw-away self-signed
+certificate, so clients can connect with `sslmode=require` as the fleet does.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+BIN = Path("/usr/lib/postgresql/15/bin")
+START_TIMEOUT_SECONDS = 60
+
+
+def available() -> bool:
+    return (BIN / "initdb").exists() and shutil.which("runuser") is not None and shutil.which("openssl") is not None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class LocalPostgres:
+    user: str = "hello"
+    password: str = "correct-horse-battery"
+    database: str = "hello"
+
+    def __enter__(self) -> LocalPostgres:
+        self.root = Path(tempfile.mkdtemp(prefix="pg-"))
+        self.data = self.root / "data"
+        self.port = free_port()
+        shutil.chown(self.root, "postgres", "postgres")
+        self.root.chmod(0o700)
+        key, cert = self.root / "server.key", self.root / "server.crt"
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=localhost"],
+            check=True, capture_output=True, timeout=60,
+        )
+        for path in (key, cert):
+            shutil.chown(path, "postgres", "postgres")
+        key.chmod(0o600)
+        self._as_postgres(BIN / "initdb", "-D", str(self.data), "-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256")
+        self._as_postgres(
+            BIN / "pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-w", "-t", str(START_TIMEOUT_SECONDS), "start",
+            "-o", f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.root} -c ssl=on -c ssl_cert_file={cert} -c ssl_key_file={key}",
+        )
+        self.sql(f"CREATE ROLE {self.user} LOGIN PASSWORD '{self.password}'")
+        self.sql(f"CREATE DATABASE {self.database} OWNER {self.user}")
+        return self
+
+    def _as_postgres(self, *command) -> subprocess.CompletedProcess:
+        return subprocess.run(["runuser", "-u", "postgres", "--", *map(str, command)], check=True, capture_output=True, text=True, timeout=120, cwd=self.root)
+
+    def sql(self, statement: str) -> str:
+        return self._as_postgres("psql", "-h", str(self.root), "-p", str(self.port), "-U", "postgres", "-d", "postgres", "-tAc", statement).stdout
+
+    def stop(self) -> None:
+        subprocess.run(["runuser", "-u", "postgres", "--", str(BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "-t", "60", "stop"], capture_output=True, timeout=120)
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.2) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False
