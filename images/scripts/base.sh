@@ -59,10 +59,14 @@ for unit in apt-daily.timer apt-daily-upgrade.timer apt-daily.service apt-daily-
 done
 
 # cloud-init: look only where our clouds put user-data (and the local NoCloud seed),
-# instead of probing every datasource it knows at every boot.
+# instead of probing every datasource it knows at every boot. SSH keys from the cloud's
+# metadata (the stack's sshKeys) go to root, key-only, as on DigitalOcean; no default
+# user with passwordless sudo is created.
 install -d -m 0755 /etc/cloud/cloud.cfg.d
 cat > /etc/cloud/cloud.cfg.d/90-immutable.cfg <<'CONF'
 datasource_list: [NoCloud, ConfigDrive, DigitalOcean, Ec2, None]
+disable_root: false
+users: []
 CONF
 
 # Boot without waiting at a menu.

@@ -1,0 +1,165 @@
+"""Boot an image on this machine the way a cloud boots a server: a NoCloud seed, restricted networking.
+
+    with BootedImage(qcow2, user_data, meta_data_keys=[...], guest_forwards={...}) as vm:
+        vm.http_get("/healthz")
+        vm.ssh("systemctl is-active webapp")
+
+- The disk is a copy-on-write overlay: the image itself is never changed.
+- The seed (ISO, label `cidata`) carries `user-data` exactly as given (what the Pulumi
+  program renders) and `meta-data` (instance id, hostname, and optionally SSH public keys,
+  which is how DigitalOcean delivers a stack's `sshKeys`: metadata, not user-data).
+- Networking is `-netdev user,restrict=on`: the guest reaches only what is forwarded,
+  `hostfwd` for the app and SSH ports (on 127.0.0.1), `guestfwd` for, e.g., the database.
+- The console goes to a log file; every wait is bounded; the VM is killed on exit.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from qemu import accelerator
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class BootedImage:
+    def __init__(
+        self,
+        image: Path,
+        user_data: str,
+        *,
+        hostname: str = "local-vm",
+        app_port: int = 8080,
+        ssh_public_keys: Sequence[str] = (),
+        ssh_private_key: Path | None = None,
+        guest_forwards: Mapping[str, int] | None = None,
+        memory_mb: int = 1024,
+        cpus: int = 2,
+    ):
+        self.image = image
+        self.user_data = user_data
+        self.hostname = hostname
+        self.app_port = app_port
+        self.ssh_public_keys = list(ssh_public_keys)
+        self.ssh_private_key = ssh_private_key
+        # guest address:port -> port on this machine's 127.0.0.1, e.g. {"10.0.2.100:5432": 54321}
+        self.guest_forwards = dict(guest_forwards or {})
+        self.memory_mb = memory_mb
+        self.cpus = cpus
+        self.process: subprocess.Popen | None = None
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def __enter__(self) -> BootedImage:
+        self.workdir = Path(tempfile.mkdtemp(prefix="boot-"))
+        self.console = self.workdir / "console.log"
+        self.overlay = self.workdir / "overlay.qcow2"
+        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", str(self.image.resolve()), str(self.overlay)], check=True, timeout=60)
+        seed = self._seed()
+        self.http_port = free_port()
+        self.ssh_port = free_port()
+        netdev = f"user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:{self.http_port}-:{self.app_port},hostfwd=tcp:127.0.0.1:{self.ssh_port}-:22"
+        for guest, host_port in self.guest_forwards.items():
+            netdev += f",guestfwd=tcp:{guest}-tcp:127.0.0.1:{host_port}"
+        self.accelerator = accelerator(self.image)
+        command = [
+            "qemu-system-x86_64",
+            "-accel", self.accelerator,
+            "-machine", "q35",
+            "-cpu", "max",
+            "-smp", str(self.cpus),
+            "-m", str(self.memory_mb),
+            "-nodefaults",
+            "-display", "none",
+            "-serial", f"file:{self.console}",
+            "-drive", f"file={self.overlay},if=virtio,format=qcow2,discard=unmap",
+            "-drive", f"file={seed},if=virtio,format=raw,readonly=on",
+            "-netdev", netdev,
+            "-device", "virtio-net-pci,netdev=net0",
+            "-device", "virtio-rng-pci",
+        ]
+        self.started = time.monotonic()
+        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.kill()
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+
+    def _seed(self) -> Path:
+        seed_dir = self.workdir / "seed"
+        seed_dir.mkdir()
+        (seed_dir / "user-data").write_text(self.user_data)
+        meta = {"instance-id": f"i-{self.hostname}", "local-hostname": self.hostname}
+        if self.ssh_public_keys:
+            meta["public-keys"] = self.ssh_public_keys
+        (seed_dir / "meta-data").write_text(json.dumps(meta))  # JSON is YAML
+        seed = self.workdir / "seed.iso"
+        subprocess.run(
+            ["genisoimage", "-quiet", "-output", str(seed), "-volid", "cidata", "-joliet", "-rock", str(seed_dir / "user-data"), str(seed_dir / "meta-data")],
+            check=True,
+            timeout=60,
+        )
+        return seed
+
+    # -- talking to the guest ----------------------------------------------
+
+    def console_text(self) -> str:
+        return self.console.read_text(errors="replace") if self.console.exists() else ""
+
+    def http_get(self, path: str, timeout: float = 5) -> tuple[int, dict] | None:
+        """(status, JSON body), or None if nothing answered."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}{path}", timeout=timeout) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            try:
+                return error.code, json.loads(error.read())
+            except ValueError:
+                return error.code, {}
+        except (OSError, ValueError):
+            return None
+
+    def wait_for_http(self, path: str, timeout: float, want_status: int | None = None) -> tuple[tuple[int, dict] | None, float]:
+        """Poll until the app answers (with ``want_status`` if given); returns (answer, seconds since start)."""
+        deadline = time.monotonic() + timeout
+        answer = None
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"qemu exited ({self.process.returncode}): {self.process.stdout.read().decode(errors='replace') if self.process.stdout else ''}")
+            answer = self.http_get(path)
+            if answer is not None and (want_status is None or answer[0] == want_status):
+                return answer, time.monotonic() - self.started
+            time.sleep(0.5)
+        return answer, time.monotonic() - self.started
+
+    def ssh(self, command: str, timeout: float = 60, password_only: bool = False) -> subprocess.CompletedProcess:
+        options = [
+            "-o", "StrictHostKeyChecking=no",
+            "-o", "UserKnownHostsFile=/dev/null",
+            "-o", "LogLevel=ERROR",
+            "-o", "ConnectTimeout=10",
+            "-p", str(self.ssh_port),
+        ]
+        if password_only:
+            # What a password guesser would try; BatchMode answers no prompt.
+            options += ["-o", "BatchMode=yes", "-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password,keyboard-interactive"]
+        else:
+            options += ["-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-i", str(self.ssh_private_key)]
+        return subprocess.run(["ssh", *options, "root@127.0.0.1", command], capture_output=True, text=True, timeout=timeout)

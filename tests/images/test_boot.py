@@ -1,0 +1,165 @@
+"""Boot the baked app image for real and check it like Serverspec/testinfra would.
+
+The image is the one `images/local/bake.py` bakes with Packer's qemu source (the
+same templates and scripts as the DigitalOcean and AWS sources). Its user-data is
+exactly what the Pulumi program renders for the staging stack (through the mocks
+harness), with the database outputs pointed at a real PostgreSQL started here; the
+guest reaches it only through `guestfwd` (10.0.2.100:5432 -> 127.0.0.1:<port>), and
+nothing else (`-netdev user,restrict=on`).
+
+How the checks get inside: the same way an operator would, by SSH with a key that
+arrives through *metadata* (NoCloud `public-keys`), as DigitalOcean delivers a
+stack's `sshKeys`; user-data is untouched. The image ships no password, so a
+password login is refused (checked too).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from postgres import LocalPostgres, available
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "images" / "local"))
+
+from bake import bake  # noqa: E402
+from boot import BootedImage  # noqa: E402
+
+from offline.harness import run_program, staging_user_data  # noqa: E402
+
+TOOLS = ("packer", "qemu-system-x86_64", "qemu-img", "mmdebstrap", "genisoimage", "ssh", "ssh-keygen")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not available() or any(shutil.which(t) is None for t in TOOLS), reason=f"needs {', '.join(TOOLS)} and postgresql (scripts/test installs them)"),
+]
+
+BOOT_TIMEOUT_SECONDS = 600  # TCG on a loaded 2-core machine; a healthy boot takes far less
+GUEST_DATABASE = "10.0.2.100:5432"
+
+
+@pytest.fixture(scope="module")
+def staging():
+    return run_program("staging")
+
+
+@pytest.fixture(scope="module")
+def image(staging):
+    layers = bake(app_version=staging.outputs["appVersion"], app_name="hello")
+    assert layers["app"].name == staging.outputs["imageName"], "the local bake must produce the image the staging stack names"
+    return layers["app"].qcow2
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    with LocalPostgres(user="hello", database="hello") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def ssh_key(tmp_path_factory):
+    key = tmp_path_factory.mktemp("ssh") / "operator"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True, timeout=60)
+    return key
+
+
+def user_data_for(postgres: LocalPostgres, password: str) -> str:
+    host, port = GUEST_DATABASE.split(":")
+    return staging_user_data(database_host=host, database_port=int(port), database_user=postgres.user, database_password=password, database_name=postgres.database)
+
+
+@pytest.fixture(scope="module")
+def server(image, postgres, ssh_key, staging):
+    hostname = staging.outputs["dropletNames"][0]
+    vm = BootedImage(
+        image,
+        user_data_for(postgres, postgres.password),
+        hostname=hostname,
+        ssh_public_keys=[ssh_key.with_suffix(".pub").read_text().strip()],
+        ssh_private_key=ssh_key,
+        guest_forwards={GUEST_DATABASE: postgres.port},
+    )
+    with vm:
+        answer, seconds = vm.wait_for_http("/healthz", BOOT_TIMEOUT_SECONDS, want_status=200)
+        vm.first_healthy = (answer, seconds)
+        yield vm
+
+
+def test_healthz_reports_the_baked_version_and_a_reachable_database(server, staging):
+    answer, seconds = server.first_healthy
+    assert answer is not None, f"no answer within {BOOT_TIMEOUT_SECONDS}s; console:\n{server.console_text()[-3000:]}"
+    status, body = answer
+    assert status == 200, body
+    assert body["version"] == staging.outputs["appVersion"]
+    assert body["image"] == staging.outputs["imageName"]
+    assert body["hostname"] == staging.outputs["dropletNames"][0]
+    assert body["database"] is True
+    print(f"\nboot to healthy: {seconds:.1f}s ({server.accelerator})")
+
+
+def guest(server, command: str) -> str:
+    result = server.ssh(command)
+    assert result.returncode == 0, f"{command}: {result.stderr}"
+    return result.stdout.strip()
+
+
+def test_app_service_is_active_under_its_own_user(server):
+    assert guest(server, "systemctl is-active webapp.service") == "active"
+    assert guest(server, "systemctl is-enabled webapp.service") == "enabled"
+    pid = guest(server, "systemctl show -p MainPID --value webapp.service")
+    assert guest(server, f"ps -o user= -p {pid}") == "webapp"
+    assert guest(server, "getent passwd webapp").endswith(":/nonexistent:/usr/sbin/nologin")
+
+
+def test_env_file_is_root_only_and_holds_what_user_data_wrote(server, postgres):
+    assert guest(server, "stat -c '%a %U %G' /etc/webapp/app.env") == "600 root root"
+    content = guest(server, "cat /etc/webapp/app.env")
+    assert f'DATABASE_PASSWORD="{postgres.password}"' in content and 'DATABASE_SSLMODE="require"' in content
+    assert 'APP_ENV="staging"' in content
+
+
+def test_no_ssh_password_login(server):
+    config = guest(server, "sshd -T")
+    assert "passwordauthentication no" in config and "kbdinteractiveauthentication no" in config
+    assert "permitrootlogin without-password" in config or "permitrootlogin prohibit-password" in config
+    assert guest(server, "passwd -S root").split()[1] == "L", "root's password must be locked"
+    attempt = server.ssh("true", password_only=True)
+    assert attempt.returncode != 0 and "Permission denied" in attempt.stderr
+
+
+def test_nothing_else_listens(server, staging):
+    sockets = guest(server, "ss -H -ltnu")
+    tcp, udp = set(), set()
+    for line in sockets.splitlines():
+        fields = line.split()
+        (tcp if fields[0] == "tcp" else udp).add(fields[4].rsplit(":", 1)[1])
+    assert tcp == {"8080", "22"}, sockets  # the app; sshd (key-only, closed at the cloud firewall unless allow-listed)
+    assert udp <= {"68"}, sockets  # the DHCP client's socket: it answers nothing
+
+
+def test_the_server_does_not_change_itself(server):
+    active_timers = guest(server, "systemctl list-timers --no-legend --plain")
+    assert "apt" not in active_timers and "unattended" not in active_timers, active_timers
+    for unit in ("apt-daily.timer", "apt-daily-upgrade.timer"):
+        assert guest(server, f"systemctl is-enabled {unit} || true") == "masked", unit
+
+
+def test_wrong_database_password_boots_but_never_becomes_healthy(image, postgres, staging):
+    vm = BootedImage(image, user_data_for(postgres, "not-the-password"), hostname="bad-config", guest_forwards={GUEST_DATABASE: postgres.port})
+    with vm:
+        answer, _ = vm.wait_for_http("/healthz", BOOT_TIMEOUT_SECONDS)
+        assert answer is not None, f"the app never answered; console:\n{vm.console_text()[-3000:]}"
+        statuses = [answer[0]]
+        # Bounded: keep asking for 20 s; a bad config must not turn healthy.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            later = vm.http_get("/healthz")
+            if later is not None:
+                statuses.append(later[0])
+            time.sleep(2)
+    assert set(statuses) == {503}, statuses
+    assert answer[1]["database"] is False and answer[1]["error"] == "OperationalError"
