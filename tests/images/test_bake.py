@@ -1,0 +1,50 @@
+"""The local bake: the same templates through Packer's qemu source, layered and cached like the cloud bake."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "images" / "local"))
+
+import bake as local_bake  # noqa: E402
+
+from offline.harness import run_program  # noqa: E402
+
+TOOLS = ("packer", "qemu-system-x86_64", "qemu-img", "mmdebstrap", "extlinux", "ssh-keygen")
+
+
+def test_local_bake_names_images_exactly_as_the_program_does():
+    """The image the boot test boots is the one the staging stack would bake and name."""
+    staging = run_program("staging")
+    base_hash, app_hash = local_bake.source_hashes("hello")
+    assert app_hash == staging.outputs["imageSourceHash"]
+    assert staging.named("base-image-packer").inputs["environment"]["PKR_VAR_image_name"] == f"webapp-base-{base_hash}"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(any(shutil.which(t) is None for t in TOOLS), reason=f"needs {', '.join(TOOLS)}")
+def test_bake_produces_layered_images_and_an_app_only_change_reuses_the_base():
+    first = local_bake.bake(app_version="1.4.2")
+    app, base = first["app"], first["base"]
+    assert app.qcow2.exists() and base.qcow2.exists()
+    manifest = json.loads(app.manifest.read_text())
+    (build,) = manifest["builds"]
+    assert build["custom_data"]["app_version"] == "1.4.2"
+    assert build["custom_data"]["source_hash"] == app.name.rsplit("-", 1)[1]
+    assert build["custom_data"]["base_image"] == str(base.qcow2)
+    base_manifest = json.loads(base.manifest.read_text())
+    assert base_manifest["builds"][0]["custom_data"]["layer"] == "base"
+
+    # A new app version is an app-only change: a new app image on the same, cached base.
+    second = local_bake.bake(app_version="1.4.3")
+    assert second["base"].built is False and second["base"].qcow2 == base.qcow2
+    assert second["app"].built is True and second["app"].name != app.name and "-1.4.3-" in second["app"].name
+    # And nothing changed at all: nothing is baked.
+    third = local_bake.bake(app_version="1.4.3")
+    assert third["app"].built is False and third["base"].built is False
