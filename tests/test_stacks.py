@@ -68,7 +68,8 @@ def test_every_droplet_boots_the_baked_image(staging):
 
 
 def test_prod_droplets_boot_the_promoted_image_by_its_pinned_name(prod):
-    assert prod.outputs["imageName"] == "hello-1.4.2-3f2a9c1b7d04"
+    pinned = prod.config["immutable-web:imageSourceHash"]
+    assert prod.outputs["imageName"] == f"hello-1.4.2-{pinned}"
     for droplet in prod.of_type(DROPLET):
         assert droplet.inputs["image"] == prod.outputs["imageId"], droplet.name
 
