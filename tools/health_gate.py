@@ -7,77 +7,107 @@ Run by the `HealthGate` component (a pulumi-command `local.Command`) during
     python3 tools/health_gate.py --url http://203.0.113.10/healthz \\
         --expect-version 1.4.2 --expect-hosts web-1-4-2-ab12cd-0,web-1-4-2-ab12cd-1 --timeout 600
 
+If it fails, the update fails before Pulumi deletes the old droplets, so the
+old fleet keeps serving.
+
 The load balancer round-robins, so each poll sees one droplet; the app's
 health endpoint says which (`hostname`) and what it runs (`version`):
 
     200 {"status": "ok", "version": "1.4.2", "hostname": "...", "database": true}
     503 {"status": "unhealthy", ...}
 
-The rule (see `Gate.passed`): the gate passes when every expected host has
-answered healthy, with the expected version, at least `--min-successes` times,
-AND the last `--min-successes` answers from expected hosts were all healthy.
-So a flapping droplet cannot pass on a lucky streak of one. Answers from other
-hosts (the old fleet, still behind the load balancer during a replace) are
-counted and reported, but neither pass nor fail the gate. Connection errors and
-timeouts are counted as errors. At the deadline the gate fails (exit 1) with a
-summary per host; bad arguments exit 2.
+THE RULE (`Gate.passed`). An answer is healthy when it is HTTP 200 with
+`"status": "ok"` and the expected version. The gate passes when every
+expected host's last `--min-successes` answers were all healthy, in a row.
+That implies both that each host answered healthy at least `--min-successes`
+times and that the last `--min-successes` answers from new droplets were all
+healthy; and since the streak is per host, one flapping droplet (200, 503,
+200, ...) never passes, even when its healthy neighbours make the overall
+sequence look good. A single droplet's transient failure only restarts its
+streak. With `--min-successes 1`, one healthy answer from each host suffices.
+
+Answers from other hosts (the old fleet, still behind the load balancer
+during a replace) are counted and reported, but neither pass nor fail the
+gate. Errors (refused or reset connections, timeouts, answers without a
+hostname, such as the balancer's own 503 page) cannot be attributed to a
+droplet: they are counted and reported, and neither break nor build a streak.
+
+Every wait is bounded: each request by `--request-timeout` (a hard bound,
+even against a server that trickles bytes), the whole gate by `--timeout`.
+At the deadline it fails (exit 1) with a summary per host; bad arguments exit 2.
 
 Standard library only: it runs with any python3 on an operator's or CI machine.
-Progress goes to stderr; the last stdout line is a JSON summary.
+Progress goes to stderr; the last stdout line is a JSON summary. Nothing of a
+response body is printed except `hostname`, `version` and the HTTP status.
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import ipaddress
 import json
+import math
 import socket
 import ssl
 import sys
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 EXIT_HEALTHY, EXIT_UNHEALTHY, EXIT_USAGE = 0, 1, 2
+MAX_BODY_BYTES = 65536
+PROGRESS_EVERY_SECONDS = 10.0
 
 
-@dataclass
+def _clean(value: object, limit: int) -> str | None:
+    """A field from the body as short printable text (a hostile body cannot flood the log)."""
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    text = "".join(character for character in str(value) if character.isprintable())
+    return text[:limit] or None
+
+
+@dataclass(frozen=True)
 class Observation:
-    """One poll: an answer (status, JSON body) or an error."""
+    """One poll: an answer (HTTP status and the body's fields) or an error."""
 
     status: int | None
     hostname: str | None = None
     version: str | None = None
+    state: str | None = "ok"  # the body's "status" field
     error: str | None = None
 
     def healthy_for(self, version: str) -> bool:
-        return self.status == 200 and self.version == version
+        return self.error is None and self.status == 200 and self.state == "ok" and self.version == version
 
 
 @dataclass
 class HostRecord:
     answers: int = 0
     healthy: int = 0
+    streak: int = 0  # healthy answers in a row, up to the latest
     last_status: int | None = None
     last_version: str | None = None
 
 
 @dataclass
 class Gate:
-    """The decision, separate from the I/O so the rule can be tested on its own."""
+    """The decision, apart from the I/O so the rule can be tested on its own (see the module docstring)."""
 
     expected_hosts: frozenset[str]
     expected_version: str
     min_successes: int = 2
     hosts: dict[str, HostRecord] = field(default_factory=dict)
-    errors: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
     other_answers: int = 0
-    recent: list[bool] = field(default_factory=list)  # health of the last answers from expected hosts
 
     def observe(self, observation: Observation) -> None:
         if observation.error is not None or observation.hostname is None:
-            self.errors += 1
+            self.errors[observation.error or "no hostname in the answer"] += 1
             return
         record = self.hosts.setdefault(observation.hostname, HostRecord())
         record.answers += 1
@@ -86,160 +116,263 @@ class Gate:
         if observation.hostname not in self.expected_hosts:
             self.other_answers += 1
             return
-        healthy = observation.healthy_for(self.expected_version)
-        if healthy:
+        if observation.healthy_for(self.expected_version):
             record.healthy += 1
-        self.recent = (self.recent + [healthy])[-self.min_successes :]
+            record.streak += 1
+        else:
+            record.streak = 0
+
+    def waiting_for(self) -> list[str]:
+        """Expected hosts whose latest answers are not yet a healthy run of `min_successes`."""
+        return sorted(host for host in self.expected_hosts if self.hosts.get(host, HostRecord()).streak < self.min_successes)
 
     def passed(self) -> bool:
-        every_host = all(self.hosts.get(host, HostRecord()).healthy >= self.min_successes for host in self.expected_hosts)
-        steady = len(self.recent) >= self.min_successes and all(self.recent)
-        return every_host and steady
-
-    def missing(self) -> list[str]:
-        return sorted(h for h in self.expected_hosts if self.hosts.get(h, HostRecord()).healthy < self.min_successes)
+        return not self.waiting_for()
 
     def summary(self, elapsed: float) -> dict:
         return {
             "healthy": self.passed(),
             "elapsed_seconds": round(elapsed, 1),
             "expected_version": self.expected_version,
-            "errors": self.errors,
+            "min_successes": self.min_successes,
+            "errors": sum(self.errors.values()),
+            "error_kinds": dict(sorted(self.errors.items())),
             "other_answers": self.other_answers,
             "hosts": {
-                name: {"expected": name in self.expected_hosts, "answers": r.answers, "healthy": r.healthy, "last_status": r.last_status, "last_version": r.last_version}
-                for name, r in sorted(self.hosts.items())
+                name: {
+                    "expected": name in self.expected_hosts,
+                    "answers": record.answers,
+                    "healthy": record.healthy,
+                    "healthy_in_a_row": record.streak,
+                    "last_status": record.last_status,
+                    "last_version": record.last_version,
+                }
+                for name, record in sorted(self.hosts.items())
             },
-            "missing": self.missing(),
+            "missing": self.waiting_for(),
         }
 
 
-def _connection(url: str, timeout: float, resolve: tuple[str, str] | None, context: ssl.SSLContext | None) -> tuple[http.client.HTTPConnection, str]:
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    connect_host = resolve[1] if resolve and resolve[0] == host else host
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    if parts.scheme == "https":
-        connection = http.client.HTTPSConnection(host, port, timeout=timeout, context=context)
-        if connect_host != host:
-            # Connect to the load balancer's IP while sending the name for SNI and Host (like curl --resolve).
-            def connect(conn=connection) -> None:
-                sock = socket.create_connection((connect_host, port), timeout)
-                conn.sock = conn._context.wrap_socket(sock, server_hostname=host)  # type: ignore[attr-defined]
-
-            connection.connect = connect  # type: ignore[method-assign]
-    else:
-        connection = http.client.HTTPConnection(connect_host, port, timeout=timeout)
-    return connection, path
+# ---------------------------------------------------------------------------
+# I/O: one GET, and the polling loop.
 
 
-def poll(url: str, timeout: float, resolve: tuple[str, str] | None = None, context: ssl.SSLContext | None = None) -> Observation:
-    """One GET of the health URL; never raises, never waits longer than ``timeout`` per socket operation."""
-    try:
-        connection, path = _connection(url, timeout, resolve, context)
+@dataclass(frozen=True)
+class Target:
+    """Where to send the health request, and how."""
+
+    url: str
+    resolve_address: str | None = None  # connect here instead of resolving the URL's host (like curl --resolve)
+    tls: ssl.SSLContext | None = None
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to a fixed address, with the URL's name for SNI and certificate checks."""
+
+    def __init__(self, host: str, port: int, *, address: str, timeout: float, context: ssl.SSLContext):
+        super().__init__(host, port, timeout=timeout, context=context)
+        self._address = address
+        self._tls = context
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self._address, self.port), self.timeout)
         try:
-            host = urlsplit(url).netloc
-            connection.request("GET", path, headers={"Host": host, "User-Agent": "immutable-web-health-gate", "Connection": "close"})
-            response = connection.getresponse()
-            body = response.read(65536)
-        finally:
-            connection.close()
+            self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
+        except BaseException:
+            sock.close()
+            raise
+
+
+def _get(target: Target, timeout: float) -> Observation:
+    parts = urlsplit(target.url)
+    host = parts.hostname or ""
+    https = parts.scheme == "https"
+    port = parts.port or (443 if https else 80)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    connection: http.client.HTTPConnection
+    if https:
+        context = target.tls or ssl.create_default_context()
+        if target.resolve_address:
+            connection = _PinnedHTTPSConnection(host, port, address=target.resolve_address, timeout=timeout, context=context)
+        else:
+            connection = http.client.HTTPSConnection(host, port, timeout=timeout, context=context)
+    else:
+        connection = http.client.HTTPConnection(target.resolve_address or host, port, timeout=timeout)
+    try:
+        connection.request("GET", path, headers={"Host": parts.netloc.rpartition("@")[2], "User-Agent": "immutable-web-health-gate", "Connection": "close"})
+        response = connection.getresponse()
+        body = response.read(MAX_BODY_BYTES)
     except (OSError, http.client.HTTPException) as error:
         return Observation(status=None, error=type(error).__name__)
+    finally:
+        connection.close()
     try:
         document = json.loads(body)
     except ValueError:
-        return Observation(status=response.status, error="not JSON")
+        return Observation(status=response.status, error=f"HTTP {response.status}, not JSON")
     if not isinstance(document, dict):
-        return Observation(status=response.status, error="not a JSON object")
-    return Observation(status=response.status, hostname=str(document.get("hostname")) if document.get("hostname") else None, version=document.get("version"))
+        return Observation(status=response.status, error=f"HTTP {response.status}, not a JSON object")
+    return Observation(
+        status=response.status,
+        hostname=_clean(document.get("hostname"), 253),
+        version=_clean(document.get("version"), 64),
+        state=_clean(document.get("status"), 32),
+    )
+
+
+def poll(target: Target, timeout: float) -> Observation:
+    """One GET of the health URL; never raises, and returns within ``timeout`` seconds.
+
+    The socket timeout bounds each read, not the whole request: a server that
+    trickles a byte a second would keep a plain request alive for ever. So the
+    request runs in a daemon thread that is abandoned after ``timeout`` (its
+    own socket timeout still ends it, and the process exit does at the latest).
+    """
+    outcome: list[Observation] = []
+
+    def request() -> None:
+        try:
+            outcome.append(_get(target, timeout))
+        except Exception as error:  # noqa: BLE001 - a poll reports, it never crashes the gate
+            outcome.append(Observation(status=None, error=type(error).__name__))
+
+    worker = threading.Thread(target=request, name="health-gate-request", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    return outcome[0] if outcome else Observation(status=None, error="request timed out")
 
 
 def run(
     gate: Gate,
-    probe: Callable[[], Observation],
+    probe: Callable[[float], Observation],
     *,
     timeout: float,
     interval: float,
+    request_timeout: float,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     log: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
 ) -> bool:
-    """Poll until the gate passes or the deadline; bounded by ``timeout`` (plus one request)."""
+    """Poll until the gate passes or the deadline passes.
+
+    ``probe(limit)`` must return within ``limit`` seconds (``poll`` does); each
+    limit is cut to the time left, so the loop ends within ``timeout`` plus a
+    moment. The loop is also bounded in count: one poll per interval, plus one.
+    """
     start = clock()
     deadline = start + timeout
     last_report = start
-    while True:
-        observation = probe()
+    announced: set[str] = set()
+    for _ in range(math.ceil(timeout / interval) + 1):
+        observation = probe(max(min(request_timeout, deadline - clock()), 0.05))
         gate.observe(observation)
-        if gate.passed():
-            log(f"health gate: healthy after {clock() - start:.1f}s: {', '.join(sorted(gate.expected_hosts))} answer {gate.expected_version}")
-            return True
         now = clock()
-        if now - last_report >= 10:
+        for host in sorted(gate.expected_hosts - announced):
+            if gate.hosts.get(host, HostRecord()).healthy:
+                announced.add(host)
+                log(f"health gate: {now - start:.1f}s: {host} answered healthy with {gate.expected_version}")
+        if gate.passed():
+            log(f"health gate: healthy after {now - start:.1f}s: {', '.join(sorted(gate.expected_hosts))} answer {gate.expected_version}")
+            return True
+        if now - last_report >= PROGRESS_EVERY_SECONDS:
             last_report = now
-            log(f"health gate: {now - start:.0f}s, waiting for {', '.join(gate.missing()) or 'a steady run'} (errors {gate.errors})")
-        if now + interval > deadline:
+            log(f"health gate: {now - start:.0f}s, waiting for {', '.join(gate.waiting_for())} (errors {sum(gate.errors.values())}, other hosts' answers {gate.other_answers})")
+        if now >= deadline:
             return False
-        sleep(interval)
+        sleep(min(interval, deadline - now))
+    return False
+
+
+# ---------------------------------------------------------------------------
+# The command line.
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--url", required=True, help="health endpoint through the load balancer")
-    parser.add_argument("--expect-version", required=True)
-    parser.add_argument("--expect-host", action="append", default=[], help="a new droplet's hostname (repeatable)")
-    parser.add_argument("--expect-hosts", default="", help="comma-separated hostnames")
-    parser.add_argument("--timeout", type=float, default=600, help="seconds before the gate fails")
-    parser.add_argument("--interval", type=float, default=2, help="seconds between polls")
-    parser.add_argument("--request-timeout", type=float, default=5, help="seconds per request")
-    parser.add_argument("--min-successes", type=int, default=2, help="healthy answers needed from each host, and in a row at the end")
-    parser.add_argument("--resolve", metavar="HOST:IP", help="connect to IP for HOST (a name whose DNS has not propagated)")
-    parser.add_argument("--cacert", metavar="PATH", help="CA bundle for https")
-    parser.add_argument("--insecure", action="store_true", help="do not verify the TLS certificate")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog="The rule: see the module docstring (healthy = HTTP 200, status ok, expected version; every new host needs --min-successes healthy answers in a row).")
+    parser.add_argument("--url", required=True, help="health endpoint through the load balancer, http:// or https://")
+    parser.add_argument("--expect-version", required=True, help="the version the new droplets must report")
+    parser.add_argument("--expect-host", action="append", default=[], metavar="NAME", help="a new droplet's hostname (repeatable)")
+    parser.add_argument("--expect-hosts", default="", metavar="A,B,...", help="new droplets' hostnames, comma-separated")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds before the gate fails (default 600)")
+    parser.add_argument("--interval", type=float, default=2, help="seconds between polls (default 2)")
+    parser.add_argument("--request-timeout", type=float, default=5, help="seconds per request (default 5)")
+    parser.add_argument("--min-successes", type=int, default=2, help="healthy answers in a row needed from each new host (default 2)")
+    parser.add_argument("--resolve", metavar="HOST:IP", help="connect to IP for the URL's HOST, sending HOST as Host and TLS SNI (a name whose DNS has not propagated)")
+    parser.add_argument("--cacert", metavar="PATH", help="CA certificates (PEM) to verify https with, instead of the system's")
+    parser.add_argument("--insecure", action="store_true", help="do not verify the https certificate")
     args = parser.parse_args(argv)
-    hosts = [h for h in args.expect_host + args.expect_hosts.split(",") if h.strip()]
+
+    hosts = {name.strip() for name in [*args.expect_host, *args.expect_hosts.split(",")] if name.strip()}
     if not hosts:
         parser.error("give the new droplets' hostnames with --expect-host or --expect-hosts")
-    if urlsplit(args.url).scheme not in ("http", "https"):
-        parser.error(f"--url must be http:// or https://, got {args.url!r}")
-    if args.timeout <= 0 or args.interval < 0 or args.request_timeout <= 0 or args.min_successes < 1:
-        parser.error("--timeout and --request-timeout must be positive, --interval not negative, --min-successes at least 1")
-    if args.resolve and (":" not in args.resolve):
-        parser.error("--resolve takes HOST:IP")
-    args.hosts = frozenset(h.strip() for h in hosts)
+    parts = urlsplit(args.url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        parser.error(f"--url must be an http:// or https:// URL, got {args.url!r}")
+    if not all(math.isfinite(value) for value in (args.timeout, args.interval, args.request_timeout)):
+        parser.error("--timeout, --interval and --request-timeout must be numbers of seconds")
+    if args.timeout <= 0 or args.interval <= 0 or args.request_timeout <= 0 or args.min_successes < 1:
+        parser.error("--timeout, --interval and --request-timeout must be positive, --min-successes at least 1")
+    args.resolve_address = None
+    if args.resolve:
+        name, _, address = args.resolve.partition(":")
+        address = address.strip("[]")
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            parser.error(f"--resolve takes HOST:IP, got {args.resolve!r}")
+        if name.lower() != (parts.hostname or "").lower():
+            parser.error(f"--resolve is for {name!r} but the URL's host is {parts.hostname!r}")
+        args.resolve_address = address
+    if (args.cacert or args.insecure) and parts.scheme != "https":
+        parser.error("--cacert and --insecure are for https URLs")
+    args.hosts = frozenset(hosts)
     return args
+
+
+def _tls_context(args: argparse.Namespace) -> ssl.SSLContext | None:
+    if urlsplit(args.url).scheme != "https":
+        return None
+    context = ssl.create_default_context(cafile=args.cacert)
+    if args.insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def print_failure(summary: dict) -> None:
+    """The one-screen summary on stderr."""
+    print(f"health gate: FAILED after {summary['elapsed_seconds']}s; not healthy {summary['min_successes']} times in a row with version {summary['expected_version']}: {', '.join(summary['missing'])}", file=sys.stderr)
+    for name, host in summary["hosts"].items():
+        if host["expected"]:
+            counts = f"{host['answers']} answers, {host['healthy']} healthy ({host['healthy_in_a_row']} in a row)"
+        else:
+            counts = f"{host['answers']} answers (not a new host: ignored)"
+        print(f"  {name} ({'new' if host['expected'] else 'other'}): {counts}, last status {host['last_status']}, last version {host['last_version']}", file=sys.stderr)
+    for name in summary["missing"]:
+        if name not in summary["hosts"]:
+            print(f"  {name} (new): never answered", file=sys.stderr)
+    kinds = ", ".join(f"{kind} x{count}" for kind, count in summary["error_kinds"].items())
+    print(f"  connection errors (refused, reset, timed out, or no droplet named in the answer): {summary['errors']}" + (f": {kinds}" if kinds else ""), file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
         args = parse_args(sys.argv[1:] if argv is None else argv)
     except SystemExit as exit_:
-        return EXIT_USAGE if exit_.code else EXIT_HEALTHY
-    context = None
-    if urlsplit(args.url).scheme == "https":
-        context = ssl.create_default_context(cafile=args.cacert)
-        if args.insecure:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-    resolve = tuple(args.resolve.rsplit(":", 1)) if args.resolve else None
+        return EXIT_USAGE if exit_.code else EXIT_HEALTHY  # --help exits 0
+    try:
+        tls = _tls_context(args)
+    except (OSError, ssl.SSLError) as error:
+        print(f"health_gate.py: error: --cacert {args.cacert}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    target = Target(url=args.url, resolve_address=args.resolve_address, tls=tls)
     gate = Gate(expected_hosts=args.hosts, expected_version=args.expect_version, min_successes=args.min_successes)
     start = time.monotonic()
-    healthy = run(
-        gate,
-        lambda: poll(args.url, args.request_timeout, resolve, context),  # type: ignore[arg-type]
-        timeout=args.timeout,
-        interval=args.interval,
-    )
+    healthy = run(gate, lambda limit: poll(target, limit), timeout=args.timeout, interval=args.interval, request_timeout=args.request_timeout)
     summary = gate.summary(time.monotonic() - start)
     if not healthy:
-        print(f"health gate: FAILED after {summary['elapsed_seconds']}s; not healthy: {', '.join(summary['missing']) or '(no steady run)'}", file=sys.stderr)
-        for name, host in summary["hosts"].items():
-            role = "new" if host["expected"] else "other"
-            print(f"  {name} ({role}): {host['answers']} answers, {host['healthy']} healthy, last status {host['last_status']}, last version {host['last_version']}", file=sys.stderr)
-        print(f"  connection errors: {summary['errors']}", file=sys.stderr)
-    print(json.dumps(summary, sort_keys=True))
+        print_failure(summary)
+    print(json.dumps(summary, sort_keys=True), flush=True)
     return EXIT_HEALTHY if healthy else EXIT_UNHEALTHY
 
 

@@ -1,7 +1,8 @@
 # The app layer: the base plus the app and its unit. What the fleet boots.
 
 source "digitalocean" "app" {
-  # The API token comes from DIGITALOCEAN_TOKEN in the environment, never from a file.
+  # The API token comes from DIGITALOCEAN_TOKEN in the environment (var.digitalocean_token), never from a file.
+  api_token        = var.digitalocean_token
   image            = var.base_image
   region           = var.region
   size             = var.size

@@ -20,14 +20,19 @@ variable "app_name" {
   type        = string
   description = "The app's name, baked into /etc/webapp/image.env."
   default     = "hello"
+  validation {
+    condition     = length(var.app_name) > 0 && length(split("\"", var.app_name)) == 1 && length(split("$", var.app_name)) == 1 && length(split("`", var.app_name)) == 1 && length(split("\\", var.app_name)) == 1 && length(split(" ", var.app_name)) == 1
+    error_message = "The app_name must be a plain name (no quotes, $, backquotes, backslashes or spaces)."
+  }
 }
 
 variable "app_version" {
   type        = string
   description = "The app's version, baked into /etc/webapp/image.env and reported by /healthz."
+  # image.env quotes it for systemd and the shell: no quote, $, backquote, backslash or space.
   validation {
-    condition     = length(var.app_version) >= 5
-    error_message = "The app_version must be a version like 1.4.2."
+    condition     = length(split(".", var.app_version)) >= 3 && length(split("\"", var.app_version)) == 1 && length(split("$", var.app_version)) == 1 && length(split("`", var.app_version)) == 1 && length(split("\\", var.app_version)) == 1 && length(split(" ", var.app_version)) == 1
+    error_message = "The app_version must be a version like 1.4.2 or 1.5.0-rc.1 (no quotes, $, backquotes, backslashes or spaces)."
   }
 }
 
@@ -54,6 +59,13 @@ variable "snapshot_regions" {
   type        = list(string)
   description = "Regions the snapshot is copied to (the build region and every region a promoting stack runs in)."
   default     = []
+}
+
+variable "digitalocean_token" {
+  type        = string
+  description = "DigitalOcean API token for the builder droplet and the snapshot; read from DIGITALOCEAN_TOKEN (the variable the Pulumi provider reads too), never from a file."
+  default     = env("DIGITALOCEAN_TOKEN")
+  sensitive   = true
 }
 
 variable "size" {

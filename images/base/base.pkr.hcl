@@ -2,7 +2,8 @@
 # own inputs (this folder, images/scripts, the source image) change.
 
 source "digitalocean" "base" {
-  # The API token comes from DIGITALOCEAN_TOKEN in the environment, never from a file.
+  # The API token comes from DIGITALOCEAN_TOKEN in the environment (var.digitalocean_token), never from a file.
+  api_token        = var.digitalocean_token
   image            = var.source_image
   region           = var.region
   size             = var.size

@@ -29,6 +29,13 @@ variable "snapshot_regions" {
   default     = []
 }
 
+variable "digitalocean_token" {
+  type        = string
+  description = "DigitalOcean API token for the builder droplet and the snapshot; read from DIGITALOCEAN_TOKEN (the variable the Pulumi provider reads too), never from a file."
+  default     = env("DIGITALOCEAN_TOKEN")
+  sensitive   = true
+}
+
 variable "size" {
   type        = string
   description = "Droplet size of the temporary builder."

@@ -2,14 +2,22 @@
 
     uv run python images/local/bake.py [--app-version 1.4.2] [--app-name hello]
 
+From Python (the repository root and images/local on sys.path):
+
+    from bake import bake, bake_app_image
+    bake_app_image("1.4.2")            # -> Path of the app qcow2 (standalone, no backing file)
+    bake("1.4.2")["base"].built        # -> the three Layers, and whether each was baked now
+
 Three layers, each cached by the content hash of what it is made from, so a
 second run rebuilds only what changed (an app-only change rebuilds only the app):
 
-1. stock disk: `make-base-disk.sh` (mmdebstrap), standing in for DigitalOcean's `debian-12-x64`;
-2. base: `packer build -only=qemu.base images/base` on the stock disk;
+1. stock disk: `make-base-disk.sh` (mmdebstrap), standing in for DigitalOcean's
+   `debian-12-x64`; cached by the script's hash;
+2. base: `packer build -only=qemu.base images/base` on the stock disk; cached by
+   the hash of images/base + images/scripts (its image name) and the stock disk;
 3. app:  `packer build -only=qemu.app images/app` on the base, named like the
    cloud image (`<app>-<version>-<source hash>`, the hash computed exactly as the
-   Pulumi program computes it).
+   Pulumi program computes it); cached by that name and the base it was baked on.
 
 The builder VM gets Packer's temporary SSH key from a NoCloud seed (a cloud gives
 it from its metadata), runs with `-netdev user,restrict=on` (it reaches only its
@@ -21,6 +29,8 @@ from a copy of images/ without the plugins.pkr.hcl files (its builders are built
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -47,6 +57,10 @@ IMAGES = PROJECT_DIR / "images"
 CACHE = Path(os.environ.get("IMMUTABLE_WEB_CACHE", IMAGES / "local" / ".cache"))
 BASE_SOURCE_IMAGE = "debian-12-x64"  # what the stock disk stands in for; the Pulumi program's default baseImage
 PACKER_TIMEOUT_SECONDS = 3600
+DISK_TIMEOUT_SECONDS = 1800
+LOCK_TIMEOUT_SECONDS = 2 * PACKER_TIMEOUT_SECONDS + DISK_TIMEOUT_SECONDS
+# How many of each layer the cache keeps (newest first); older ones are deleted after a bake.
+KEEP = {"debian-12": 1, "base": 2, "app": 3}
 
 
 @dataclass(frozen=True)
@@ -82,18 +96,45 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
 
 
-def stock_disk() -> Layer:
+def _key(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:12]
+
+
+@contextlib.contextmanager
+def cache_lock(cache: Path):
+    """One bake at a time per cache (a test and a benchmark may start one together); bounded wait."""
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / ".lock", "w") as handle:
+        deadline = time.monotonic() + LOCK_TIMEOUT_SECONDS
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"another bake held {cache / '.lock'} for {LOCK_TIMEOUT_SECONDS} s") from None
+                time.sleep(2)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def stock_disk(cache: Path) -> Layer:
     script = IMAGES / "local" / "make-base-disk.sh"
-    disk = CACHE / f"debian-12-{_sha(script)}.qcow2"
+    disk = cache / f"debian-12-{_key(_sha(script), os.environ.get('DEBIAN_SUITE', 'bookworm'), os.environ.get('DEBIAN_MIRROR', ''))}.qcow2"
     if disk.exists():
+        os.utime(disk)  # most recently used: pruned last
         return Layer(disk.stem, disk, disk, built=False, seconds=0.0)
+    log(f"disk: building {disk.name} with mmdebstrap")
     start = time.monotonic()
-    subprocess.run([str(script), str(disk)], check=True, timeout=1800)
+    subprocess.run([str(script), str(disk)], check=True, timeout=DISK_TIMEOUT_SECONDS)
     return Layer(disk.stem, disk, disk, built=True, seconds=time.monotonic() - start)
 
 
-def build_key() -> tuple[Path, str]:
-    key = CACHE / "build-key"
+def build_key(cache: Path) -> tuple[Path, str]:
+    """Packer's SSH key for the builder VM (the local stand-in for the key a cloud injects)."""
+    key = cache / "build-key"
     if not key.exists():
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "packer-local-build", "-f", str(key)], check=True, timeout=60)
     return key, (key.with_suffix(".pub")).read_text().strip()
@@ -115,14 +156,16 @@ def seed_files(workdir: Path, instance: str, public_key: str) -> list[Path]:
     return [seed / "user-data", seed / "meta-data"]
 
 
-def packer_build(layer: str, template: Path, image_name: str, variables: dict[str, str], workdir: Path, probe_disk: Path) -> Layer:
-    out = CACHE / image_name
+def packer_build(layer: str, template: Path, image_name: str, inputs: str, variables: dict[str, str], workdir: Path, cache: Path, probe_disk: Path) -> Layer:
+    """Bake one layer with `packer build -only=qemu.<layer>`, unless the cache holds it for these inputs."""
+    out = cache / f"{image_name}.{inputs}"  # the layer's name and what it was baked on
     qcow2 = out / f"{image_name}.qcow2"
-    manifest = CACHE / f"{image_name}.manifest.json"
+    manifest = out.with_name(out.name + ".manifest.json")  # beside, not in: -force empties the output directory
     if qcow2.exists() and manifest.exists():
         log(f"{layer}: {image_name} is cached")
+        os.utime(qcow2)  # most recently used: pruned last
         return Layer(image_name, qcow2, manifest, built=False, seconds=0.0)
-    key, public_key = build_key()
+    key, public_key = build_key(cache)
     seeds = seed_files(workdir / layer, f"packer-{image_name}", public_key)
     arguments = {
         **variables,
@@ -139,7 +182,10 @@ def packer_build(layer: str, template: Path, image_name: str, variables: dict[st
     command.append(str(template))
     log(f"{layer}: baking {image_name} ({arguments['qemu_accelerator']})")
     start = time.monotonic()
-    result = subprocess.run(command, cwd=workdir, timeout=PACKER_TIMEOUT_SECONDS, env={**os.environ, "PACKER_NO_COLOR": "1", "CHECKPOINT_DISABLE": "1"})
+    # Packer's log goes to stderr: stdout is for what the caller prints (paths, figures).
+    result = subprocess.run(
+        command, cwd=workdir, stdout=sys.stderr, timeout=PACKER_TIMEOUT_SECONDS, env={**os.environ, "PACKER_NO_COLOR": "1", "CHECKPOINT_DISABLE": "1"}
+    )
     if result.returncode != 0:
         raise RuntimeError(f"packer build of {layer} failed (exit {result.returncode}); console log: {out}-console.log")
     return Layer(image_name, qcow2, manifest, built=True, seconds=time.monotonic() - start)
@@ -152,24 +198,63 @@ def source_hashes(app_name: str) -> tuple[str, str]:
     return base_hash, app_hash
 
 
-def bake(app_version: str = "1.4.2", app_name: str = "hello") -> dict[str, Layer]:
-    """Bake (or take from the cache) the stock disk, the base and the app image; return the three layers."""
-    CACHE.mkdir(parents=True, exist_ok=True)
+def prune(cache: Path) -> None:
+    """Keep the newest few of each layer (KEEP); app images are standalone, so no kept one needs a pruned base."""
+    groups: dict[str, list[Path]] = {}
+    for disk in cache.glob("debian-12-*.qcow2"):
+        groups.setdefault("debian-12", []).append(disk)
+    for qcow2 in cache.glob("*.*/*.qcow2"):
+        groups.setdefault("base" if qcow2.name.startswith("webapp-base-") else "app", []).append(qcow2)
+    for kind, paths in groups.items():
+        for old in sorted(paths, key=lambda p: p.stat().st_mtime, reverse=True)[KEEP[kind] :]:
+            log(f"prune: {old.name}")
+            if kind == "debian-12":
+                old.unlink(missing_ok=True)
+            else:
+                folder = old.parent
+                folder.with_name(folder.name + ".manifest.json").unlink(missing_ok=True)
+                folder.with_name(folder.name + "-console.log").unlink(missing_ok=True)
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def bake(app_version: str = "1.4.2", app_name: str = "hello", *, cache: Path | None = None) -> dict[str, Layer]:
+    """Bake (or take from the cache) the stock disk, the base and the app image; return the three layers.
+
+    ``cache`` defaults to $IMMUTABLE_WEB_CACHE or images/local/.cache.
+    """
+    cache = Path(cache or CACHE)
     base_hash, app_hash = source_hashes(app_name)
-    with tempfile.TemporaryDirectory(prefix="bake-") as temp:
+    with cache_lock(cache), tempfile.TemporaryDirectory(prefix="bake-") as temp:
         workdir = Path(temp)
         tree = template_tree(workdir)
-        disk = stock_disk()
-        base = packer_build("base", tree / "base", base_image_name(base_hash), {"qemu_source_disk": str(disk.qcow2), "apt_offline": "true"}, workdir, disk.qcow2)
+        disk = stock_disk(cache)
+        base = packer_build(
+            "base",
+            tree / "base",
+            base_image_name(base_hash),
+            _key(disk.name),
+            {"qemu_source_disk": str(disk.qcow2), "apt_offline": "true"},
+            workdir,
+            cache,
+            disk.qcow2,
+        )
         app = packer_build(
             "app",
             tree / "app",
             app_image_name(app_name, app_version, app_hash),
+            _key(base.qcow2.parent.name),
             {"base_image": str(base.qcow2), "app_name": app_name, "app_version": app_version, "source_hash": app_hash},
             workdir,
+            cache,
             disk.qcow2,
         )
+        prune(cache)
     return {"disk": disk, "base": base, "app": app}
+
+
+def bake_app_image(app_version: str = "1.4.2", app_name: str = "hello", *, cache: Path | None = None) -> Path:
+    """The app image's qcow2 (self-contained), baked now or taken from the cache."""
+    return bake(app_version, app_name, cache=cache)["app"].qcow2
 
 
 def main() -> None:

@@ -4,15 +4,17 @@
 #
 #   images/local/make-base-disk.sh OUTPUT.qcow2
 #
-# What it holds is what a cloud's stock image holds, plus, because the local bake
-# runs offline, every package images/scripts/base.sh installs (so `apt-get install`
-# there finds them already installed and downloads nothing):
-#   kernel (linux-image-cloud-amd64), systemd, openssh-server, cloud-init, ifupdown +
-#   isc-dhcp-client (cloud-init's network renderer on Debian), sudo, python3,
-#   python3-psycopg2, ca-certificates, unattended-upgrades.
+# What it holds is what a cloud's stock image holds: kernel (linux-image-cloud-amd64),
+# systemd, openssh-server, cloud-init, ifupdown + isc-dhcp-client (cloud-init's network
+# renderer on Debian), sudo, unattended-upgrades (which the base turns off); plus,
+# because the local bake runs offline (APT_OFFLINE=true), every package
+# images/scripts/base.sh needs: python3, python3-psycopg2, ca-certificates.
+# No SSH key: Packer's temporary key arrives at boot through a NoCloud seed, as a
+# cloud's metadata delivers it, and the bake's cleanup deletes it.
 # Booting: an MBR disk with one ext4 partition and extlinux (no GRUB: grub-install
 # needs a partition device node that a loop file does not get here).
-# Needs root (loop mount), mmdebstrap, extlinux, qemu-img, sfdisk, mkfs.ext4.
+# Needs root and a loop device (mount -o loop), mmdebstrap, extlinux, qemu-img,
+# sfdisk, mkfs.ext4.
 set -eu
 
 output=${1:?usage: make-base-disk.sh OUTPUT.qcow2}

@@ -11,7 +11,8 @@
 set -eu
 export DEBIAN_FRONTEND=noninteractive
 APT_OFFLINE=${APT_OFFLINE:-false}
-PACKAGES="python3 python3-psycopg2 ca-certificates unattended-upgrades"
+# What the app needs, and nothing else (cloud-init and openssh-server come with every stock image).
+PACKAGES="python3 python3-psycopg2 ca-certificates"
 
 # On a cloud, cloud-init may still be configuring the builder when Packer connects.
 if command -v cloud-init >/dev/null 2>&1; then
@@ -36,8 +37,10 @@ else
 fi
 
 # SSH: keys only, no root password, few tries. The fleet firewall keeps port 22 closed anyway.
+# sshd keeps the first value it reads and reads sshd_config.d/*.conf in name order, so
+# 01- wins over anything cloud-init writes later (its 50-cloud-init.conf).
 install -d -m 0755 /etc/ssh/sshd_config.d
-cat > /etc/ssh/sshd_config.d/50-immutable.conf <<'CONF'
+cat > /etc/ssh/sshd_config.d/01-immutable.conf <<'CONF'
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 PermitEmptyPasswords no
@@ -54,7 +57,7 @@ cat > /etc/apt/apt.conf.d/20auto-upgrades <<'CONF'
 APT::Periodic::Update-Package-Lists "0";
 APT::Periodic::Unattended-Upgrade "0";
 CONF
-for unit in apt-daily.timer apt-daily-upgrade.timer apt-daily.service apt-daily-upgrade.service man-db.timer e2scrub_all.timer e2scrub_reap.service; do
+for unit in apt-daily.timer apt-daily-upgrade.timer apt-daily.service apt-daily-upgrade.service unattended-upgrades.service man-db.timer e2scrub_all.timer e2scrub_reap.service; do
     systemctl mask "$unit" >/dev/null 2>&1 || true
 done
 
@@ -67,6 +70,7 @@ cat > /etc/cloud/cloud.cfg.d/90-immutable.cfg <<'CONF'
 datasource_list: [NoCloud, ConfigDrive, DigitalOcean, Ec2, None]
 disable_root: false
 users: []
+ssh_pwauth: false
 CONF
 
 # Boot without waiting at a menu.

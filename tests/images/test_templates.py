@@ -22,9 +22,25 @@ SCRIPTS = sorted((IMAGES / "scripts").glob("*.sh")) + sorted((IMAGES / "local").
 PACKER = shutil.which("packer")
 needs_packer = pytest.mark.skipif(PACKER is None, reason="needs packer (apt-get install packer); scripts/test installs it")
 
+# Exactly the variables the Pulumi program passes (components/image_build.py, __main__.py).
 VALID_VARIABLES = {
-    "base": {"image_name": "webapp-base-0123456789ab", "region": "nyc3", "snapshot_regions": '["nyc3","ams3"]'},
-    "app": {"image_name": "hello-1.4.2-0123456789ab", "base_image": "123456", "app_version": "1.4.2", "source_hash": "0123456789ab"},
+    "base": {
+        "image_name": "webapp-base-0123456789ab",
+        "source_image": "debian-12-x64",
+        "region": "nyc3",
+        "snapshot_regions": '["nyc3","ams3"]',
+        "size": "s-1vcpu-1gb",
+    },
+    "app": {
+        "image_name": "hello-1.4.2-0123456789ab",
+        "base_image": "123456",
+        "app_name": "hello",
+        "app_version": "1.4.2",
+        "source_hash": "0123456789ab",
+        "region": "nyc3",
+        "snapshot_regions": '["nyc3","ams3"]',
+        "size": "s-1vcpu-1gb",
+    },
 }
 
 
@@ -49,10 +65,17 @@ def template_copy(tmp_path: Path, layer: str) -> Path:
     return tmp_path / layer
 
 
-def packer(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    # Packer 1.6 reads DIGITALOCEAN_API_TOKEN at validate time; a dummy proves no real token is needed to validate.
-    env = {**os.environ, "DIGITALOCEAN_API_TOKEN": "validate-only", "CHECKPOINT_DISABLE": "1"}
-    return subprocess.run([PACKER, *args], capture_output=True, text=True, timeout=300, cwd=cwd, env=env)
+def packer(*args: str, token: str | None = "validate-only") -> subprocess.CompletedProcess:
+    """Run Packer with only DIGITALOCEAN_TOKEN set (a dummy: validating needs no real token)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DIGITALOCEAN_TOKEN", "DIGITALOCEAN_API_TOKEN", "DIGITALOCEAN_ACCESS_TOKEN")}
+    env["CHECKPOINT_DISABLE"] = "1"
+    if token is not None:
+        env["DIGITALOCEAN_TOKEN"] = token
+    return subprocess.run([PACKER, *args], capture_output=True, text=True, timeout=300, env=env)
+
+
+def var_arguments(variables: dict[str, str]) -> list[str]:
+    return [argument for name, value in variables.items() for argument in ("-var", f"{name}={value}")]
 
 
 @needs_packer
@@ -65,22 +88,48 @@ def test_templates_are_formatted(layer):
 @needs_packer
 @pytest.mark.parametrize("layer", LAYERS)
 def test_templates_validate_for_every_source(layer, tmp_path):
-    arguments = []
-    for name, value in VALID_VARIABLES[layer].items():
-        arguments += ["-var", f"{name}={value}"]
-    result = packer("validate", *arguments, str(template_copy(tmp_path, layer)))
+    result = packer("validate", *var_arguments(VALID_VARIABLES[layer]), str(template_copy(tmp_path, layer)))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@needs_packer
+@pytest.mark.parametrize("layer", LAYERS)
+def test_the_programs_digitalocean_build_validates(layer, tmp_path):
+    """`-only=digitalocean.<layer>` with the variables the Pulumi program passes."""
+    result = packer("validate", f"-only=digitalocean.{layer}", *var_arguments(VALID_VARIABLES[layer]), str(template_copy(tmp_path, layer)))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@needs_packer
+@pytest.mark.parametrize("layer", LAYERS)
+def test_the_digitalocean_source_takes_its_token_from_DIGITALOCEAN_TOKEN(layer, tmp_path):
+    result = packer("validate", f"-only=digitalocean.{layer}", *var_arguments(VALID_VARIABLES[layer]), str(template_copy(tmp_path, layer)), token=None)
+    assert result.returncode != 0 and "api_token" in result.stdout + result.stderr, result.stdout + result.stderr
+
+
+@needs_packer
+@pytest.mark.parametrize("layer", LAYERS)
+def test_the_local_qemu_build_needs_no_cloud_token(layer, tmp_path):
+    result = packer("validate", f"-only=qemu.{layer}", *var_arguments(VALID_VARIABLES[layer]), str(template_copy(tmp_path, layer)), token=None)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 @needs_packer
 @pytest.mark.parametrize(
     ("layer", "name", "value"),
-    [("base", "region", "mars1"), ("base", "qemu_accelerator", "xen"), ("app", "source_hash", "short"), ("app", "app_version", "1")],
+    [
+        ("base", "region", "mars1"),
+        ("base", "qemu_accelerator", "xen"),
+        ("app", "source_hash", "short"),
+        ("app", "app_version", "1.4"),
+        ("app", "app_version", '1.4.2"\nEVIL=1'),
+        ("app", "app_version", "1.4.2$(id)"),
+        ("app", "app_name", "hello world"),
+    ],
 )
 def test_variable_validation_refuses_bad_values(layer, name, value, tmp_path):
     variables = {**VALID_VARIABLES[layer], name: value}
-    arguments = [a for key, v in variables.items() for a in ("-var", f"{key}={v}")]
-    result = packer("validate", *arguments, str(template_copy(tmp_path, layer)))
+    result = packer("validate", *var_arguments(variables), str(template_copy(tmp_path, layer)))
     assert result.returncode != 0 and "validation rule" in result.stdout + result.stderr, name
 
 
