@@ -420,5 +420,3 @@ def load_settings(
         tags=tuple(tags),
         app_secret=secret,
     )
-
-

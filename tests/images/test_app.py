@@ -125,11 +125,21 @@ def test_database_down_is_503_then_recovers(postgres):
         assert get(app.url + "/healthz")[0] == 200
 
 
-def test_plaintext_is_refused_when_tls_is_required(postgres):
-    """sslmode=require against a server that has TLS works (above); a server without TLS would fail the check."""
-    with RunningApp(postgres, DATABASE_SSLMODE="disable") as app:
-        status, _ = get(app.url + "/healthz")
-    assert status == 200  # the server accepts either; the product always sends require (components/cloud_init.py)
+def test_sslmode_from_the_environment_reaches_the_driver(postgres, tmp_path):
+    """The product always sends sslmode=require (components/cloud_init.py); prove the app passes it on.
+
+    With verify-full and a CA that did not sign the server's certificate, the TLS handshake must fail.
+    """
+    other_ca = tmp_path / "other-ca.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(tmp_path / "k.pem"), "-out", str(other_ca), "-days", "1", "-subj", "/CN=other"],
+        check=True, capture_output=True, timeout=60,
+    )
+    with RunningApp(postgres, DATABASE_SSLMODE="verify-full", PGSSLROOTCERT=str(other_ca)) as app:
+        status, body = get(app.url + "/healthz")
+    assert status == 503 and body["error"] == "OperationalError"
+    with RunningApp(postgres, DATABASE_SSLMODE="require") as app:
+        assert get(app.url + "/healthz")[0] == 200
 
 
 def test_hello_and_404(postgres):
