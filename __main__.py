@@ -3,7 +3,7 @@
     config ──► ImageBuild (base) ──► ImageBuild (app) ──┐      (staging bakes;
                or PromotedImage (look up by name) ──────┤       prod promotes)
     Network (VPC + fleet tag) ──► Database ─────────────┤
-                              └─► LoadBalancer ─────────┼──► AppFleet ──► HealthGate
+                              └─► LoadBalancer ─────────┼──► AppFleet: wave ► HealthGate ► wave ► HealthGate ...
                                   Dns (A record ► LB) ◄─┘
 
 This file only wires components from the validated stack config.
@@ -13,17 +13,17 @@ from pathlib import Path
 
 import pulumi
 
-from components.app_fleet import AppFleet, AppFleetArgs, DatabaseConnection
+from components.app_fleet import AppFleet, AppFleetArgs, DatabaseConnection, GateSettings
 from components.config import ImageMode, load_settings
 from components.database import Database, DatabaseArgs
 from components.dns import Dns, DnsArgs
-from components.health_gate import HealthGate, HealthGateArgs
 from components.image_build import ImageBuild, ImageBuildArgs
 from components.load_balancer import HealthCheck, LoadBalancer, LoadBalancerArgs
 from components.naming import app_image_name, base_image_name, fleet_tag_name
 from components.network import Network, NetworkArgs
 from components.packer import tree_hash
 from components.promoted_image import PromotedImage, PromotedImageArgs
+from components.serving import HEALTH_PATH, READINESS_PATH, drain_seconds
 from components.tags import common_tags
 
 PROJECT_DIR = Path(__file__).resolve().parent
@@ -89,6 +89,8 @@ database = Database(
     ),
 )
 
+# The balancer checks readiness (no database: a database blip never empties the pool).
+health_check = HealthCheck(path=READINESS_PATH, port=app.port)
 load_balancer = LoadBalancer(
     "load-balancer",
     LoadBalancerArgs(
@@ -96,10 +98,21 @@ load_balancer = LoadBalancer(
         vpc_id=network.vpc_id,
         droplet_tag=network.fleet_tag,
         app_port=app.port,
-        health_check=HealthCheck(path=app.health_path, port=app.port),
+        health_check=health_check,
         tls_domain=settings.dns.fqdn if settings.dns.tls else None,
     ),
 )
+
+fqdn = settings.dns.fqdn
+if settings.dns.domain is not None:
+    Dns("dns", DnsArgs(domain=settings.dns.domain, record=settings.dns.record, ip=load_balancer.ip, ttl=settings.dns.ttl, manage_domain=settings.dns.manage_domain))
+
+if settings.dns.tls and fqdn is not None:
+    url = pulumi.Output.from_input(f"https://{fqdn}")
+    resolve = load_balancer.ip.apply(lambda ip: f"{fqdn}:{ip}")
+else:
+    url = load_balancer.ip.apply(lambda ip: f"http://{ip}")
+    resolve = None
 
 fleet = AppFleet(
     "fleet",
@@ -120,33 +133,17 @@ fleet = AppFleet(
             host=database.host, port=database.port, name=database.database_name, user=database.user_name, password=database.password
         ),
         app_secret=settings.app_secret,
+        drain_seconds=drain_seconds(
+            check_interval_seconds=health_check.check_interval_seconds,
+            response_timeout_seconds=health_check.response_timeout_seconds,
+            unhealthy_threshold=health_check.unhealthy_threshold,
+        ),
+        # The gate checks the deep health path (database, version, instance id) through the balancer.
+        gate=GateSettings(url=url.apply(lambda base_url: base_url + HEALTH_PATH), timeout_seconds=settings.fleet.health_gate_timeout, resolve=resolve),
         env=app.env,
         tags=tags,
         ssh_keys=settings.fleet.ssh_keys,
         ssh_allow_cidrs=settings.fleet.ssh_allow_cidrs,
-    ),
-)
-
-fqdn = settings.dns.fqdn
-if settings.dns.domain is not None:
-    Dns("dns", DnsArgs(domain=settings.dns.domain, record=settings.dns.record, ip=load_balancer.ip, ttl=settings.dns.ttl, manage_domain=settings.dns.manage_domain))
-
-if settings.dns.tls and fqdn is not None:
-    url = pulumi.Output.from_input(f"https://{fqdn}")
-    resolve = load_balancer.ip.apply(lambda ip: f"{fqdn}:{ip}")
-else:
-    url = load_balancer.ip.apply(lambda ip: f"http://{ip}")
-    resolve = None
-
-HealthGate(
-    "health-gate",
-    HealthGateArgs(
-        url=url.apply(lambda base_url: base_url + app.health_path),
-        expect_version=app.version,
-        expect_hosts=fleet.droplet_names,
-        droplet_ids=fleet.droplet_ids,
-        timeout_seconds=settings.fleet.health_gate_timeout,
-        resolve=resolve,
     ),
 )
 
@@ -157,4 +154,5 @@ pulumi.export("imageName", image.image_name)
 pulumi.export("imageSourceHash", source_hash)
 pulumi.export("appVersion", app.version)
 pulumi.export("dropletNames", fleet.droplet_names)
+pulumi.export("dropletIds", fleet.droplet_ids)
 pulumi.export("databaseHost", database.host)

@@ -1,16 +1,16 @@
-"""AppFleet: N identical droplets from one image, replaced whole on every change.
+"""AppFleet: N identical droplets from one image, replaced whole on every change, wave by wave, each wave gated.
 
 Creates the droplets (from the image id, in the VPC, with the fleet tag and
-cloud-init user-data that writes the app's environment file) and a firewall
-on the fleet tag: the app port open only to the load balancer, SSH closed
-unless allow-listed, egress open.
+cloud-init user-data that writes the app's environment file), one HealthGate
+per rollout wave, and a firewall on the fleet tag: the app port open only to
+the load balancer, SSH closed unless allow-listed, egress open.
 
-A droplet is never changed in place. A new image id or new user-data replaces
-it (`replace_on_changes`), and the replacement is created before the old one
+A droplet is never changed in place: any change to it replaces it
+(`replace_on_changes=["*"]`), and the replacement is created before the old one
 is deleted, so the load balancer always has a healthy generation to send
-traffic to. Droplet names carry the image generation (version + content
-hash), so two generations can coexist, and the health gate can tell them
-apart.
+traffic to. Waves (see ``components.rollout``): a wave's droplets are created
+only after the previous wave's gate passed; each gate waits for its wave's
+droplet ids, which no old droplet can answer with.
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ import pulumi
 import pulumi_digitalocean as digitalocean
 
 from components.cloud_init import app_environment, render_user_data
+from components.health_gate import HealthGate, HealthGateArgs
 from components.naming import droplet_hostname
+from components.rollout import RolloutStrategy, rollout_waves
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,6 +34,16 @@ class DatabaseConnection:
     name: pulumi.Input[str]
     user: pulumi.Input[str]
     password: pulumi.Input[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class GateSettings:
+    """What every wave's health gate checks, and how long it may wait."""
+
+    url: pulumi.Input[str]
+    """The deep health endpoint through the load balancer."""
+    timeout_seconds: int
+    resolve: pulumi.Input[str] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,14 +63,24 @@ class AppFleetArgs:
     app_port: int
     database: DatabaseConnection
     app_secret: pulumi.Input[str]
+    drain_seconds: int
+    """How long a stopping droplet keeps serving (components.serving.drain_seconds)."""
+    gate: GateSettings
+    rollout: RolloutStrategy = RolloutStrategy.ALL_AT_ONCE
+    batch_size: int = 1
     env: dict[str, str] = field(default_factory=dict)
     tags: Sequence[str] = ()
     ssh_keys: Sequence[str] = ()
     ssh_allow_cidrs: Sequence[str] = ()
 
 
-# Engine property names (as in the provider schema) whose change must replace a droplet.
-REPLACE_ON_CHANGES = ["image", "userData"]
+# Any change to a droplet replaces it. The provider would update some fields in place, each
+# touching a serving droplet (terraform-provider-digitalocean, resource_droplet.go, Update):
+# `size` powers it off, resizes and powers it on (all droplets at once: an outage, and a disk
+# resize cannot be undone); `name` renames it; `tags` moves it in or out of the load balancer
+# and firewall; `backups`, `ipv6`, `privateNetworking`, `volumeIds` change it under the app.
+# None of those reach the health gate. A new droplet with the new value does.
+REPLACE_ON_CHANGES = ["*"]
 
 
 class AppFleet(pulumi.ComponentResource):
@@ -66,6 +88,8 @@ class AppFleet(pulumi.ComponentResource):
     droplet_names: pulumi.Output[list[str]]
     user_data: pulumi.Output[str]
     droplets: list[digitalocean.Droplet]
+    gates: list[HealthGate]
+    gate_reports: pulumi.Output[list[str]]
 
     def __init__(self, name: str, args: AppFleetArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("immutable-web:fleet:AppFleet", name, None, opts)
@@ -83,6 +107,7 @@ class AppFleet(pulumi.ComponentResource):
                         database_user=values[3],
                         database_password=values[4],
                         app_secret=values[5],
+                        drain_seconds=args.drain_seconds,
                         extra_env=args.env,
                     )
                 )
@@ -90,32 +115,23 @@ class AppFleet(pulumi.ComponentResource):
         )
 
         self.droplets = []
-        for index in range(args.count):
-            self.droplets.append(
-                digitalocean.Droplet(
-                    f"{name}-{index}",
-                    name=droplet_hostname(args.app_name, args.stack, args.app_version, args.source_hash, index),
-                    image=args.image_id,
-                    region=args.region,
-                    size=args.size,
-                    vpc_uuid=args.vpc_id,
-                    user_data=self.user_data,
-                    tags=[args.fleet_tag, *args.tags],
-                    ssh_keys=list(args.ssh_keys),
-                    monitoring=True,
-                    # Let the app finish in-flight requests (SIGTERM) when a droplet is shut down.
-                    graceful_shutdown=True,
-                    opts=pulumi.ResourceOptions(
-                        parent=self,
-                        # Never patch a server: a new image or new first-boot config is a new droplet.
-                        replace_on_changes=REPLACE_ON_CHANGES,
-                        # Create the replacement first, delete the old droplet last: no gap in capacity.
-                        delete_before_replace=False,
-                        # A droplet from a large snapshot can take minutes to boot.
-                        custom_timeouts=pulumi.CustomTimeouts(create="15m", delete="10m"),
-                        # user-data carries the database password: keep it encrypted in state.
-                        additional_secret_outputs=["userData"],
+        self.gates = []
+        for wave, indexes in enumerate(rollout_waves(args.count, args.rollout, args.batch_size)):
+            # The previous wave's gate must pass before this wave is created (a failed canary stops here).
+            after = [self.gates[-1].command] if self.gates else []
+            wave_droplets = [self._droplet(name, args, index, after) for index in indexes]
+            self.droplets += wave_droplets
+            self.gates.append(
+                HealthGate(
+                    f"{name}-gate-{wave}",
+                    HealthGateArgs(
+                        url=args.gate.url,
+                        expect_version=args.app_version,
+                        instance_ids=pulumi.Output.all(*[droplet.id for droplet in wave_droplets]),
+                        timeout_seconds=args.gate.timeout_seconds,
+                        resolve=args.gate.resolve,
                     ),
+                    opts=pulumi.ResourceOptions(parent=self),
                 )
             )
 
@@ -140,4 +156,36 @@ class AppFleet(pulumi.ComponentResource):
 
         self.droplet_ids = pulumi.Output.all(*[droplet.id for droplet in self.droplets])
         self.droplet_names = pulumi.Output.all(*[droplet.name for droplet in self.droplets])
-        self.register_outputs({"droplet_ids": self.droplet_ids, "droplet_names": self.droplet_names})
+        self.gate_reports = pulumi.Output.all(*[gate.report for gate in self.gates])
+        self.register_outputs({"droplet_ids": self.droplet_ids, "droplet_names": self.droplet_names, "gate_reports": self.gate_reports})
+
+    def _droplet(self, name: str, args: AppFleetArgs, index: int, after: list[pulumi.Resource]) -> digitalocean.Droplet:
+        return digitalocean.Droplet(
+            f"{name}-{index}",
+            name=droplet_hostname(args.app_name, args.stack, args.app_version, args.source_hash, index),
+            image=args.image_id,
+            region=args.region,
+            size=args.size,
+            vpc_uuid=args.vpc_id,
+            user_data=self.user_data,
+            tags=[args.fleet_tag, *args.tags],
+            ssh_keys=list(args.ssh_keys),
+            # DigitalOcean's monitoring agent is installed from the network at first boot: an
+            # immutable server downloads nothing after it is built.
+            monitoring=False,
+            # Delete = ACPI shutdown, wait for power-off, then delete: the app gets SIGTERM and
+            # drains (keeps serving while the load balancer notices it is going).
+            graceful_shutdown=True,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=after,
+                # Never patch a server: any change is a new droplet (see REPLACE_ON_CHANGES).
+                replace_on_changes=REPLACE_ON_CHANGES,
+                # Create the replacement first, delete the old droplet last: no gap in capacity.
+                delete_before_replace=False,
+                # A droplet from a large snapshot can take minutes to boot; a delete includes the drain.
+                custom_timeouts=pulumi.CustomTimeouts(create="15m", delete="10m"),
+                # user-data carries the database password: keep it encrypted in state.
+                additional_secret_outputs=["userData"],
+            ),
+        )

@@ -30,6 +30,7 @@ RESERVED_ENV_NAMES = frozenset(
     {
         "APP_ENV",
         "APP_PORT",
+        "APP_DRAIN_SECONDS",
         "APP_SECRET",
         "APP_VERSION",
         "IMAGE_NAME",
@@ -78,6 +79,7 @@ def app_environment(
     database_user: str,
     database_password: str,
     app_secret: str,
+    drain_seconds: int,
     extra_env: Mapping[str, str],
 ) -> dict[str, str]:
     """Everything the app reads at run time, as one flat mapping.
@@ -94,6 +96,8 @@ def app_environment(
         {
             "APP_ENV": app_env,
             "APP_PORT": str(app_port),
+            # How long the app keeps serving after SIGTERM while the load balancer notices (components.serving).
+            "APP_DRAIN_SECONDS": str(drain_seconds),
             "APP_SECRET": app_secret,
             "DATABASE_HOST": database_host,
             "DATABASE_PORT": str(database_port),

@@ -1,11 +1,13 @@
-"""HealthGate: `pulumi up` succeeds only when the new fleet serves, healthy, through the load balancer.
+"""HealthGate: `pulumi up` goes on only when the droplets it just created serve, healthy, through the load balancer.
 
 Creates one `pulumi_command.local.Command` that runs `tools/health_gate.py` on
-the machine running Pulumi, after the new droplets exist. It polls the app's
-health endpoint through the load balancer until every new droplet (by its
-hostname) has answered healthy with the new version, within a bounded
-timeout. If the timeout passes, the Command fails, so the update fails before
-Pulumi deletes the replaced droplets: the old generation keeps serving.
+the machine running Pulumi, after a wave of new droplets exists. It polls the
+app's deep health endpoint through the load balancer until every new droplet,
+known by its instance id (the droplet id, which cloud-init hands the app),
+has answered healthy with the new version, within a bounded timeout. An old
+droplet has another id, so its answers never count, whatever forced the
+replacement. If the timeout passes, the Command fails, so the update fails
+before Pulumi deletes the replaced droplets: the old generation keeps serving.
 """
 
 from __future__ import annotations
@@ -22,17 +24,15 @@ class HealthGateArgs:
     url: pulumi.Input[str]
     """Health endpoint through the load balancer, e.g. http://203.0.113.10/healthz."""
     expect_version: str
-    expect_hosts: pulumi.Input[list[str]]
-    """Hostnames of the new droplets; every one must answer healthy."""
-    droplet_ids: pulumi.Input[list[str]]
-    """A new set of droplets re-runs the gate."""
+    instance_ids: pulumi.Input[list[str]]
+    """Ids of the droplets this gate waits for: every one must answer healthy; a new set re-runs the gate."""
     timeout_seconds: int
     resolve: pulumi.Input[str] | None = None
     """HOST:IP: connect to IP for HOST (an https name whose DNS has not propagated yet)."""
     python: str = "python3"
 
 
-def gate_command(python: str, url: str, version: str, hosts: list[str], timeout: int, resolve: str | None) -> str:
+def gate_command(python: str, url: str, version: str, instance_ids: list[str], timeout: int, resolve: str | None) -> str:
     words = [
         python,
         "tools/health_gate.py",
@@ -40,8 +40,8 @@ def gate_command(python: str, url: str, version: str, hosts: list[str], timeout:
         url,
         "--expect-version",
         version,
-        "--expect-hosts",
-        ",".join(hosts),
+        "--expect-instances",
+        ",".join(instance_ids),
         "--timeout",
         str(timeout),
     ]
@@ -52,18 +52,19 @@ def gate_command(python: str, url: str, version: str, hosts: list[str], timeout:
 
 class HealthGate(pulumi.ComponentResource):
     report: pulumi.Output[str]
+    command: command.local.Command
 
     def __init__(self, name: str, args: HealthGateArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("immutable-web:gate:HealthGate", name, None, opts)
 
-        create = pulumi.Output.all(args.url, args.expect_hosts, args.resolve).apply(
+        create = pulumi.Output.all(args.url, args.instance_ids, args.resolve).apply(
             lambda values: gate_command(args.python, values[0], args.expect_version, list(values[1]), args.timeout_seconds, values[2])
         )
-        wait = command.local.Command(
+        self.command = wait = command.local.Command(
             f"{name}-wait",
             create=create,
             # Runs from the project directory (no absolute path in state; see ImageBuild).
-            triggers=[args.droplet_ids],
+            triggers=[args.instance_ids],
             opts=pulumi.ResourceOptions(
                 parent=self,
                 # The gate's own --timeout bounds the wait; this only backs it up.

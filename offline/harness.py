@@ -174,14 +174,19 @@ class RealisticMocks(pulumi.runtime.Mocks):
         self.snapshots = dict(snapshots or {})
         # resource type token -> output values forced by a test (e.g. the database host of a real local PostgreSQL).
         self.overrides = {k: dict(v) for k, v in (overrides or {}).items()}
+        # (type, name) -> the resource's declared replace_on_changes, set by RecordingMonitor before new_resource.
+        self.replace_on_changes: dict[tuple[str, str], list[str]] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
         inputs = {k: rpc.unwrap_rpc_secret(v) if rpc.is_rpc_secret(v) else v for k, v in args.inputs.items()}
         typ, name = args.typ, args.name
         key = (self.stack, typ, name)
         outputs: dict[str, Any] = dict(inputs)
-        # A resource the provider must replace gets a new id, as in the cloud; dependents see it change.
-        forcing = [json.dumps(inputs.get(p), sort_keys=True) for p in sorted(PROVIDER_REPLACES.get(typ, ()))]
+        # A resource the provider or the program (replace_on_changes) must replace gets a new id,
+        # as in the cloud; dependents (a health gate waiting for droplet ids) see it change.
+        declared = self.replace_on_changes.get((typ, name), [])
+        forcing_keys = set(inputs) if "*" in declared else set(PROVIDER_REPLACES.get(typ, ())) | {p.split(".")[0].split("[")[0] for p in declared}
+        forcing = [f"{p}={json.dumps(inputs.get(p), sort_keys=True)}" for p in sorted(forcing_keys)]
         key = (self.stack, typ, name, *forcing)
         resource_id = _number(*key)
 
@@ -353,6 +358,7 @@ class RecordingMonitor(runtime_mocks.MockMonitor):
             raise ProviderError(str(error)) from error
 
     def RegisterResource(self, request):  # noqa: N802 (the gRPC method's name)
+        self.mocks.replace_on_changes[(request.type, request.name)] = list(request.replaceOnChanges)
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             return response

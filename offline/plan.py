@@ -75,9 +75,16 @@ def _secret_config_keys(run) -> set[str]:
 
 
 def build_plan(stack: str, config_overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    from offline.harness import project_file, run_program
+    from offline.harness import run_program
 
-    run = run_program(stack, config_overrides=config_overrides)
+    return plan_document(run_program(stack, config_overrides=config_overrides))
+
+
+def plan_document(run) -> dict[str, Any]:
+    """The plan document of one recorded run of the program (offline.harness.StackRun)."""
+    from offline.harness import project_file
+
+    stack = run.stack
     secrets = secret_values(run)
     secret_keys = _secret_config_keys(run)
     resources = []
@@ -91,6 +98,7 @@ def build_plan(stack: str, config_overrides: Mapping[str, Any] | None = None) ->
                 "custom": resource.custom,
                 "inputs": _mask(resource.inputs, secrets),
                 "secretInputs": sorted(resource.secret_inputs),
+                "dependsOn": sorted(resource.options["dependencies"]),
                 "options": {
                     "protect": resource.options["protect"],
                     "deleteBeforeReplace": resource.options["delete_before_replace"],

@@ -1,44 +1,52 @@
 #!/usr/bin/env python3
-"""Wait until every new droplet answers healthy through the load balancer, or fail.
+"""Wait until every server this update created answers healthy through the load balancer, or fail.
 
 Run by the `HealthGate` component (a pulumi-command `local.Command`) during
-`pulumi up`, after the new droplets exist:
+`pulumi up`, after a wave of new droplets exists:
 
     python3 tools/health_gate.py --url http://203.0.113.10/healthz \\
-        --expect-version 1.4.2 --expect-hosts web-1-4-2-ab12cd-0,web-1-4-2-ab12cd-1 --timeout 600
+        --expect-version 1.4.2 --expect-instances 412345678,412345679 --timeout 600
 
 If it fails, the update fails before Pulumi deletes the old droplets, so the
 old fleet keeps serving.
 
-The load balancer round-robins, so each poll sees one droplet; the app's
-health endpoint says which (`hostname`) and what it runs (`version`):
+WHO ANSWERED. The load balancer round-robins, so each poll sees one server;
+the app's deep health endpoint says which (`instance`: the instance id
+cloud-init got from the cloud's metadata, i.e. the droplet id on DigitalOcean,
+the EC2 instance id on AWS, NoCloud's `instance-id` locally) and what it runs
+(`version`):
 
-    200 {"status": "ok", "version": "1.4.2", "hostname": "...", "database": true}
+    200 {"status": "ok", "version": "1.4.2", "instance": "412345678", "hostname": "...", "database": true}
     503 {"status": "unhealthy", ...}
+
+The gate waits for the ids of the servers Pulumi has just created. A server
+that existed before this update has another id, whatever its name, image or
+config, so the old generation's answers can never satisfy the gate: not after
+a config-only change that keeps every name, not after a resize.
 
 THE RULE (`Gate.passed`). An answer is healthy when it is HTTP 200 with
 `"status": "ok"` and the expected version. The gate passes when every
-expected host's last `--min-successes` answers were all healthy, in a row.
-That implies both that each host answered healthy at least `--min-successes`
-times and that the last `--min-successes` answers from new droplets were all
-healthy; and since the streak is per host, one flapping droplet (200, 503,
+expected instance's last `--min-successes` answers were all healthy, in a row.
+That implies both that each instance answered healthy at least `--min-successes`
+times and that the last `--min-successes` answers from new instances were all
+healthy; and since the streak is per instance, one flapping droplet (200, 503,
 200, ...) never passes, even when its healthy neighbours make the overall
 sequence look good. A single droplet's transient failure only restarts its
-streak. With `--min-successes 1`, one healthy answer from each host suffices.
+streak. With `--min-successes 1`, one healthy answer from each instance suffices.
 
-Answers from other hosts (the old fleet, still behind the load balancer
+Answers from other instances (the old fleet, still behind the load balancer
 during a replace) are counted and reported, but neither pass nor fail the
-gate. Errors (refused or reset connections, timeouts, answers without a
-hostname, such as the balancer's own 503 page) cannot be attributed to a
-droplet: they are counted and reported, and neither break nor build a streak.
+gate. Errors (refused or reset connections, timeouts, answers without an
+instance id, such as the balancer's own 503 page) cannot be attributed to a
+server: they are counted and reported, and neither break nor build a streak.
 
 Every wait is bounded: each request by `--request-timeout` (a hard bound,
 even against a server that trickles bytes), the whole gate by `--timeout`.
-At the deadline it fails (exit 1) with a summary per host; bad arguments exit 2.
+At the deadline it fails (exit 1) with a summary per instance; bad arguments exit 2.
 
 Standard library only: it runs with any python3 on an operator's or CI machine.
 Progress goes to stderr; the last stdout line is a JSON summary. Nothing of a
-response body is printed except `hostname`, `version` and the HTTP status.
+response body is printed except `instance`, `hostname`, `version` and the HTTP status.
 """
 
 from __future__ import annotations
@@ -76,17 +84,19 @@ class Observation:
     """One poll: an answer (HTTP status and the body's fields) or an error."""
 
     status: int | None
-    hostname: str | None = None
+    instance: str | None = None  # cloud-init's instance id: the droplet id, the EC2 instance id
     version: str | None = None
     state: str | None = "ok"  # the body's "status" field
     error: str | None = None
+    hostname: str | None = None  # reported for people reading the summary; decides nothing
 
     def healthy_for(self, version: str) -> bool:
         return self.error is None and self.status == 200 and self.state == "ok" and self.version == version
 
 
 @dataclass
-class HostRecord:
+class InstanceRecord:
+    hostname: str | None = None
     answers: int = 0
     healthy: int = 0
     streak: int = 0  # healthy answers in a row, up to the latest
@@ -98,22 +108,23 @@ class HostRecord:
 class Gate:
     """The decision, apart from the I/O so the rule can be tested on its own (see the module docstring)."""
 
-    expected_hosts: frozenset[str]
+    expected_instances: frozenset[str]
     expected_version: str
     min_successes: int = 2
-    hosts: dict[str, HostRecord] = field(default_factory=dict)
+    instances: dict[str, InstanceRecord] = field(default_factory=dict)
     errors: Counter[str] = field(default_factory=Counter)
     other_answers: int = 0
 
     def observe(self, observation: Observation) -> None:
-        if observation.error is not None or observation.hostname is None:
-            self.errors[observation.error or "no hostname in the answer"] += 1
+        if observation.error is not None or observation.instance is None:
+            self.errors[observation.error or "no instance id in the answer"] += 1
             return
-        record = self.hosts.setdefault(observation.hostname, HostRecord())
+        record = self.instances.setdefault(observation.instance, InstanceRecord())
+        record.hostname = observation.hostname
         record.answers += 1
         record.last_status = observation.status
         record.last_version = observation.version
-        if observation.hostname not in self.expected_hosts:
+        if observation.instance not in self.expected_instances:
             self.other_answers += 1
             return
         if observation.healthy_for(self.expected_version):
@@ -123,8 +134,8 @@ class Gate:
             record.streak = 0
 
     def waiting_for(self) -> list[str]:
-        """Expected hosts whose latest answers are not yet a healthy run of `min_successes`."""
-        return sorted(host for host in self.expected_hosts if self.hosts.get(host, HostRecord()).streak < self.min_successes)
+        """Expected instances whose latest answers are not yet a healthy run of `min_successes`."""
+        return sorted(instance for instance in self.expected_instances if self.instances.get(instance, InstanceRecord()).streak < self.min_successes)
 
     def passed(self) -> bool:
         return not self.waiting_for()
@@ -138,16 +149,17 @@ class Gate:
             "errors": sum(self.errors.values()),
             "error_kinds": dict(sorted(self.errors.items())),
             "other_answers": self.other_answers,
-            "hosts": {
+            "instances": {
                 name: {
-                    "expected": name in self.expected_hosts,
+                    "expected": name in self.expected_instances,
+                    "hostname": record.hostname,
                     "answers": record.answers,
                     "healthy": record.healthy,
                     "healthy_in_a_row": record.streak,
                     "last_status": record.last_status,
                     "last_version": record.last_version,
                 }
-                for name, record in sorted(self.hosts.items())
+                for name, record in sorted(self.instances.items())
             },
             "missing": self.waiting_for(),
         }
@@ -214,6 +226,7 @@ def _get(target: Target, timeout: float) -> Observation:
         return Observation(status=response.status, error=f"HTTP {response.status}, not a JSON object")
     return Observation(
         status=response.status,
+        instance=_clean(document.get("instance"), 128),
         hostname=_clean(document.get("hostname"), 253),
         version=_clean(document.get("version"), 64),
         state=_clean(document.get("status"), 32),
@@ -267,16 +280,17 @@ def run(
         observation = probe(max(min(request_timeout, deadline - clock()), 0.05))
         gate.observe(observation)
         now = clock()
-        for host in sorted(gate.expected_hosts - announced):
-            if gate.hosts.get(host, HostRecord()).healthy:
-                announced.add(host)
-                log(f"health gate: {now - start:.1f}s: {host} answered healthy with {gate.expected_version}")
+        for instance in sorted(gate.expected_instances - announced):
+            record = gate.instances.get(instance, InstanceRecord())
+            if record.healthy:
+                announced.add(instance)
+                log(f"health gate: {now - start:.1f}s: instance {instance} ({record.hostname}) answered healthy with {gate.expected_version}")
         if gate.passed():
-            log(f"health gate: healthy after {now - start:.1f}s: {', '.join(sorted(gate.expected_hosts))} answer {gate.expected_version}")
+            log(f"health gate: healthy after {now - start:.1f}s: instances {', '.join(sorted(gate.expected_instances))} answer {gate.expected_version}")
             return True
         if now - last_report >= PROGRESS_EVERY_SECONDS:
             last_report = now
-            log(f"health gate: {now - start:.0f}s, waiting for {', '.join(gate.waiting_for())} (errors {sum(gate.errors.values())}, other hosts' answers {gate.other_answers})")
+            log(f"health gate: {now - start:.0f}s, waiting for {', '.join(gate.waiting_for())} (errors {sum(gate.errors.values())}, other instances' answers {gate.other_answers})")
         if now >= deadline:
             return False
         sleep(min(interval, deadline - now))
@@ -288,23 +302,23 @@ def run(
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog="The rule: see the module docstring (healthy = HTTP 200, status ok, expected version; every new host needs --min-successes healthy answers in a row).")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog="The rule: see the module docstring (healthy = HTTP 200, status ok, expected version; every new instance needs --min-successes healthy answers in a row).")
     parser.add_argument("--url", required=True, help="health endpoint through the load balancer, http:// or https://")
     parser.add_argument("--expect-version", required=True, help="the version the new droplets must report")
-    parser.add_argument("--expect-host", action="append", default=[], metavar="NAME", help="a new droplet's hostname (repeatable)")
-    parser.add_argument("--expect-hosts", default="", metavar="A,B,...", help="new droplets' hostnames, comma-separated")
+    parser.add_argument("--expect-instance", action="append", default=[], metavar="ID", help="the instance id of a server this update created (repeatable)")
+    parser.add_argument("--expect-instances", default="", metavar="A,B,...", help="instance ids of the servers this update created, comma-separated")
     parser.add_argument("--timeout", type=float, default=600, help="seconds before the gate fails (default 600)")
     parser.add_argument("--interval", type=float, default=2, help="seconds between polls (default 2)")
     parser.add_argument("--request-timeout", type=float, default=5, help="seconds per request (default 5)")
-    parser.add_argument("--min-successes", type=int, default=2, help="healthy answers in a row needed from each new host (default 2)")
+    parser.add_argument("--min-successes", type=int, default=2, help="healthy answers in a row needed from each new instance (default 2)")
     parser.add_argument("--resolve", metavar="HOST:IP", help="connect to IP for the URL's HOST, sending HOST as Host and TLS SNI (a name whose DNS has not propagated)")
     parser.add_argument("--cacert", metavar="PATH", help="CA certificates (PEM) to verify https with, instead of the system's")
     parser.add_argument("--insecure", action="store_true", help="do not verify the https certificate")
     args = parser.parse_args(argv)
 
-    hosts = {name.strip() for name in [*args.expect_host, *args.expect_hosts.split(",")] if name.strip()}
-    if not hosts:
-        parser.error("give the new droplets' hostnames with --expect-host or --expect-hosts")
+    instances = {name.strip() for name in [*args.expect_instance, *args.expect_instances.split(",")] if name.strip()}
+    if not instances:
+        parser.error("give the new servers' instance ids with --expect-instance or --expect-instances")
     parts = urlsplit(args.url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         parser.error(f"--url must be an http:// or https:// URL, got {args.url!r}")
@@ -325,7 +339,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         args.resolve_address = address
     if (args.cacert or args.insecure) and parts.scheme != "https":
         parser.error("--cacert and --insecure are for https URLs")
-    args.hosts = frozenset(hosts)
+    args.instances = frozenset(instances)
     return args
 
 
@@ -342,17 +356,17 @@ def _tls_context(args: argparse.Namespace) -> ssl.SSLContext | None:
 def print_failure(summary: dict) -> None:
     """The one-screen summary on stderr."""
     print(f"health gate: FAILED after {summary['elapsed_seconds']}s; not healthy {summary['min_successes']} times in a row with version {summary['expected_version']}: {', '.join(summary['missing'])}", file=sys.stderr)
-    for name, host in summary["hosts"].items():
-        if host["expected"]:
-            counts = f"{host['answers']} answers, {host['healthy']} healthy ({host['healthy_in_a_row']} in a row)"
+    for name, record in summary["instances"].items():
+        if record["expected"]:
+            counts = f"{record['answers']} answers, {record['healthy']} healthy ({record['healthy_in_a_row']} in a row)"
         else:
-            counts = f"{host['answers']} answers (not a new host: ignored)"
-        print(f"  {name} ({'new' if host['expected'] else 'other'}): {counts}, last status {host['last_status']}, last version {host['last_version']}", file=sys.stderr)
+            counts = f"{record['answers']} answers (not created by this update: ignored)"
+        print(f"  instance {name} ({record['hostname']}, {'new' if record['expected'] else 'other'}): {counts}, last status {record['last_status']}, last version {record['last_version']}", file=sys.stderr)
     for name in summary["missing"]:
-        if name not in summary["hosts"]:
-            print(f"  {name} (new): never answered", file=sys.stderr)
+        if name not in summary["instances"]:
+            print(f"  instance {name} (new): never answered", file=sys.stderr)
     kinds = ", ".join(f"{kind} x{count}" for kind, count in summary["error_kinds"].items())
-    print(f"  connection errors (refused, reset, timed out, or no droplet named in the answer): {summary['errors']}" + (f": {kinds}" if kinds else ""), file=sys.stderr)
+    print(f"  connection errors (refused, reset, timed out, or no instance id in the answer): {summary['errors']}" + (f": {kinds}" if kinds else ""), file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -366,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"health_gate.py: error: --cacert {args.cacert}: {error}", file=sys.stderr)
         return EXIT_USAGE
     target = Target(url=args.url, resolve_address=args.resolve_address, tls=tls)
-    gate = Gate(expected_hosts=args.hosts, expected_version=args.expect_version, min_successes=args.min_successes)
+    gate = Gate(expected_instances=args.instances, expected_version=args.expect_version, min_successes=args.min_successes)
     start = time.monotonic()
     healthy = run(gate, lambda limit: poll(target, limit), timeout=args.timeout, interval=args.interval, request_timeout=args.request_timeout)
     summary = gate.summary(time.monotonic() - start)

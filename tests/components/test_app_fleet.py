@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pulumi
 import pytest
-from conftest import DROPLET, FIREWALL
+from conftest import COMMAND, DROPLET, FIREWALL
 
-from components.app_fleet import AppFleet, AppFleetArgs, DatabaseConnection
+from components.app_fleet import AppFleet, AppFleetArgs, DatabaseConnection, GateSettings
+from components.rollout import RolloutStrategy
 from offline.harness import run_under_mocks
 
 
@@ -26,6 +27,8 @@ def fleet_args(**changes) -> AppFleetArgs:
         app_port=9000,
         database=DatabaseConnection(host="db.internal", port=25060, name="shop", user="shop", password=pulumi.Output.secret("pw-123")),
         app_secret=pulumi.Output.secret("s3cret"),
+        drain_seconds=20,
+        gate=GateSettings(url="http://198.51.100.7/healthz", timeout_seconds=300),
         env={"LOG_LEVEL": "warn"},
         tags=["app:shop"],
     )
@@ -51,16 +54,55 @@ def test_fleet_creates_count_droplets_from_the_image():
 
 def test_every_droplet_is_replaced_never_patched():
     for droplet in build().of_type(DROPLET):
-        assert droplet.options["replace_on_changes"] == ["image", "userData"], droplet.name
+        # Any change, size, name and tags included (the provider updates those in place).
+        assert droplet.options["replace_on_changes"] == ["*"], droplet.name
         assert droplet.options["delete_before_replace"] is False, droplet.name
         assert droplet.options["custom_timeouts"] == {"create": "15m", "delete": "10m"}
+        assert droplet.inputs["gracefulShutdown"] is True and droplet.inputs["monitoring"] is False, droplet.name
+
+
+def gate_commands(run):
+    return {r.name: r for r in run.of_type(COMMAND)}
+
+
+def test_all_at_once_is_one_wave_gated_on_every_new_droplet_id():
+    run = build()
+    droplets = run.of_type(DROPLET)
+    (gate,) = gate_commands(run).values()
+    ids = ",".join(str(d.id) for d in droplets)
+    assert f"--expect-instances {ids}" in gate.inputs["create"], gate.inputs["create"]
+    assert "--url http://198.51.100.7/healthz" in gate.inputs["create"] and "--expect-version 2.0.1" in gate.inputs["create"]
+    assert {d.urn for d in droplets} <= set(gate.options["dependencies"])
+    assert all(not set(d.options["dependencies"]) & {gate.urn} for d in droplets)
+
+
+def test_canary_creates_the_rest_only_after_the_canary_gate():
+    run = build(rollout=RolloutStrategy.CANARY)
+    droplets = {d.name: d for d in run.of_type(DROPLET)}
+    gates = gate_commands(run)
+    assert sorted(gates) == ["web-gate-0-wait", "web-gate-1-wait"]
+    first, second = gates["web-gate-0-wait"], gates["web-gate-1-wait"]
+    assert f"--expect-instances {droplets['web-0'].id} " in first.inputs["create"]
+    assert f"--expect-instances {droplets['web-1'].id},{droplets['web-2'].id} " in second.inputs["create"]
+    assert first.urn not in droplets["web-0"].options["dependencies"]
+    for name in ("web-1", "web-2"):
+        assert first.urn in droplets[name].options["dependencies"], f"{name} must wait for the canary's gate"
+
+
+def test_batches_chain_each_wave_to_the_previous_gate():
+    run = build(rollout=RolloutStrategy.BATCHES, batch_size=2)
+    droplets = {d.name: d for d in run.of_type(DROPLET)}
+    gates = gate_commands(run)
+    assert sorted(gates) == ["web-gate-0-wait", "web-gate-1-wait"]
+    assert gates["web-gate-0-wait"].urn in droplets["web-2"].options["dependencies"]
+    assert not {g.urn for g in gates.values()} & set(droplets["web-1"].options["dependencies"])
 
 
 def test_user_data_is_secret_and_carries_connection_and_env():
     droplet = build().of_type(DROPLET)[0]
     assert "userData" in droplet.secret_inputs
     text = droplet.inputs["userData"]
-    for line in ('DATABASE_HOST="db.internal"', 'DATABASE_PORT="25060"', 'DATABASE_PASSWORD="pw-123"', 'APP_PORT="9000"', 'APP_ENV="qa"', 'LOG_LEVEL="warn"', 'APP_SECRET="s3cret"'):
+    for line in ('DATABASE_HOST="db.internal"', 'DATABASE_PORT="25060"', 'DATABASE_PASSWORD="pw-123"', 'APP_PORT="9000"', 'APP_ENV="qa"', 'LOG_LEVEL="warn"', 'APP_SECRET="s3cret"', 'APP_DRAIN_SECONDS="20"'):
         assert line in text, line
 
 

@@ -65,5 +65,6 @@ def test_extra_env_cannot_override_what_the_program_sets():
             database_user="u",
             database_password="p",
             app_secret="s",
+            drain_seconds=20,
             extra_env={"DATABASE_PASSWORD": "x"},
         )

@@ -42,8 +42,12 @@ def flapping(version: str = "1.4.2") -> Droplet:
 class FakeBalancer:
     """A threaded HTTP server on 127.0.0.1 answering /healthz from droplets in turn."""
 
-    def __init__(self, droplets: dict[str, Droplet], delay: float = 0.0, trickle: bool = False, tls: ssl.SSLContext | None = None):
-        """``delay``: seconds before each answer; ``trickle``: send the headers, then one byte of the body every 0.2 s."""
+    def __init__(
+        self, droplets: dict[str, Droplet], delay: float = 0.0, trickle: bool = False, tls: ssl.SSLContext | None = None, hostnames: dict[str, str] | None = None
+    ):
+        """``droplets``: instance id -> answers; ``delay``: seconds before each answer; ``trickle``: send the headers,
+        then one byte of the body every 0.2 s; ``hostnames``: instance id -> the hostname it reports (default: the id)."""
+        hostnames = dict(hostnames or {})
         names = itertools.cycle(list(droplets))
         counts = {name: 0 for name in droplets}
         lock = threading.Lock()
@@ -58,7 +62,9 @@ class FakeBalancer:
                 if delay and stopping.wait(delay):
                     return
                 status, version = droplets[name](n)
-                body = json.dumps({"status": "ok" if status == 200 else "unhealthy", "version": version, "hostname": name, "database": status == 200}).encode()
+                body = json.dumps(
+                    {"status": "ok" if status == 200 else "unhealthy", "version": version, "instance": name, "hostname": hostnames.get(name, name), "database": status == 200}
+                ).encode()
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
@@ -98,7 +104,7 @@ class FakeBalancer:
 def gate(url: str, hosts: list[str], *extra: str, timeout: float = 3) -> tuple[subprocess.CompletedProcess, float]:
     start = time.monotonic()
     result = subprocess.run(
-        [sys.executable, str(GATE), "--url", url, "--expect-version", "1.4.2", "--expect-hosts", ",".join(hosts), "--timeout", str(timeout), "--interval", "0.05", "--request-timeout", "1", *extra],
+        [sys.executable, str(GATE), "--url", url, "--expect-version", "1.4.2", "--expect-instances", ",".join(hosts), "--timeout", str(timeout), "--interval", "0.05", "--request-timeout", "1", *extra],
         capture_output=True,
         text=True,
         timeout=timeout + 30,
@@ -141,8 +147,8 @@ def test_all_new_droplets_healthy_passes_quickly(balancer):
     assert result.returncode == 0, result.stderr
     report = summary(result)
     assert report["healthy"] is True and report["missing"] == []
-    assert report["hosts"]["new-0"]["healthy"] >= 2 and report["hosts"]["new-1"]["healthy"] >= 2
-    assert "new-0 answered healthy" in result.stderr and "healthy after" in result.stderr
+    assert report["instances"]["new-0"]["healthy"] >= 2 and report["instances"]["new-1"]["healthy"] >= 2
+    assert "instance new-0 (new-0) answered healthy" in result.stderr and "healthy after" in result.stderr
     assert elapsed < 20, "it passed well before its deadline"
 
 
@@ -151,12 +157,12 @@ def test_never_healthy_fails_at_the_deadline_with_a_summary(balancer):
     result, elapsed = gate(url(lb), ["new-0", "new-1"], timeout=3)
     assert result.returncode == 1
     assert "FAILED" in result.stderr
-    assert "new-0 (new):" in result.stderr and "new-1 (new):" in result.stderr
+    assert "instance new-0 (new-0, new):" in result.stderr and "instance new-1 (new-1, new):" in result.stderr
     assert "last status 503" in result.stderr and "last version 1.4.2" in result.stderr
-    assert "connection errors (refused, reset, timed out, or no droplet named in the answer): 0" in result.stderr
+    assert "connection errors (refused, reset, timed out, or no instance id in the answer): 0" in result.stderr
     report = summary(result)
     assert report["healthy"] is False and report["missing"] == ["new-0", "new-1"]
-    assert report["hosts"]["new-0"]["answers"] >= 1 and report["hosts"]["new-0"]["healthy"] == 0
+    assert report["instances"]["new-0"]["answers"] >= 1 and report["instances"]["new-0"]["healthy"] == 0
     assert 3 <= elapsed < 3 + MARGIN
 
 
@@ -166,22 +172,22 @@ def test_old_fleet_only_with_the_old_version_fails(balancer):
     assert result.returncode == 1
     report = summary(result)
     assert report["other_answers"] > 0 and report["missing"] == ["new-0"]
-    assert report["hosts"]["old-0"]["expected"] is False and report["hosts"]["old-0"]["last_version"] == "1.4.1"
-    assert "new-0 (new): never answered" in result.stderr and "old-0 (other)" in result.stderr
+    assert report["instances"]["old-0"]["expected"] is False and report["instances"]["old-0"]["last_version"] == "1.4.1"
+    assert "instance new-0 (new): never answered" in result.stderr and "instance old-0 (old-0, other)" in result.stderr
 
 
 def test_new_droplet_answering_the_old_version_does_not_pass(balancer):
     lb = balancer({"new-0": healthy("1.4.1")})
     result, _ = gate(url(lb), ["new-0"], timeout=1)
     assert result.returncode == 1 and "last version 1.4.1" in result.stderr
-    assert summary(result)["hosts"]["new-0"]["healthy"] == 0
+    assert summary(result)["instances"]["new-0"]["healthy"] == 0
 
 
 def test_flapping_droplet_never_passes_with_two_in_a_row_required(balancer):
     lb = balancer({"new-0": flapping()})
     result, _ = gate(url(lb), ["new-0"], timeout=1)
     assert result.returncode == 1
-    host = summary(result)["hosts"]["new-0"]
+    host = summary(result)["instances"]["new-0"]
     assert host["healthy"] >= 2, "it was healthy often enough; it is the unsteadiness that fails it"
     assert host["healthy_in_a_row"] <= 1
 
@@ -191,7 +197,7 @@ def test_flapping_droplet_beside_a_healthy_one_still_fails(balancer):
     lb = balancer({"new-0": healthy(), "new-1": flapping()})
     result, _ = gate(url(lb), ["new-0", "new-1"], timeout=1)
     assert result.returncode == 1
-    assert summary(result)["missing"] == ["new-1"] and summary(result)["hosts"]["new-1"]["healthy"] >= 2
+    assert summary(result)["missing"] == ["new-1"] and summary(result)["instances"]["new-1"]["healthy"] >= 2
 
 
 def test_flapping_droplet_passes_when_one_success_suffices(balancer):
@@ -206,7 +212,7 @@ def test_droplet_that_recovers_passes_once_steady(balancer):
     lb = balancer({"new-0": lambda n: (503 if n < 3 else 200, "1.4.2"), "new-1": healthy()})
     result, _ = gate(url(lb), ["new-0", "new-1"], timeout=20)
     assert result.returncode == 0, result.stderr
-    assert summary(result)["hosts"]["new-0"]["answers"] >= 5
+    assert summary(result)["instances"]["new-0"]["answers"] >= 5
 
 
 def test_slow_answers_count_as_errors_and_the_deadline_holds(balancer):
@@ -240,19 +246,36 @@ def test_old_fleet_answers_mixed_in_still_pass_once_new_hosts_are_healthy(balanc
     result, _ = gate(url(lb), ["new-0", "new-1"], timeout=20)
     assert result.returncode == 0, result.stderr
     report = summary(result)
-    assert report["other_answers"] >= 2 and report["hosts"]["old-1"]["last_status"] == 503
+    assert report["other_answers"] >= 2 and report["instances"]["old-1"]["last_status"] == 503
+
+
+def test_old_generation_with_the_same_names_and_version_never_passes(balancer):
+    """A config-only change keeps names, image and version: only the instance ids differ.
+
+    The old droplets answer healthy under the very hostnames the new ones carry; the new
+    ones are broken. The gate must wait for the new ids and fail.
+    """
+    lb = balancer(
+        {"100": healthy(), "101": healthy(), "200": unhealthy(), "201": unhealthy()},
+        hostnames={"100": "hello-staging-0", "101": "hello-staging-1", "200": "hello-staging-0", "201": "hello-staging-1"},
+    )
+    result, _ = gate(url(lb), ["200", "201"], timeout=2)
+    assert result.returncode == 1, result.stderr
+    report = summary(result)
+    assert report["missing"] == ["200", "201"] and report["other_answers"] >= 4
+    assert report["instances"]["100"]["healthy"] == 0, "answers from instances this update did not create are never counted"
 
 
 def test_hosts_given_one_by_one_or_joined_are_the_same(balancer):
     lb = balancer({"new-0": healthy(), "new-1": healthy()})
     result = subprocess.run(
-        [sys.executable, str(GATE), "--url", url(lb), "--expect-version", "1.4.2", "--expect-host", "new-0", "--expect-host", "new-1", "--timeout", "10", "--interval", "0.05"],
+        [sys.executable, str(GATE), "--url", url(lb), "--expect-version", "1.4.2", "--expect-instance", "new-0", "--expect-instance", "new-1", "--timeout", "10", "--interval", "0.05"],
         capture_output=True,
         text=True,
         timeout=40,
     )
     assert result.returncode == 0, result.stderr
-    assert set(summary(result)["hosts"]) == {"new-0", "new-1"}
+    assert set(summary(result)["instances"]) == {"new-0", "new-1"}
 
 
 def test_nothing_listening_fails_with_connection_errors(balancer):
@@ -264,12 +287,12 @@ def test_nothing_listening_fails_with_connection_errors(balancer):
 
 
 def test_the_body_is_never_echoed(balancer):
-    """Only hostname, version and status are read from the body, shortened and printable."""
+    """Only instance, hostname, version and status are read from the body, shortened and printable."""
     lb = balancer({"new-0": lambda n: (200, "1.4.2\n" + "x" * 5000)})
     result, _ = gate(url(lb), ["new-0"], timeout=1)
     assert result.returncode == 1
     assert "x" * 65 not in result.stderr + result.stdout
-    assert summary(result)["hosts"]["new-0"]["last_version"] == "1.4.2" + "x" * 59
+    assert summary(result)["instances"]["new-0"]["last_version"] == "1.4.2" + "x" * 59
 
 
 # --- https with --resolve against a local TLS server with a self-signed certificate.
@@ -322,16 +345,16 @@ def test_https_certificate_for_another_name_fails(tls_balancer):
 @pytest.mark.parametrize(
     "arguments, complaint",
     [
-        (["--url", "ftp://x/healthz", "--expect-version", "1", "--expect-hosts", "a"], "--url"),
-        (["--url", "http://x/healthz", "--expect-version", "1"], "--expect-host"),
-        (["--url", "http://x/healthz", "--expect-version", "1", "--expect-hosts", " , "], "--expect-host"),
-        (["--url", "http://x/healthz", "--expect-version", "1", "--expect-hosts", "a", "--timeout", "0"], "--timeout"),
-        (["--url", "http://x/healthz", "--expect-version", "1", "--expect-hosts", "a", "--interval", "nan"], "--interval"),
-        (["--url", "http://x/healthz", "--expect-version", "1", "--expect-hosts", "a", "--min-successes", "0"], "--min-successes"),
-        (["--url", "https://a.test/healthz", "--expect-version", "1", "--expect-hosts", "a", "--resolve", "a.test"], "--resolve"),
-        (["--url", "https://a.test/healthz", "--expect-version", "1", "--expect-hosts", "a", "--resolve", "b.test:127.0.0.1"], "--resolve"),
-        (["--url", "http://a.test/healthz", "--expect-version", "1", "--expect-hosts", "a", "--insecure"], "--insecure"),
-        (["--url", "https://a.test/healthz", "--expect-version", "1", "--expect-hosts", "a", "--cacert", "/nonexistent.pem"], "--cacert"),
+        (["--url", "ftp://x/healthz", "--expect-version", "1", "--expect-instances", "a"], "--url"),
+        (["--url", "http://x/healthz", "--expect-version", "1"], "--expect-instance"),
+        (["--url", "http://x/healthz", "--expect-version", "1", "--expect-instances", " , "], "--expect-instance"),
+        (["--url", "http://x/healthz", "--expect-version", "1", "--expect-instances", "a", "--timeout", "0"], "--timeout"),
+        (["--url", "http://x/healthz", "--expect-version", "1", "--expect-instances", "a", "--interval", "nan"], "--interval"),
+        (["--url", "http://x/healthz", "--expect-version", "1", "--expect-instances", "a", "--min-successes", "0"], "--min-successes"),
+        (["--url", "https://a.test/healthz", "--expect-version", "1", "--expect-instances", "a", "--resolve", "a.test"], "--resolve"),
+        (["--url", "https://a.test/healthz", "--expect-version", "1", "--expect-instances", "a", "--resolve", "b.test:127.0.0.1"], "--resolve"),
+        (["--url", "http://a.test/healthz", "--expect-version", "1", "--expect-instances", "a", "--insecure"], "--insecure"),
+        (["--url", "https://a.test/healthz", "--expect-version", "1", "--expect-instances", "a", "--cacert", "/nonexistent.pem"], "--cacert"),
     ],
 )
 def test_bad_arguments_exit_2(arguments, complaint):

@@ -1,0 +1,60 @@
+"""The rollout rehearsal's chain of scenarios, shared by the slow test and the benchmark.
+
+    from scenarios import run_chain
+    results = run_chain(postgres)      # scenario name -> rehearsal.ScenarioResult
+
+One generation's VMs are the next scenario's old fleet (a VM boot takes 40-90 s
+under TCG), so the whole chain boots 2 + 2 + 2 + 2 + 1 VMs. Changes are stack
+config overrides on top of the staging stack file, as a pull request would make.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from bake import bake
+from rehearsal import Rehearsal, ScenarioResult
+
+from offline.harness import run_program, stack_file
+
+# On top of Pulumi.staging.yaml. The gate's timeout is the program's own setting, sized for a TCG boot.
+REHEARSAL_CONFIG: dict[str, Any] = {"fleetCount": 2, "healthGateTimeout": 420}
+NEXT_VERSION = "1.4.3"
+BAD_CANARY_GATE_TIMEOUT = 180
+DATABASE_DOWN_SECONDS = 5
+
+
+def staging_env() -> list[str]:
+    return list(stack_file("staging")["config"]["immutable-web:env"])
+
+
+def run_chain(postgres: Any, log: Callable[[str], None] = print) -> dict[str, ScenarioResult]:
+    version = run_program("staging").outputs["appVersion"]
+    started = time.monotonic()
+    layers = [bake(app_version=v, app_name="hello")["app"] for v in (version, NEXT_VERSION)]
+    log(f"rehearsal: images {', '.join(layer.name for layer in layers)} ready after {time.monotonic() - started:.0f}s")
+    images = {layer.name: layer.qcow2 for layer in layers}
+    env = [entry for entry in staging_env() if not entry.startswith("LOG_LEVEL=")] + ["LOG_LEVEL=info"]
+    results: dict[str, ScenarioResult] = {}
+
+    def record(result: ScenarioResult) -> None:
+        results[result.name] = result
+        gates = ", ".join(f"{gate} {'passed' if passed else 'FAILED'} in {seconds:.0f}s" for gate, passed, seconds in result.gates)
+        log(f"rehearsal: {result.name}: {result.traffic.describe()}; rollout {result.rollout_seconds:.0f}s; gates: {gates or '-'}")
+
+    with Rehearsal(stack="staging", images=images, postgres=postgres, base_config=REHEARSAL_CONFIG) as rehearsal:
+        record(rehearsal.deploy("first generation", {}))
+        record(rehearsal.deploy("version bump", {"appVersion": NEXT_VERSION}))
+        record(rehearsal.deploy("env-only change", {"env": env, "rollout": "canary"}))
+        record(rehearsal.deploy("droplet size change", {"dropletSize": "s-1vcpu-2gb"}))
+        record(rehearsal.deploy("bad canary", {"healthGateTimeout": BAD_CANARY_GATE_TIMEOUT}, database_password="not-the-password"))
+
+        def restart_database() -> None:
+            postgres.stop()
+            time.sleep(DATABASE_DOWN_SECONDS)
+            postgres.start()
+
+        record(rehearsal.observe("database restart", restart_database))
+    return results

@@ -1,0 +1,87 @@
+"""The rollout rehearsal: `pulumi up` replayed on this machine with real VMs, HAProxy and steady traffic.
+
+Named stages, chained so one scenario's new fleet is the next one's old fleet
+(a VM boot takes 40-90 s under TCG): the first generation, then
+
+1. a version bump (a new image), all at once;
+2. an env-only change (same image, same names), as a canary rollout: the gate
+   must wait for the new instances, not the old ones answering under the same names;
+3. a `dropletSize` change: a replacement, never an in-place resize;
+4. a bad change (a wrong database password) as a canary: the canary fails its
+   gate within the gate's timeout, the other droplet is never created, and the
+   old fleet keeps serving;
+5. a database restart under traffic: every server stays in the pool.
+
+Each asserts 0 failed requests through the balancer. The steps come from the
+program's own plans (images/local/rehearsal.py); `benchmarks/rollout.py` runs the
+same chain and prints its figures.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from postgres import LocalPostgres, available
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "images" / "local"))
+
+from scenarios import REHEARSAL_CONFIG, run_chain  # noqa: E402
+
+TOOLS = ("packer", "qemu-system-x86_64", "qemu-img", "mmdebstrap", "genisoimage", "haproxy", "socat")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not available() or any(shutil.which(t) is None for t in TOOLS), reason=f"needs {', '.join(TOOLS)} and postgresql (scripts/test installs them)"),
+]
+
+
+@pytest.fixture(scope="module")
+def results():
+    with LocalPostgres(user="hello", database="hello") as postgres:
+        chain = run_chain(postgres, log=lambda line: print(line, flush=True))
+        yield chain
+
+
+def test_first_generation_serves(results):
+    first = results["first generation"]
+    assert first.succeeded and len(first.created) == REHEARSAL_CONFIG["fleetCount"], first
+    assert first.traffic.ok > 0
+
+
+@pytest.mark.parametrize("scenario", ["version bump", "env-only change", "droplet size change"])
+def test_replacement_serves_every_request(results, scenario):
+    result = results[scenario]
+    assert result.succeeded, result.gates
+    assert result.traffic.failed == 0, result.traffic.describe()
+    assert result.traffic.rate() >= 20, result.traffic.describe()
+    assert len(result.created) == REHEARSAL_CONFIG["fleetCount"] and len(result.deleted) == REHEARSAL_CONFIG["fleetCount"], result
+    assert not result.went_down, f"serving servers left rotation before their delete: {result.went_down}"
+    # The old fleet answered during the rollout, then only the new one did.
+    assert len(result.traffic.instances) >= 2 * REHEARSAL_CONFIG["fleetCount"] - 1, result.traffic.instances
+
+
+def test_env_only_change_gate_waited_for_the_new_instances(results):
+    result = results["env-only change"]
+    assert [name for name, _, _ in result.gates] == ["fleet-gate-0-wait", "fleet-gate-1-wait"], "a canary then the rest"
+    # Every gate took at least a boot: it did not pass on the old fleet's answers.
+    assert all(seconds > 10 for _, _, seconds in result.gates), result.gates
+
+
+def test_bad_canary_never_takes_traffic_and_the_old_fleet_stays(results):
+    result = results["bad canary"]
+    assert [passed for _, passed, _ in result.gates] == [False], result.gates
+    assert result.created == ["fleet-0"] and result.never_created == ["fleet-1"], result
+    assert result.deleted == [], "a failed update deletes nothing"
+    assert result.traffic.failed == 0, result.traffic.describe()
+    assert result.first_new_up_seconds is None, "the canary never passed the balancer's readiness check"
+    assert not result.went_down, result.went_down
+
+
+def test_database_restart_keeps_every_server_in_the_pool(results):
+    result = results["database restart"]
+    assert result.traffic.failed == 0, result.traffic.describe()
+    assert not result.went_down, f"servers left the pool while the database restarted: {result.went_down}"
+    assert result.traffic.sent >= 20 * 10, result.traffic.describe()
