@@ -26,8 +26,12 @@ from components.naming import droplet_hostname
 PROJECT = "immutable-web"
 
 
-class ConfigError(Exception):
-    """One or more stack config values are wrong; the message lists every problem."""
+class ConfigError(pulumi.RunError):
+    """One or more stack config values are wrong; the message lists every problem.
+
+    A ``pulumi.RunError``: the Pulumi CLI prints its message alone, with no
+    "Program failed with an unhandled exception" and no traceback.
+    """
 
     def __init__(self, problems: list[str]):
         self.problems = problems

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pulumi
 import pytest
 
 from components.config import KEYS, ConfigError
@@ -107,3 +108,11 @@ def test_project_file_declares_exactly_the_keys_the_program_reads():
 
 def test_both_stack_files_are_valid_as_committed(staging, prod):
     assert staging.resources and prod.resources
+
+
+def test_config_errors_are_run_errors_so_the_cli_prints_them_without_a_traceback():
+    # The Python language host logs a pulumi.RunError's message alone; anything else as
+    # "Program failed with an unhandled exception" with the traceback.
+    error = config_error(region="mars1")
+    assert isinstance(error, pulumi.RunError)
+    assert str(error).startswith("invalid stack configuration (1 problem(s)):")
