@@ -9,13 +9,23 @@ names another version and source hash.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_digitalocean as digitalocean
 
+# The provider's answer when no snapshot has the name in the region
+# ("No DROPLET snapshot found with name ..."; older releases: "no snapshot found ...").
+# Every other failure (a bad token, an API error, a timeout) is not "not baked".
+NOT_FOUND_PATTERN = re.compile(r"no (droplet )?snapshot found with name", re.IGNORECASE)
 
-class ImageNotFoundError(Exception):
+
+class ImageLookupError(pulumi.RunError):
+    """The lookup itself failed. A ``pulumi.RunError``: the CLI prints the message, no traceback."""
+
+
+class ImageNotFoundError(ImageLookupError):
     """The pinned image does not exist (yet) in the region."""
 
 
@@ -28,7 +38,7 @@ class PromotedImageArgs:
 
 
 def lookup_snapshot_id(image_name: str, region: str, parent: pulumi.Resource | None = None) -> str:
-    """The snapshot id, or a clear error naming the config that pins it."""
+    """The snapshot id, or a clear error: "not baked yet" only when the provider says not found."""
     try:
         result = digitalocean.get_droplet_snapshot(
             name=image_name,
@@ -37,12 +47,17 @@ def lookup_snapshot_id(image_name: str, region: str, parent: pulumi.Resource | N
             most_recent=True,
             opts=pulumi.InvokeOptions(parent=parent),
         )
-    except Exception as error:  # the provider reports a missing snapshot as an invoke error
-        raise ImageNotFoundError(
-            f"image {image_name!r} was not found in region {region}: the promoting stack pins "
-            f"immutable-web:appVersion and immutable-web:imageSourceHash to an image that has not been baked "
-            f"(or not copied to {region}). Deploy the baking stack first (pulumi up --stack staging, with "
-            f"{region} in its imageCopyRegions) and copy its `imageSourceHash` output. ({error})"
+    except Exception as error:  # the SDK raises every invoke failure as a plain Exception carrying the provider's message
+        if NOT_FOUND_PATTERN.search(str(error)):
+            raise ImageNotFoundError(
+                f"image {image_name!r} was not found in region {region}: the promoting stack pins "
+                f"immutable-web:appVersion and immutable-web:imageSourceHash to an image that has not been baked "
+                f"(or not copied to {region}). Deploy the baking stack first (pulumi up --stack staging, with "
+                f"{region} in its imageCopyRegions) and copy its `imageSourceHash` output. ({error})"
+            ) from error
+        raise ImageLookupError(
+            f"could not look up image {image_name!r} in region {region}: {error}. "
+            f"This is not a missing image: check DIGITALOCEAN_TOKEN and DigitalOcean's status, then run again."
         ) from error
     return result.id
 

@@ -54,11 +54,59 @@ def project_file() -> dict[str, Any]:
     return yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())
 
 
+# What the Pulumi CLI reads at the top of a stack file; anything else is a typo it would ignore.
+STACK_FILE_KEYS = ("config", "environment", "secretsprovider", "encryptedkey", "encryptionsalt")
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (the Pulumi CLI refuses it too)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            try:
+                duplicate = key in seen
+            except TypeError:
+                continue  # an unhashable key: the safe loader's own check names it
+            if duplicate:
+                line = key_node.start_mark.line + 1
+                raise yaml.constructor.ConstructorError(None, None, f"line {line}: key {key!r} is given twice", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _stack_file_error(path: Path, problem: str) -> Exception:
+    from components.config import ConfigError
+
+    return ConfigError([f"{path.name}: {problem}"])
+
+
 def stack_file(stack: str) -> dict[str, Any]:
+    """The stack file, checked the way the Pulumi CLI reads it; a bad file raises ``ConfigError`` naming it."""
     path = PROJECT_DIR / f"Pulumi.{stack}.yaml"
     if not path.exists():
         raise FileNotFoundError(f"no stack file {path.name}; stacks here: {', '.join(list_stacks())}")
-    return yaml.safe_load(path.read_text()) or {}
+    try:
+        document = yaml.load(path.read_text(), Loader=_UniqueKeyLoader) or {}
+    except yaml.constructor.ConstructorError as error:
+        raise _stack_file_error(path, error.problem or str(error)) from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise _stack_file_error(path, f"is not valid YAML: {where}{getattr(error, 'problem', None) or error}") from None
+    if not isinstance(document, dict):
+        raise _stack_file_error(path, f"must be a mapping with a `config:` section, not a {type(document).__name__}")
+    unknown = sorted(str(key) for key in document if key not in STACK_FILE_KEYS)
+    if unknown:
+        raise _stack_file_error(path, f"unknown top-level key(s) {', '.join(unknown)}; a stack file has only {', '.join(STACK_FILE_KEYS)}")
+    config = document.get("config") or {}
+    if not isinstance(config, dict):
+        raise _stack_file_error(path, f"`config` must be a mapping of key: value, not a {type(config).__name__}")
+    not_strings = [repr(key) for key in config if not isinstance(key, str)]
+    if not_strings:
+        raise _stack_file_error(path, f"config keys must be names like immutable-web:region; got {', '.join(not_strings)}")
+    return document
 
 
 def list_stacks() -> list[str]:

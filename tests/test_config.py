@@ -1,14 +1,37 @@
-"""A wrong stack config stops the program before any resource is registered, naming the key and what is allowed."""
+"""A wrong stack config is refused before any resource is registered, naming the key and what is allowed.
+
+Most tests call the settings loader with the config the CLI would hand over (a
+plain dict, built from the real stack files); a few run the whole program to
+prove a bad config stops it before it registers anything.
+"""
 
 from __future__ import annotations
 
+import shutil
+
+import pulumi
 import pytest
 
-from components.config import KEYS, ConfigError
-from offline.harness import project_file, run_program
+from components.config import KEYS, ConfigError, load_settings
+from components.config_rules import DIGITALOCEAN_REGIONS
+from components.promoted_image import ImageNotFoundError
+from offline import harness
+from offline.harness import list_stacks, project_file, run_program, stack_config
 
 
-def config_error(stack: str = "staging", **overrides) -> ConfigError:
+def problems(stack: str = "staging", *, plain: tuple[str, ...] = (), **overrides) -> list[str]:
+    """What the settings loader says about ``stack``'s config with ``overrides``, as a plain dict (no program run).
+
+    ``plain`` keys are handed over as plain text even where the stack marks them secret.
+    """
+    config, secret_keys = stack_config(stack, overrides)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, stack=stack, secret_keys=[key for key in secret_keys if key.split(":")[-1] not in plain])
+    return caught.value.problems
+
+
+def program_config_error(stack: str = "staging", **overrides) -> ConfigError:
+    """The real program under mocks, stopped by the config before it registered anything."""
     with pytest.raises(ConfigError) as caught:
         run_program(stack, config_overrides=overrides)
     assert caught.value.registered_resources == [], "a resource was registered before the config was validated"
@@ -58,30 +81,87 @@ def config_error(stack: str = "staging", **overrides) -> ConfigError:
         ({"apPort": 8080}, "immutable-web:apPort", "allowed keys: "),
         ({"appSecret": None}, "immutable-web:appSecret", "pulumi config set --secret appSecret"),
         ({"appName": "a-very-long-app-name", "appVersion": "10.20.30-rc.123456789012345"}, "immutable-web:appName", "limit is 63"),
+        ({"tags": ["team.web"]}, "immutable-web:tags", "letters, digits, : _ -"),
+        ({"appSecret": "plain-text"}, "immutable-web:appSecret", "pulumi config set --secret appSecret"),
+        ({"domain": "example.com", "dnsRecord": "www.example.com"}, "immutable-web:dnsRecord", "set dnsRecord to 'www'"),
+        ({"domain": "example.com", "dnsRecord": "example.com"}, "immutable-web:dnsRecord", "set dnsRecord to '@'"),
+        ({"dnsRecord": "www"}, "immutable-web:dnsRecord", "set domain too"),
+        ({"sshAllowCidrs": ["0.0.0.0/1", "128.0.0.0/1"], "sshKeys": ["12345"]}, "immutable-web:sshAllowCidrs", "together open SSH to the whole internet (0.0.0.0/0)"),
+        ({"sshAllowCidrs": ["::/1", "8000::/1"], "sshKeys": ["12345"]}, "immutable-web:sshAllowCidrs", "whole internet (::/0)"),
+        ({"sshAllowCidrs": ["10.0.0.1/24"], "sshKeys": ["12345"]}, "immutable-web:sshAllowCidrs", "has host bits set; did you mean 10.0.0.0/24"),
+        ({"imageCopyRegions": ["nyc3"]}, "immutable-web:imageCopyRegions", "this stack's own region"),
+        ({"imageCopyRegions": ["ams3", "ams3"]}, "immutable-web:imageCopyRegions", "listed twice"),
+        ({"env": ["STRIPE_API_KEY=sk_live_x"]}, "immutable-web:env", "looks like a credential"),
+        ({"env": ["SENTRY_DSN=https://key@sentry.example.com/1"]}, "immutable-web:env", "looks like a credential"),
+        ({"env": ["UPSTREAM_URL=https://user:pw@api.example.com/"]}, "immutable-web:env", "URL with credentials"),
+        ({"dbNodeCount": 2, "dbSize": "db-s-1vcpu-1gb"}, "immutable-web:dbNodeCount", "no standby node"),
+        ({"immutable_web:region": "nyc3"}, "immutable_web:region", "did you mean immutable-web:region"),
+        ({"digitalocen:token": "x"}, "digitalocen:token", "keys are immutable-web:KEY, digitalocean:KEY or pulumi:KEY"),
     ],
 )
 def test_bad_value_is_refused_naming_the_key_and_what_is_allowed(overrides, key, allowed):
-    error = config_error(**overrides)
-    matching = [p for p in error.problems if p.startswith(key + ":")]
-    assert matching, f"no problem names {key}: {error.problems}"
+    plain = ("appSecret",) if "appSecret" in overrides and overrides["appSecret"] is not None else ()
+    found = problems(plain=plain, **overrides)
+    matching = [p for p in found if p.startswith(key + ":")]
+    assert matching, f"no problem names {key}: {found}"
     assert any(allowed in p for p in matching), f"{key}: expected {allowed!r} in {matching}"
 
 
 def test_every_problem_is_reported_at_once():
-    error = config_error(region="mars1", fleetCount=0, appPort=1)
-    keys = {p.split(":")[1] for p in error.problems}
-    assert {"region", "fleetCount", "appPort"} <= keys
+    found = problems(region="mars1", fleetCount=0, appPort=1, tags=["a.b"], dnsRecord="www")
+    keys = {p.split(":")[1] for p in found}
+    assert {"region", "fleetCount", "appPort", "tags", "dnsRecord"} <= keys
+
+
+def test_a_bad_stack_config_stops_the_real_program_before_any_resource_is_registered():
+    error = program_config_error(region="mars1", fleetCount=0)
+    assert {p.split(":")[1] for p in error.problems} == {"region", "fleetCount"}
+
+
+def test_config_errors_are_run_errors_so_the_cli_prints_them_without_a_traceback():
+    # The Python language host logs a pulumi.RunError's message alone; anything else as
+    # "Program failed with an unhandled exception" with the traceback.
+    error = program_config_error(region="mars1")
+    assert isinstance(error, pulumi.RunError)
+    assert str(error).startswith("invalid stack configuration (1 problem(s)):")
+
+
+def test_a_plain_text_app_secret_in_a_stack_file_stops_the_real_program(tmp_path, monkeypatch):
+    # The harness marks `secure:` values secret, as the CLI does; a plain value stays plain.
+    text = (harness.PROJECT_DIR / "Pulumi.staging.yaml").read_text() + "  immutable-web:appSecret: hunter2-in-the-repo\n"
+    shutil.copy(harness.PROJECT_DIR / "Pulumi.yaml", tmp_path)
+    (tmp_path / "Pulumi.staging.yaml").write_text(text)
+    monkeypatch.setattr(harness, "PROJECT_DIR", tmp_path)
+    error = program_config_error()
+    assert [p for p in error.problems if p.startswith("immutable-web:appSecret:")], error.problems
+    assert "hunter2" not in str(error)
+
+
+@pytest.mark.parametrize("stack", ["prod_eu", "prod.eu"])
+def test_a_stack_name_droplets_and_tags_cannot_carry_is_refused_naming_the_stack(stack):
+    config, secret_keys = stack_config("staging")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, stack=stack, secret_keys=secret_keys)
+    assert [p for p in caught.value.problems if p.startswith(f"stack {stack!r}:") and "pulumi stack rename prod-eu" in p], caught.value.problems
+
+
+def test_other_namespaces_the_stacks_use_are_accepted():
+    config, secret_keys = stack_config("staging", {"digitalocean:apiEndpoint": "https://api.digitalocean.com", "pulumi:disable-default-providers": "[]"})
+    assert load_settings(config, stack="staging", secret_keys=secret_keys).region == "nyc3"
+
+
+def test_standby_nodes_are_accepted_on_a_plan_that_offers_them():
+    config, secret_keys = stack_config("staging", {"dbNodeCount": 2, "dbSize": "db-s-1vcpu-2gb"})
+    assert load_settings(config, stack="staging", secret_keys=secret_keys).database.node_count == 2
 
 
 def test_promote_mode_errors_are_specific_to_prod():
-    error = config_error("prod", imageSourceHash="XYZ")
-    assert any("12 lower-case hex digits" in p for p in error.problems)
-    error = config_error("prod", imageCopyRegions=["ams3"])
-    assert any(p.startswith("immutable-web:imageCopyRegions:") for p in error.problems)
+    assert any("12 lower-case hex digits" in p for p in problems("prod", imageSourceHash="XYZ"))
+    assert any(p.startswith("immutable-web:imageCopyRegions:") for p in problems("prod", imageCopyRegions=["ams3"]))
 
 
 def test_promoting_an_image_that_was_never_baked_fails_clearly():
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(ImageNotFoundError) as caught:
         run_program("prod", snapshots={})
     message = str(caught.value)
     assert "not found in region nyc3" in message
@@ -89,8 +169,9 @@ def test_promoting_an_image_that_was_never_baked_fails_clearly():
 
 
 def test_secret_value_does_not_appear_in_config_errors():
+    config, secret_keys = stack_config("staging", {"region": "mars1"}, secrets={"appSecret": "hunter2-very-secret"})
     with pytest.raises(ConfigError) as caught:
-        run_program("staging", config_overrides={"region": "mars1"}, secrets={"appSecret": "hunter2-very-secret"})
+        load_settings(config, stack="staging", secret_keys=secret_keys)
     assert "hunter2" not in str(caught.value)
 
 
@@ -105,5 +186,9 @@ def test_project_file_declares_exactly_the_keys_the_program_reads():
             assert "default" not in declared[key], f"secret {key} must not have a default"
 
 
-def test_both_stack_files_are_valid_as_committed(staging, prod):
-    assert staging.resources and prod.resources
+@pytest.mark.parametrize("stack", list_stacks())
+def test_every_committed_stack_file_is_valid(stack):
+    # Loads inside the test body: a ConfigError is this test failing, naming the problem.
+    config, secret_keys = stack_config(stack)
+    settings = load_settings(config, stack=stack, secret_keys=secret_keys)
+    assert settings.stack == stack and settings.region in DIGITALOCEAN_REGIONS

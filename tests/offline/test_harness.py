@@ -1,0 +1,76 @@
+"""Stack files are read as the Pulumi CLI reads them: a broken file is a clear one-line error, never a traceback."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from components.config import ConfigError
+from offline import harness, plan
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+BROKEN_STACK_FILES = {
+    "config-is-a-list": ("config:\n  - immutable-web:region: nyc3\n", "`config` must be a mapping of key: value, not a list"),
+    "file-is-a-list": ("- config:\n    immutable-web:region: nyc3\n", "must be a mapping with a `config:` section, not a list"),
+    "yaml-syntax": ("config:\n  immutable-web:region: [nyc3\n  immutable-web:appVersion: 1.4.2\n", "is not valid YAML: line 3"),
+    "duplicate-key": (
+        'config:\n  immutable-web:region: nyc3\n  immutable-web:appVersion: "1.4.2"\n  immutable-web:region: ams3\n',
+        "line 4: key 'immutable-web:region' is given twice",
+    ),
+    "top-level-typo": ("confg:\n  immutable-web:region: nyc3\n", "unknown top-level key(s) confg; a stack file has only config, environment,"),
+    "secretsprovider-typo": ("secretprovider: passphrase\nconfig:\n  immutable-web:region: nyc3\n", "unknown top-level key(s) secretprovider"),
+    "number-key": ("config:\n  123: nyc3\n", "config keys must be names like immutable-web:region; got 123"),
+}
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch) -> Path:
+    """A project directory with the real Pulumi.yaml and staging stack, where a test adds stack files."""
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path)
+    shutil.copy(ROOT / "Pulumi.staging.yaml", tmp_path)
+    monkeypatch.setattr(harness, "PROJECT_DIR", tmp_path)
+    return tmp_path
+
+
+@pytest.mark.parametrize("stack", sorted(BROKEN_STACK_FILES))
+def test_a_broken_stack_file_is_a_config_error_naming_the_file_and_the_problem(project, stack):
+    text, problem = BROKEN_STACK_FILES[stack]
+    (project / f"Pulumi.{stack}.yaml").write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        harness.stack_file(stack)
+    [message] = caught.value.problems
+    assert message.startswith(f"Pulumi.{stack}.yaml: ") and problem in message, message
+
+
+@pytest.mark.parametrize("stack", sorted(BROKEN_STACK_FILES))
+def test_plan_prints_a_broken_stack_file_without_a_traceback_and_exits_2(project, stack, capsys):
+    text, problem = BROKEN_STACK_FILES[stack]
+    (project / f"Pulumi.{stack}.yaml").write_text(text)
+    assert plan.main(["--stack", stack]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"plan: stack {stack}: invalid stack configuration (1 problem(s)):\n  - Pulumi.{stack}.yaml: ")
+    assert problem in err and "Traceback" not in err
+
+
+def test_the_committed_stack_files_load(project):
+    assert harness.stack_file("staging")["config"]["immutable-web:region"] == "nyc3"
+
+
+def test_the_plan_command_itself_exits_2_on_a_duplicate_key(tmp_path):
+    # The real entry point in a copy of the project: what `uv run plan --stack dup` prints.
+    for name in ("components", "offline"):
+        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("__main__.py", "Pulumi.yaml"):
+        shutil.copy(ROOT / name, tmp_path)
+    text, problem = BROKEN_STACK_FILES["duplicate-key"]
+    (tmp_path / "Pulumi.dup.yaml").write_text(text)
+    result = subprocess.run([sys.executable, "-m", "offline.plan", "--stack", "dup"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert problem in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout == ""
