@@ -140,6 +140,8 @@ fleet = AppFleet(
         ),
         # The gate checks the deep health path (database, version, instance id) through the balancer.
         gate=GateSettings(url=url.apply(lambda base_url: base_url + HEALTH_PATH), timeout_seconds=settings.fleet.health_gate_timeout, resolve=resolve),
+        rollout=settings.fleet.rollout,
+        batch_size=settings.fleet.batch_size,
         env=app.env,
         tags=tags,
         ssh_keys=settings.fleet.ssh_keys,

@@ -30,7 +30,6 @@ from components.config_rules import (
     DIGITALOCEAN_REGIONS,
     DOMAIN_PATTERN,
     DROPLET_SIZE_PATTERN,
-    HEALTH_PATH_PATTERN,
     RECORD_PATTERN,
     SINGLE_NODE_DATABASE_SIZES,
     SOURCE_HASH_PATTERN,
@@ -43,6 +42,7 @@ from components.config_rules import (
     env_credential_problem,
 )
 from components.naming import droplet_hostname
+from components.rollout import RolloutStrategy
 
 PROJECT = "immutable-web"
 # Config namespaces this program's stacks use: its own, the DigitalOcean provider's, and Pulumi's.
@@ -77,7 +77,6 @@ class AppSettings:
     name: str
     version: str
     port: int
-    health_path: str
     env: dict[str, str]
 
 
@@ -97,6 +96,8 @@ class FleetSettings:
     ssh_allow_cidrs: tuple[str, ...]
     ssh_keys: tuple[str, ...]
     health_gate_timeout: int
+    rollout: RolloutStrategy
+    batch_size: int
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -156,7 +157,6 @@ KEYS: Mapping[str, KeySpec] = {
     "appName": KeySpec("string"),
     "appVersion": KeySpec("string"),
     "appPort": KeySpec("integer"),
-    "healthPath": KeySpec("string"),
     "env": KeySpec("array"),
     "appSecret": KeySpec("string", secret=True),
     "imageMode": KeySpec("string"),
@@ -168,6 +168,8 @@ KEYS: Mapping[str, KeySpec] = {
     "sshAllowCidrs": KeySpec("array"),
     "sshKeys": KeySpec("array"),
     "healthGateTimeout": KeySpec("integer"),
+    "rollout": KeySpec("string"),
+    "rolloutBatchSize": KeySpec("integer"),
     "dbVersion": KeySpec("string"),
     "dbSize": KeySpec("string"),
     "dbNodeCount": KeySpec("integer"),
@@ -262,11 +264,22 @@ class _Reader:
         return value
 
 
+# Keys earlier versions read, and why they are gone.
+RETIRED_KEYS: Mapping[str, str] = {
+    "healthPath": (
+        "is no longer configurable: the image serves /readyz (the load balancer's check) and /healthz "
+        "(the health gate's), a contract fixed in the image (components/serving.py); remove the key"
+    ),
+}
+
+
 def _check_keys(reader: _Reader, full_keys: Collection[str]) -> None:
     """Keys in a namespace nobody reads (immutable_web:region) or unknown in ours (apPort) are typos."""
     for full_key in sorted(full_keys):
         namespace, _, key = full_key.rpartition(":")
-        if namespace == PROJECT and key not in KEYS:
+        if namespace == PROJECT and key in RETIRED_KEYS:
+            reader.problem(key, RETIRED_KEYS[key])
+        elif namespace == PROJECT and key not in KEYS:
             reader.problem(key, f"is not a known key; allowed keys: {', '.join(sorted(KEYS))}")
         elif namespace not in NAMESPACES:
             hint = f"; did you mean {PROJECT}:{key}?" if key in KEYS else ""
@@ -348,6 +361,8 @@ def _fleet_settings(reader: _Reader) -> FleetSettings:
         ssh_allow_cidrs=cidrs,
         ssh_keys=tuple(ssh_keys),
         health_gate_timeout=reader.integer("healthGateTimeout", default=600, low=60, high=3600),
+        rollout=RolloutStrategy(reader.choice("rollout", tuple(RolloutStrategy), default=RolloutStrategy.ALL_AT_ONCE) or RolloutStrategy.ALL_AT_ONCE),
+        batch_size=reader.integer("rolloutBatchSize", default=1, low=1, high=1000),
     )
 
 
@@ -429,7 +444,6 @@ def load_settings(
         name=reader.matching("appName", APP_NAME_PATTERN, "2-20 lower-case letters, digits or -, starting with a letter", default="hello") or "hello",
         version=reader.matching("appVersion", VERSION_PATTERN, "a version like 1.4.2 or 1.5.0-rc.1", required=True) or "0.0.0",
         port=reader.integer("appPort", default=8080, low=1024, high=65535),
-        health_path=reader.matching("healthPath", HEALTH_PATH_PATTERN, "an absolute URL path like /healthz", default="/healthz") or "/healthz",
         env=_parse_env(reader, reader.array("env")),
     )
     image = _image_settings(reader, region)

@@ -29,7 +29,6 @@ APP_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,19}$")
 VERSION_PATTERN = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+(-[0-9a-z]+(\.[0-9a-z]+)*)?$")
 SOURCE_HASH_PATTERN = re.compile(r"^[0-9a-f]{12}$")
 BASE_IMAGE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]{1,62}$")
-HEALTH_PATH_PATTERN = re.compile(r"^/[A-Za-z0-9._~/-]{0,100}$")
 DOMAIN_PATTERN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 RECORD_PATTERN = re.compile(r"^(@|[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*)$")
 # DigitalOcean tag names: letters, numbers, colons, dashes and underscores, up to 255.
