@@ -34,7 +34,7 @@ from pulumi.runtime import mocks as runtime_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime import settings as runtime_settings
 
-from offline.providers import PROVIDER_REPLACES
+from offline.providers import always_replaces
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 MAIN = PROJECT_DIR / "__main__.py"
@@ -181,7 +181,8 @@ class RealisticMocks(pulumi.runtime.Mocks):
         key = (self.stack, typ, name)
         outputs: dict[str, Any] = dict(inputs)
         # A resource the provider must replace gets a new id, as in the cloud; dependents see it change.
-        forcing = [json.dumps(inputs.get(p), sort_keys=True) for p in sorted(PROVIDER_REPLACES.get(typ, ()))]
+        # (Conditional rules, such as a droplet's ipv6 true -> false, need the old value: the mocks leave them out.)
+        forcing = [json.dumps(inputs.get(p), sort_keys=True) for p in sorted(always_replaces(typ))]
         key = (self.stack, typ, name, *forcing)
         resource_id = _number(*key)
 
@@ -283,6 +284,8 @@ class Resource:
     options: dict[str, Any]
     id: str | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
+    # Outputs the engine would keep secret: the provider's additional secret outputs, secret inputs, and values the mocks returned as secrets.
+    secret_outputs: set[str] = field(default_factory=set)
 
     @property
     def parent_name(self) -> str | None:
@@ -369,7 +372,9 @@ class RecordingMonitor(runtime_mocks.MockMonitor):
                 k: getattr(request.customTimeouts, k) for k in ("create", "update", "delete") if getattr(request.customTimeouts, k)
             },
         }
-        state = self.resources[response.urn].state
+        state = rpc.deserialize_properties(response.object)
+        secret_inputs = {k for k, v in raw_inputs.items() if rpc.is_rpc_secret(v)}
+        secret_outputs = {k for k, v in state.items() if rpc.is_rpc_secret(v)} | secret_inputs | set(request.additionalSecretOutputs)
         self.records.append(
             Resource(
                 urn=response.urn,
@@ -378,10 +383,11 @@ class RecordingMonitor(runtime_mocks.MockMonitor):
                 parent=request.parent or None,
                 custom=request.custom,
                 inputs=_plain(raw_inputs),
-                secret_inputs={k for k, v in raw_inputs.items() if rpc.is_rpc_secret(v)},
+                secret_inputs=secret_inputs,
                 options=options,
                 id=response.id or None,
                 outputs=_plain(state),
+                secret_outputs={k for k in secret_outputs if k in state},
             )
         )
         return response
