@@ -38,6 +38,7 @@ def test_plan_matches_golden(stack, form, plans):
     path = GOLDEN / f"plan-{stack}.{form}"
     if os.environ.get("UPDATE_GOLDEN"):
         path.write_text(text)
+        pytest.skip(f"regenerated {path.name}: review `git diff tests/golden`, then run the tests without UPDATE_GOLDEN")
     assert path.exists(), f"no golden file {path.name}; run UPDATE_GOLDEN=1 uv run pytest {__file__}"
     assert text == path.read_text(), f"plan for {stack} changed; if intended: UPDATE_GOLDEN=1 uv run pytest tests/test_plan.py"
 
