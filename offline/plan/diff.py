@@ -9,6 +9,8 @@ they changed.
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -41,14 +43,26 @@ def _matches(key: str, patterns: Iterable[str]) -> bool:
     return False
 
 
-def _value(inputs: Mapping[str, Any], key: str) -> str:
-    return short(inputs[key], VALUE_LIMIT) if key in inputs else "(unset)"
+def _text(inputs: Mapping[str, Any], key: str) -> str:
+    if key not in inputs:
+        return "(unset)"
+    value = inputs[key]
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def _old_to_new(old: str, new: str) -> str:
+    """``old -> new``, each truncated; when both are long, from a little before where they first differ."""
+    if short(old, VALUE_LIMIT) == short(new, VALUE_LIMIT):
+        common = len(os.path.commonprefix([old, new]))
+        start = max(0, common - 20)
+        old, new = "..." + old[start:], "..." + new[start:]
+    return f"{short(old, VALUE_LIMIT)} -> {short(new, VALUE_LIMIT)}"
 
 
 def _input_detail(b: Mapping[str, Any], a: Mapping[str, Any], key: str) -> str:
     if key in b.get("secretInputs", ()) or key in a.get("secretInputs", ()):
         return f"{key}: {MASK} -> {MASK} (changed)"
-    return f"{key}: {_value(b['inputs'], key)} -> {_value(a['inputs'], key)}"
+    return f"{key}: {_old_to_new(_text(b['inputs'], key), _text(a['inputs'], key))}"
 
 
 def runs(resource: Mapping[str, Any]) -> str:
@@ -58,7 +72,7 @@ def runs(resource: Mapping[str, Any]) -> str:
     create = str(resource["inputs"].get("create", ""))
     if "health_gate" in create:
         return f"runs: health gate ({short(create, VALUE_LIMIT)})"
-    return f"runs: {short(create, 100)}"
+    return f"runs: {short(create, 140)}"
 
 
 # Option -> what each new value means for the next `pulumi up` or a later delete.
