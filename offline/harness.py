@@ -34,7 +34,7 @@ from pulumi.runtime import mocks as runtime_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime import settings as runtime_settings
 
-from offline.providers import PROVIDER_REPLACES
+from offline.providers import always_replaces
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 MAIN = PROJECT_DIR / "__main__.py"
@@ -232,8 +232,9 @@ class RealisticMocks(pulumi.runtime.Mocks):
         outputs: dict[str, Any] = dict(inputs)
         # A resource the provider or the program (replace_on_changes) must replace gets a new id,
         # as in the cloud; dependents (a health gate waiting for droplet ids) see it change.
+        # (Conditional rules, such as a droplet's ipv6 true -> false, need the old value: the mocks leave them out.)
         declared = self.replace_on_changes.get((typ, name), [])
-        forcing_keys = set(inputs) if "*" in declared else set(PROVIDER_REPLACES.get(typ, ())) | {p.split(".")[0].split("[")[0] for p in declared}
+        forcing_keys = set(inputs) if "*" in declared else set(always_replaces(typ)) | {p.split(".")[0].split("[")[0] for p in declared}
         forcing = [f"{p}={json.dumps(inputs.get(p), sort_keys=True)}" for p in sorted(forcing_keys)]
         key = (self.stack, typ, name, *forcing)
         resource_id = _number(*key)
@@ -336,6 +337,8 @@ class Resource:
     options: dict[str, Any]
     id: str | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
+    # Outputs the engine would keep secret: the provider's additional secret outputs, secret inputs, and values the mocks returned as secrets.
+    secret_outputs: set[str] = field(default_factory=set)
 
     @property
     def parent_name(self) -> str | None:
@@ -423,7 +426,9 @@ class RecordingMonitor(runtime_mocks.MockMonitor):
                 k: getattr(request.customTimeouts, k) for k in ("create", "update", "delete") if getattr(request.customTimeouts, k)
             },
         }
-        state = self.resources[response.urn].state
+        state = rpc.deserialize_properties(response.object)
+        secret_inputs = {k for k, v in raw_inputs.items() if rpc.is_rpc_secret(v)}
+        secret_outputs = {k for k, v in state.items() if rpc.is_rpc_secret(v)} | secret_inputs | set(request.additionalSecretOutputs)
         self.records.append(
             Resource(
                 urn=response.urn,
@@ -432,10 +437,11 @@ class RecordingMonitor(runtime_mocks.MockMonitor):
                 parent=request.parent or None,
                 custom=request.custom,
                 inputs=_plain(raw_inputs),
-                secret_inputs={k for k, v in raw_inputs.items() if rpc.is_rpc_secret(v)},
+                secret_inputs=secret_inputs,
                 options=options,
                 id=response.id or None,
                 outputs=_plain(state),
+                secret_outputs={k for k in secret_outputs if k in state},
             )
         )
         return response

@@ -47,8 +47,9 @@ from boot import BootedImage
 from haproxy import LocalLoadBalancer
 from traffic import LoadGenerator, TrafficReport
 
-from offline.harness import PROJECT_DIR, Resource, StackRun, run_program
-from offline.plan import diff_plans, plan_document
+from offline.harness import PROJECT_DIR, Resource, StackRun, project_file, run_program
+from offline.plan import diff_plans
+from offline.plan.document import plan_document
 
 DROPLET = "digitalocean:index/droplet:Droplet"
 COMMAND = "command:local:Command"
@@ -177,8 +178,10 @@ class Rehearsal:
 
     def _steps(self, after: StackRun) -> dict[str, list[str]]:
         """What the plan diff says: droplets to create, gates to run, droplets to delete."""
-        before_document = plan_document(self.current) if self.current is not None else {"resources": []}
-        changes = diff_plans(before_document, plan_document(after))
+        # Unmasked: a changed secret (a rotated password) changes user-data, and so replaces droplets.
+        project = project_file()
+        before_document = plan_document(self.current, project, mask=False) if self.current is not None else {"resources": []}
+        changes = diff_plans(before_document, plan_document(after, project, mask=False))
         by_urn = {resource.urn: resource for resource in after.resources}
         steps: dict[str, list[str]] = {"create": [], "gate": [], "delete": []}
         for change in changes:

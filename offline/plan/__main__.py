@@ -1,0 +1,3 @@
+from offline.plan.cli import main
+
+raise SystemExit(main())

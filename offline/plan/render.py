@@ -1,0 +1,81 @@
+"""Printing one plan: the resource tree with key inputs and options, the cloud-init, the outputs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+
+def short(value: Any, limit: int = 160) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _options_words(options: Mapping[str, Any], custom: bool) -> list[str]:
+    words = []
+    if options["protect"]:
+        words.append("protect")
+    if options["replaceOnChanges"]:
+        words.append("replace-on-changes [" + ", ".join(options["replaceOnChanges"]) + "]")
+    if custom:
+        words.append("delete-before-replace" if options["deleteBeforeReplace"] else "create-before-destroy")
+    if options["retainOnDelete"]:
+        words.append("retain-on-delete")
+    if options["customTimeouts"]:
+        words.append("timeouts " + ",".join(f"{k}={v}" for k, v in sorted(options["customTimeouts"].items())))
+    return words
+
+
+LONG_INPUTS = {"userData"}
+
+
+def render_text(plan: Mapping[str, Any]) -> str:
+    lines = [
+        f"Offline plan for stack {plan['stack']} (project {plan['project']}): the real program under Pulumi mocks, no cloud calls.",
+        f"{sum(1 for r in plan['resources'] if r['custom'])} resources in {sum(1 for r in plan['resources'] if not r['custom'])} components.",
+        "",
+        "Config:",
+    ]
+    prefix = plan["project"] + ":"
+    for key, value in plan["config"].items():
+        lines.append(f"  {key.removeprefix(prefix)}: {value}")
+
+    children: dict[str | None, list[Mapping[str, Any]]] = {}
+    for resource in plan["resources"]:
+        children.setdefault(resource["parent"], []).append(resource)
+    roots = [r for r in plan["resources"] if r["parent"] not in {x["urn"] for x in plan["resources"]}]
+
+    lines += ["", f"Resources (stack {plan['stack']}):"]
+
+    def walk(resource: Mapping[str, Any], indent: str, last: bool) -> None:
+        branch = "└─ " if last else "├─ "
+        lines.append(f"{indent}{branch}{resource['type']}  {resource['name']}")
+        inner = indent + ("   " if last else "│  ")
+        kids = children.get(resource["urn"], [])
+        detail_indent = inner + ("│    " if kids else "     ")
+        for key, value in sorted(resource["inputs"].items()):
+            if key in LONG_INPUTS:
+                value = f"<{len(value.splitlines())} lines, shown below>"
+            secret = " (secret)" if key in resource["secretInputs"] else ""
+            lines.append(f"{detail_indent}{key}: {short(value)}{secret}")
+        words = _options_words(resource["options"], resource["custom"])
+        if words:
+            lines.append(f"{detail_indent}options: {', '.join(words)}")
+        for index, kid in enumerate(kids):
+            walk(kid, inner, index == len(kids) - 1)
+
+    for index, root in enumerate(roots):
+        walk(root, "  ", index == len(roots) - 1)
+
+    user_data = [r for r in plan["resources"] if "userData" in r["inputs"]]
+    if user_data:
+        first = user_data[0]
+        same = all(r["inputs"]["userData"] == first["inputs"]["userData"] for r in user_data)
+        lines += ["", f"Cloud-init user-data ({first['name']}{' and every other droplet' if same else ''}; secrets masked):"]
+        lines += ["  " + line for line in first["inputs"]["userData"].splitlines()]
+
+    lines += ["", "Outputs:"]
+    for key, value in plan["outputs"].items():
+        lines.append(f"  {key}: {short(value, 200)}{' (secret)' if key in plan['secretOutputs'] else ''}")
+    return "\n".join(lines) + "\n"
