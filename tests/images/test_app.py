@@ -151,7 +151,7 @@ def test_sigterm_stops_promptly_with_exit_0(postgres):
     start = time.monotonic()
     code = app.stop()
     assert code == 0 and time.monotonic() - start < 5
-    assert "draining and stopping" in app.output
+    assert "failing readiness" in app.output and "drained: no longer accepting" in app.output
 
 
 def test_without_database_config_it_starts_and_reports_unhealthy(postgres):
