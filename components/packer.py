@@ -15,19 +15,31 @@ def _unescape(field: str) -> str:
     return field.replace("%!(PACKER_COMMA)", ",").replace("\\n", "\n").replace("\\r", "\r")
 
 
-def parse_artifact_id(stdout: str, build: str) -> str:
-    """The image id from ``packer build -machine-readable`` output.
+def parse_artifact_id(stdout: str, build: str, *, region: str | None = None) -> str:
+    """The image id from ``packer build -machine-readable`` output, for ``build`` (``<type>.<name>``).
 
-    Packer prints ``TIMESTAMP,BUILD,artifact,0,id,REGION:ID``; for DigitalOcean
-    the id part is the snapshot id, for amazon-ebs one ``REGION:AMI`` per
-    region, comma-separated (we return the first region's AMI: the build region).
+    Packer prints ``TIMESTAMP,BUILD,artifact,N,id,ID``; what ID holds depends on the builder:
+
+    - digitalocean: ``REGIONS:SNAPSHOT_ID``, REGIONS being every region the snapshot
+      is in, comma-separated (``nyc3,ams3:12345``): the id is what follows the last ``:``;
+    - amazon-ebs: one ``REGION:AMI`` per region, sorted by region, comma-separated
+      (``eu-west-1:ami-2,us-east-1:ami-1``): the build ``region``'s AMI is returned,
+      so ``region`` is required;
+    - others (qemu, null): the id as printed, after any ``:``.
     """
+    builder_type = build.split(".", 1)[0]
+    if builder_type == "amazon-ebs" and not region:
+        raise ValueError("an amazon-ebs artifact lists one AMI per region: pass the build region")
     for line in stdout.splitlines():
         fields = line.strip().split(",")
         if len(fields) >= 6 and fields[1] == build and fields[2] == "artifact" and fields[4] == "id":
             value = _unescape(",".join(fields[5:]))
-            first = value.split(",")[0]
-            _, _, image_id = first.rpartition(":")
+            if builder_type == "amazon-ebs":
+                amis = dict(part.split(":", 1) for part in value.split(",") if ":" in part)
+                if region not in amis:
+                    raise PackerOutputError(f"build {build!r} made no AMI in its build region {region}: {value}")
+                return amis[region]
+            _, _, image_id = value.rpartition(":")
             if image_id:
                 return image_id
     raise PackerOutputError(f"no artifact id for build {build!r} in Packer's output; did the build fail?")
