@@ -21,7 +21,7 @@ from components.image_build import ImageBuild, ImageBuildArgs
 from components.load_balancer import HealthCheck, LoadBalancer, LoadBalancerArgs
 from components.naming import app_image_name, base_image_name, fleet_tag_name
 from components.network import Network, NetworkArgs
-from components.packer import tree_hash
+from components.image_sources import image_source_hashes
 from components.promoted_image import PromotedImage, PromotedImageArgs
 from components.serving import HEALTH_PATH, READINESS_PATH, drain_seconds
 from components.tags import common_tags
@@ -38,9 +38,8 @@ network = Network(
     NetworkArgs(region=settings.region, fleet_tag=fleet_tag_name(app.name, settings.stack), description=f"{app.name} {settings.stack}"),
 )
 
-# The app image's sources: its template, the shared scripts, the app itself, and the base it builds on.
-base_hash = tree_hash([IMAGES / "base", IMAGES / "scripts"], extra=[settings.image.base_image])
-app_hash = tree_hash([IMAGES / "app", IMAGES / "scripts", IMAGES / "webapp"], extra=[base_image_name(base_hash), app.name])
+# Each layer's content hash covers what its template uses (components.image_sources); the app's, also the base it builds on.
+base_hash, app_hash = image_source_hashes(PROJECT_DIR, base_image=settings.image.base_image, app_name=app.name)
 if settings.image.mode == ImageMode.BAKE:
     packer_region = {"region": settings.region, "snapshot_regions": [settings.region, *settings.image.copy_to_regions], "size": "s-1vcpu-1gb"}
     base = ImageBuild(

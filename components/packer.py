@@ -1,40 +1,9 @@
-"""Pure helpers around Packer: content hashes of image sources, and parsing its output.
+"""Pure helpers around Packer: reading the image id from `packer build -machine-readable` output.
 
-The content hash is what makes a bake reproducible and skippable: an unchanged
-`images/` tree gives the same hash, the same image name and the same
-`local.Command` triggers, so `pulumi up` bakes nothing.
+(The content hashes that name images are in components/image_sources.py.)
 """
 
 from __future__ import annotations
-
-import hashlib
-from collections.abc import Iterable
-from pathlib import Path
-
-# Files that never change what an image contains.
-_IGNORED_PARTS = {"__pycache__", ".cache", "packer_cache", "output", ".pytest_cache"}
-_IGNORED_SUFFIXES = {".pyc", ".qcow2", ".img", ".iso", ".log"}
-
-
-def tree_hash(roots: Iterable[Path], *, extra: Iterable[str] = (), length: int = 12) -> str:
-    """A hex digest of every file under ``roots`` (relative path + bytes) and of ``extra`` strings.
-
-    Paths are hashed relative to each root's parent, sorted, so the hash is the
-    same on every machine and checkout location.
-    """
-    digest = hashlib.sha256()
-    for root in sorted(Path(r) for r in roots):
-        if not root.is_dir():
-            raise FileNotFoundError(f"image source folder {root} does not exist")
-        for path in sorted(p for p in root.rglob("*") if p.is_file()):
-            relative = path.relative_to(root.parent)
-            if _IGNORED_PARTS.intersection(relative.parts) or path.suffix in _IGNORED_SUFFIXES:
-                continue
-            digest.update(relative.as_posix().encode() + b"\0")
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
-    for item in extra:
-        digest.update(b"extra\0" + item.encode() + b"\0")
-    return digest.hexdigest()[:length]
 
 
 class PackerOutputError(ValueError):
@@ -46,19 +15,31 @@ def _unescape(field: str) -> str:
     return field.replace("%!(PACKER_COMMA)", ",").replace("\\n", "\n").replace("\\r", "\r")
 
 
-def parse_artifact_id(stdout: str, build: str) -> str:
-    """The image id from ``packer build -machine-readable`` output.
+def parse_artifact_id(stdout: str, build: str, *, region: str | None = None) -> str:
+    """The image id from ``packer build -machine-readable`` output, for ``build`` (``<type>.<name>``).
 
-    Packer prints ``TIMESTAMP,BUILD,artifact,0,id,REGION:ID``; for DigitalOcean
-    the id part is the snapshot id, for amazon-ebs one ``REGION:AMI`` per
-    region, comma-separated (we return the first region's AMI: the build region).
+    Packer prints ``TIMESTAMP,BUILD,artifact,N,id,ID``; what ID holds depends on the builder:
+
+    - digitalocean: ``REGIONS:SNAPSHOT_ID``, REGIONS being every region the snapshot
+      is in, comma-separated (``nyc3,ams3:12345``): the id is what follows the last ``:``;
+    - amazon-ebs: one ``REGION:AMI`` per region, sorted by region, comma-separated
+      (``eu-west-1:ami-2,us-east-1:ami-1``): the build ``region``'s AMI is returned,
+      so ``region`` is required;
+    - others (qemu, null): the id as printed, after any ``:``.
     """
+    builder_type = build.split(".", 1)[0]
+    if builder_type == "amazon-ebs" and not region:
+        raise ValueError("an amazon-ebs artifact lists one AMI per region: pass the build region")
     for line in stdout.splitlines():
         fields = line.strip().split(",")
         if len(fields) >= 6 and fields[1] == build and fields[2] == "artifact" and fields[4] == "id":
             value = _unescape(",".join(fields[5:]))
-            first = value.split(",")[0]
-            _, _, image_id = first.rpartition(":")
+            if builder_type == "amazon-ebs":
+                amis = dict(part.split(":", 1) for part in value.split(",") if ":" in part)
+                if region not in amis:
+                    raise PackerOutputError(f"build {build!r} made no AMI in its build region {region}: {value}")
+                return amis[region]
+            _, _, image_id = value.rpartition(":")
             if image_id:
                 return image_id
     raise PackerOutputError(f"no artifact id for build {build!r} in Packer's output; did the build fail?")

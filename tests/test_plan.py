@@ -69,6 +69,7 @@ def test_version_bump_bakes_one_image_and_replaces_every_droplet(plans):
     bumped = build_plan("staging", {"appVersion": "1.5.0"})
     assert actions(plans["staging"], bumped) == {
         "app-image-packer": "replace",
+        "app-image-copy": "replace",  # the new image's regions are checked (Packer already copied it: a no-op)
         "fleet-0": "replace",
         "fleet-1": "replace",
         "health-gate-wait": "replace",

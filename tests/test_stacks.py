@@ -22,7 +22,7 @@ def test_staging_creates_the_full_stack(staging):
             "digitalocean:index/vpc:Vpc": 1,
             "digitalocean:index/tag:Tag": 1,
             "immutable-web:image:ImageBuild": 2,
-            COMMAND: 3,  # base bake, app bake, health gate
+            COMMAND: 5,  # base and app: bake, copy to regions; health gate
             "immutable-web:db:Database": 1,
             DB_CLUSTER: 1,
             "digitalocean:index/databaseDb:DatabaseDb": 1,

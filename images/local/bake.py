@@ -14,10 +14,10 @@ second run rebuilds only what changed (an app-only change rebuilds only the app)
 1. stock disk: `make-base-disk.sh` (mmdebstrap), standing in for DigitalOcean's
    `debian-12-x64`; cached by the script's hash;
 2. base: `packer build -only=qemu.base images/base` on the stock disk; cached by
-   the hash of images/base + images/scripts (its image name) and the stock disk;
+   its image name (the hash of the files the base template uses) and the stock disk;
 3. app:  `packer build -only=qemu.app images/app` on the base, named like the
-   cloud image (`<app>-<version>-<source hash>`, the hash computed exactly as the
-   Pulumi program computes it); cached by that name and the base it was baked on.
+   cloud image (`<app>-<version>-<source hash>`, by the function the Pulumi
+   program calls: components.image_sources); cached by that name and the base it was baked on.
 
 The builder VM gets Packer's temporary SSH key from a NoCloud seed (a cloud gives
 it from its metadata), runs with `-netdev user,restrict=on` (it reaches only its
@@ -48,7 +48,7 @@ if str(PROJECT_DIR) not in sys.path:
     sys.path.insert(0, str(PROJECT_DIR))
 
 from components.naming import app_image_name, base_image_name  # noqa: E402
-from components.packer import tree_hash  # noqa: E402
+from components.image_sources import image_source_hashes  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from qemu import accelerator  # noqa: E402
@@ -192,10 +192,8 @@ def packer_build(layer: str, template: Path, image_name: str, inputs: str, varia
 
 
 def source_hashes(app_name: str) -> tuple[str, str]:
-    """(base hash, app hash), computed exactly as __main__.py computes them."""
-    base_hash = tree_hash([IMAGES / "base", IMAGES / "scripts"], extra=[BASE_SOURCE_IMAGE])
-    app_hash = tree_hash([IMAGES / "app", IMAGES / "scripts", IMAGES / "webapp"], extra=[base_image_name(base_hash), app_name])
-    return base_hash, app_hash
+    """(base hash, app hash): the function __main__.py calls, with the stock image the local disk stands in for."""
+    return image_source_hashes(PROJECT_DIR, base_image=BASE_SOURCE_IMAGE, app_name=app_name)
 
 
 def prune(cache: Path) -> None:

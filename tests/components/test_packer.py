@@ -1,28 +1,86 @@
-"""Content hashes of image sources and parsing of Packer's machine-readable output."""
+"""Parsing of Packer's machine-readable output, on a real transcript (tests/data/packer/README.md)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from components.image_build import packer_command, packer_value
-from components.packer import PackerOutputError, parse_artifact_id, tree_hash
-from offline.harness import packer_machine_readable
+from components.packer import PackerOutputError, parse_artifact_id
+
+TRANSCRIPT = (Path(__file__).resolve().parents[1] / "data" / "packer" / "null-build.machine-readable.txt").read_text()
 
 
-def test_artifact_id_is_read_from_the_digitalocean_artifact_line():
-    output = packer_machine_readable("digitalocean.app", "nyc3", "123456789", "hello-1.4.2-abc")
-    assert parse_artifact_id(output, "digitalocean.app") == "123456789"
+def machine_escaped(value: str) -> str:
+    # As Packer's machine-readable UI writes a field (the real transcript shows `,` and `\n` so escaped).
+    return value.replace(",", "%!(PACKER_COMMA)").replace("\r", "\\r").replace("\n", "\\n")
+
+
+def transcript_of(build: str, builder_id: str, artifact_id: str, artifact_string: str) -> str:
+    """The real null-builder transcript, as it reads when ``build`` made an artifact with this id and string."""
+    lines = []
+    for line in TRANSCRIPT.replace("null.app", build).splitlines():
+        fields = line.split(",", 5)
+        if len(fields) == 6 and fields[2] == "artifact":
+            value = {"builder-id": builder_id, "id": machine_escaped(artifact_id), "string": machine_escaped(artifact_string)}.get(fields[4], fields[5])
+            line = ",".join([*fields[:5], value])
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def test_artifact_id_is_read_from_a_real_transcript():
+    assert parse_artifact_id(TRANSCRIPT, "null.app") == "Null"
+
+
+# digitalocean/packer-plugin-digitalocean, builder/digitalocean/artifact.go:
+#   func (a *Artifact) Id() string {
+#       return fmt.Sprintf("%s:%s", strings.Join(a.RegionNames[:], ","), strconv.FormatUint(uint64(a.SnapshotId), 10))
+#   }
+#   func (a *Artifact) String() string {
+#       return fmt.Sprintf("A snapshot was created: '%v' (ID: %v) in regions '%v'", a.SnapshotName, a.SnapshotId, strings.Join(a.RegionNames[:], ","))
+#   }
+# (its artifact_test.go: regions {"sfo", "tor1"}, id 42 -> "sfo,tor1:42")
+DIGITALOCEAN = ("digitalocean.app", "pearkes.digitalocean", "nyc3,ams3,fra1:123456789", "A snapshot was created: 'hello-1.4.2-abc' (ID: 123456789) in regions 'nyc3,ams3,fra1'")
+
+
+def test_digitalocean_artifact_in_several_regions_gives_the_snapshot_id():
+    assert parse_artifact_id(transcript_of(*DIGITALOCEAN), "digitalocean.app") == "123456789"
+    single = transcript_of("digitalocean.app", "pearkes.digitalocean", "nyc3:987654321", "A snapshot was created")
+    assert parse_artifact_id(single, "digitalocean.app") == "987654321"
+
+
+# hashicorp/packer-plugin-amazon, builder/common/artifact.go:
+#   func (a *Artifact) Id() string {
+#       parts := make([]string, 0, len(a.Amis))
+#       for region, amiId := range a.Amis {
+#           parts = append(parts, fmt.Sprintf("%s:%s", region, amiId))
+#       }
+#       sort.Strings(parts)
+#       return strings.Join(parts, ",")
+#   }
+# String() is "AMIs were created:\n" + one "region: ami" line per region, sorted.
+# Built in us-east-1 and copied to eu-west-1: sorting puts the copy first.
+AMAZON = ("amazon-ebs.app", "mitchellh.amazonebs", "eu-west-1:ami-0def,us-east-1:ami-0abc", "AMIs were created:\neu-west-1: ami-0def\nus-east-1: ami-0abc\n")
+
+
+def test_amazon_artifact_gives_the_build_regions_ami_not_the_first_listed():
+    output = transcript_of(*AMAZON)
+    assert parse_artifact_id(output, "amazon-ebs.app", region="us-east-1") == "ami-0abc"
+    assert parse_artifact_id(output, "amazon-ebs.app", region="eu-west-1") == "ami-0def"
+
+
+def test_amazon_artifact_needs_the_build_region_and_an_ami_there():
+    output = transcript_of(*AMAZON)
+    with pytest.raises(ValueError, match="build region"):
+        parse_artifact_id(output, "amazon-ebs.app")
+    with pytest.raises(PackerOutputError, match="ap-south-1"):
+        parse_artifact_id(output, "amazon-ebs.app", region="ap-south-1")
 
 
 def test_artifact_of_another_build_is_not_taken():
-    output = packer_machine_readable("digitalocean.base", "nyc3", "111", "base")
     with pytest.raises(PackerOutputError, match="digitalocean.app"):
-        parse_artifact_id(output, "digitalocean.app")
-
-
-def test_amazon_artifact_with_several_regions_gives_the_build_regions_ami():
-    line = "1700000000,amazon-ebs.app,artifact,0,id,us-east-1:ami-0abc%!(PACKER_COMMA)eu-west-1:ami-0def"
-    assert parse_artifact_id(line, "amazon-ebs.app") == "ami-0abc"
+        parse_artifact_id(transcript_of(*DIGITALOCEAN).replace("digitalocean.app", "digitalocean.base"), "digitalocean.app")
 
 
 def test_failed_build_output_raises():
@@ -30,40 +88,9 @@ def test_failed_build_output_raises():
         parse_artifact_id("1700000000,,ui,error,Build 'digitalocean.app' errored", "digitalocean.app")
 
 
-def test_tree_hash_changes_with_content_and_names_but_not_location(tmp_path):
-    def make(root):
-        (root / "images" / "app").mkdir(parents=True)
-        (root / "images" / "app" / "a.pkr.hcl").write_text("source {}\n")
-        return [root / "images" / "app"]
-
-    first, second = make(tmp_path / "one"), make(tmp_path / "two")
-    assert tree_hash(first) == tree_hash(second)
-    assert len(tree_hash(first)) == 12
-    assert tree_hash(first, extra=["x"]) != tree_hash(first)
-    (first[0] / "a.pkr.hcl").write_text("source { }\n")
-    assert tree_hash(first) != tree_hash(second)
-    (second[0] / "a.pkr.hcl").rename(second[0] / "b.pkr.hcl")
-    assert tree_hash(second) != tree_hash(make(tmp_path / "three"))
-
-
-def test_tree_hash_ignores_build_outputs(tmp_path):
-    root = tmp_path / "images"
-    root.mkdir()
-    (root / "t.pkr.hcl").write_text("x")
-    before = tree_hash([root])
-    (root / "disk.qcow2").write_text("big")
-    (root / "__pycache__").mkdir()
-    (root / "__pycache__" / "m.pyc").write_text("c")
-    assert tree_hash([root]) == before
-
-
-def test_missing_image_folder_is_an_error(tmp_path):
-    with pytest.raises(FileNotFoundError):
-        tree_hash([tmp_path / "nope"])
-
-
 def test_packer_command_quotes_and_pins_the_build():
     assert packer_command("packer", "digitalocean.app", "images/app") == (
         "packer init images/app && packer build -machine-readable -color=false -only=digitalocean.app images/app"
+        " | tee /dev/stderr | grep -F ,artifact,"
     )
     assert packer_value(["nyc3", "ams3"]) == '["nyc3", "ams3"]' and packer_value("x") == "x"
