@@ -15,8 +15,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-BIN = Path("/usr/lib/postgresql/15/bin")
 START_TIMEOUT_SECONDS = 60
+
+
+def server_bin() -> Path:
+    """The newest installed server's bin directory (Debian installs each major under /usr/lib/postgresql/N)."""
+    installed = sorted((path for path in Path("/usr/lib/postgresql").glob("*/bin") if (path / "initdb").exists()), key=lambda path: int(path.parent.name))
+    return installed[-1] if installed else Path("/usr/lib/postgresql/none/bin")
+
+
+BIN = server_bin()
 
 
 def available() -> bool:
@@ -50,13 +58,22 @@ class LocalPostgres:
             shutil.chown(path, "postgres", "postgres")
         key.chmod(0o600)
         self._as_postgres(BIN / "initdb", "-D", str(self.data), "-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256")
-        self._as_postgres(
-            BIN / "pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-w", "-t", str(START_TIMEOUT_SECONDS), "start",
-            "-o", f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.root} -c ssl=on -c ssl_cert_file={cert} -c ssl_key_file={key}",
-        )
+        self.start()
         self.sql(f"CREATE ROLE {self.user} LOGIN PASSWORD '{self.password}'")
         self.sql(f"CREATE DATABASE {self.database} OWNER {self.user}")
         return self
+
+    def start(self) -> None:
+        """Start (or restart after ``stop``) the server on the same port, data and certificate."""
+        self._as_postgres(
+            BIN / "pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-w", "-t", str(START_TIMEOUT_SECONDS), "start",
+            "-o", f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.root} -c ssl=on "
+            f"-c ssl_cert_file={self.root / 'server.crt'} -c ssl_key_file={self.root / 'server.key'}",
+        )
+
+    def log_text(self) -> str:
+        """The server's log (connections refused, authentication failures, ...)."""
+        return (self.root / "log").read_text(errors="replace")
 
     def _as_postgres(self, *command) -> subprocess.CompletedProcess:
         return subprocess.run(["runuser", "-u", "postgres", "--", *map(str, command)], check=True, capture_output=True, text=True, timeout=120, cwd=self.root)

@@ -10,6 +10,16 @@
   which is how DigitalOcean delivers a stack's `sshKeys`: metadata, not user-data).
 - Networking is `-netdev user,restrict=on`: the guest reaches only what is forwarded,
   `hostfwd` for the app and SSH ports (on 127.0.0.1), `guestfwd` for, e.g., the database.
+  A guest forward runs `socat` once *per guest connection* (`guestfwd=...-cmd:...`):
+  a `guestfwd` to a `tcp:` chardev opens one host connection when QEMU starts and
+  carries that one only, so a guest that boots slower than the server's idle timeout
+  (PostgreSQL drops an unauthenticated connection after 60 s), or that connects twice,
+  would find nothing behind it.
+- The seed's `instance-id` is the server's identity as the cloud would hand it over (a
+  droplet id); the app reports it, and the health gate waits for it.
+- `shutdown()` presses the ACPI power button (QMP `system_powerdown`), as DigitalOcean's
+  shutdown action does before a droplet is deleted; `wait_for_power_off()` waits for the
+  guest to turn itself off.
 - The console goes to a log file; every wait is bounded; the VM is killed on exit.
 """
 
@@ -34,6 +44,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def guest_forward(guest: str, host_port: int) -> str:
+    """A `-netdev user` option: each guest connection to ``guest`` (address:port) reaches 127.0.0.1:``host_port``.
+
+    QEMU starts the command for every connection the guest opens, its stdin/stdout
+    being that connection; the command holds no comma (QEMU's option separator).
+    """
+    return f",guestfwd=tcp:{guest}-cmd:socat STDIO TCP:127.0.0.1:{host_port}"
+
+
 class BootedImage:
     def __init__(
         self,
@@ -41,6 +60,7 @@ class BootedImage:
         user_data: str,
         *,
         hostname: str = "local-vm",
+        instance_id: str | None = None,
         app_port: int = 8080,
         ssh_public_keys: Sequence[str] = (),
         ssh_private_key: Path | None = None,
@@ -51,6 +71,7 @@ class BootedImage:
         self.image = image
         self.user_data = user_data
         self.hostname = hostname
+        self.instance_id = instance_id or f"i-{hostname}"
         self.app_port = app_port
         self.ssh_public_keys = list(ssh_public_keys)
         self.ssh_private_key = ssh_private_key
@@ -72,7 +93,7 @@ class BootedImage:
         self.ssh_port = free_port()
         netdev = f"user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:{self.http_port}-:{self.app_port},hostfwd=tcp:127.0.0.1:{self.ssh_port}-:22"
         for guest, host_port in self.guest_forwards.items():
-            netdev += f",guestfwd=tcp:{guest}-tcp:127.0.0.1:{host_port}"
+            netdev += guest_forward(guest, host_port)
         self.accelerator = accelerator(self.image)
         command = [
             "qemu-system-x86_64",
@@ -89,6 +110,7 @@ class BootedImage:
             "-netdev", netdev,
             "-device", "virtio-net-pci,netdev=net0",
             "-device", "virtio-rng-pci",
+            "-qmp", f"unix:{self.workdir / 'qmp.sock'},server=on,wait=off",
         ]
         self.started = time.monotonic()
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -102,11 +124,34 @@ class BootedImage:
             self.process.kill()
             self.process.wait(timeout=30)
 
+    def shutdown(self) -> None:
+        """Press the power button (ACPI): the guest's systemd stops its services and powers off."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as qmp:
+            qmp.settimeout(10)
+            qmp.connect(str(self.workdir / "qmp.sock"))
+            reader = qmp.makefile("rb")
+            reader.readline()  # the greeting
+            for command in ("qmp_capabilities", "system_powerdown"):
+                qmp.sendall(json.dumps({"execute": command}).encode() + b"\n")
+                while "return" not in (answer := json.loads(reader.readline() or b"{}")):
+                    if not answer or "error" in answer:
+                        raise RuntimeError(f"qmp {command}: {answer}")
+
+    def wait_for_power_off(self, timeout: float) -> bool:
+        """True once QEMU has exited (the guest powered itself off) within ``timeout`` seconds."""
+        if self.process is None:
+            return True
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
     def _seed(self) -> Path:
         seed_dir = self.workdir / "seed"
         seed_dir.mkdir()
         (seed_dir / "user-data").write_text(self.user_data)
-        meta = {"instance-id": f"i-{self.hostname}", "local-hostname": self.hostname}
+        meta = {"instance-id": self.instance_id, "local-hostname": self.hostname}
         if self.ssh_public_keys:
             meta["public-keys"] = self.ssh_public_keys
         (seed_dir / "meta-data").write_text(json.dumps(meta))  # JSON is YAML

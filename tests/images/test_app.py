@@ -117,11 +117,7 @@ def test_database_down_is_503_then_recovers(postgres):
         try:
             assert get(app.url + "/healthz")[0] == 503
         finally:
-            postgres._as_postgres(
-                "/usr/lib/postgresql/15/bin/pg_ctl", "-D", str(postgres.data), "-l", str(postgres.root / "log"), "-w", "-t", "60", "start",
-                "-o", f"-c listen_addresses=127.0.0.1 -c port={postgres.port} -c unix_socket_directories={postgres.root} -c ssl=on "
-                f"-c ssl_cert_file={postgres.root / 'server.crt'} -c ssl_key_file={postgres.root / 'server.key'}",
-            )
+            postgres.start()
         assert get(app.url + "/healthz")[0] == 200
 
 
