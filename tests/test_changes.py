@@ -73,3 +73,23 @@ def test_image_source_change_bakes_a_new_image(tmp_path, monkeypatch, staging):
     assert changed.outputs["imageSourceHash"] != staging.outputs["imageSourceHash"]
     assert changed.named("app-image-packer").inputs["triggers"] != staging.named("app-image-packer").inputs["triggers"]
     assert changed.named("base-image-packer").inputs == staging.named("base-image-packer").inputs
+
+
+def gate_expects(run) -> set[str]:
+    command = run.named("fleet-gate-0-wait").inputs["create"]
+    return set(command.split("--expect-instances ")[1].split()[0].split(","))
+
+
+def test_a_config_only_change_makes_the_gate_wait_for_new_ids_only(staging):
+    """Same image, same names: the gate must still wait for droplets no old one can impersonate."""
+    changed = run_program("staging", config_overrides={"env": ["LOG_LEVEL=info", "FEATURE_NEW_CHECKOUT=true"]})
+    assert [d.inputs["name"] for d in changed.of_type(DROPLET)] == [d.inputs["name"] for d in staging.of_type(DROPLET)]
+    old_ids, new_ids = {d.id for d in staging.of_type(DROPLET)}, {d.id for d in changed.of_type(DROPLET)}
+    assert gate_expects(changed) == new_ids and not new_ids & old_ids
+
+
+def test_a_size_change_replaces_every_droplet_and_reruns_the_gate(staging):
+    resized = run_program("staging", config_overrides={"dropletSize": "s-1vcpu-2gb"})
+    for droplet in resized.of_type(DROPLET):
+        assert droplet.options["replace_on_changes"] == ["*"], f"{droplet.name}: a resize in place powers the droplet off"
+    assert not gate_expects(resized) & {d.id for d in staging.of_type(DROPLET)}

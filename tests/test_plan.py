@@ -55,7 +55,7 @@ def test_plan_masks_every_secret(stack, plans):
 def test_plan_shows_tree_options_cloud_init_and_outputs(plans):
     text = render_text(plans["prod"])
     assert "├─ immutable-web:fleet:AppFleet  fleet" in text
-    assert "replace-on-changes [image, userData], create-before-destroy" in text
+    assert "replace-on-changes [*], create-before-destroy" in text
     assert "options: protect" in text  # the prod database
     assert "#cloud-config" in text and "/etc/webapp/app.env" in text
     assert "url: https://www.example.com" in text
@@ -72,7 +72,7 @@ def test_version_bump_bakes_one_image_and_replaces_every_droplet(plans):
         "app-image-copy": "replace",  # the new image's regions are checked (Packer already copied it: a no-op)
         "fleet-0": "replace",
         "fleet-1": "replace",
-        "health-gate-wait": "replace",
+        "fleet-gate-0-wait": "replace",
     }
     text = render_diff(plans["staging"], bumped)
     assert "create new, then delete old" in text and "base-image-packer" not in text
@@ -80,12 +80,12 @@ def test_version_bump_bakes_one_image_and_replaces_every_droplet(plans):
 
 def test_env_change_replaces_the_fleet_and_bakes_nothing(plans):
     changed = build_plan("staging", {"env": ["LOG_LEVEL=info", "FEATURE_NEW_CHECKOUT=true"]})
-    assert actions(plans["staging"], changed) == {"fleet-0": "replace", "fleet-1": "replace", "health-gate-wait": "replace"}
+    assert actions(plans["staging"], changed) == {"fleet-0": "replace", "fleet-1": "replace", "fleet-gate-0-wait": "replace"}
 
 
 def test_fleet_count_two_to_three_creates_one_droplet(plans):
     grown = build_plan("staging", {"fleetCount": 3})
-    assert actions(plans["staging"], grown) == {"fleet-2": "create", "health-gate-wait": "replace"}
+    assert actions(plans["staging"], grown) == {"fleet-2": "create", "fleet-gate-0-wait": "replace"}
 
 
 def test_dns_only_change_updates_only_the_record(plans):
@@ -103,7 +103,7 @@ def test_dependencies_are_in_the_document_as_sorted_urns(plans):
         assert resource["dependsOn"] == sorted(resource["dependsOn"]), resource["name"]
     names = lambda name: {urn.split("::")[-1] for urn in resources[name]["dependsOn"]}  # noqa: E731
     assert {"network-vpc", "database-user", "app-image-packer"} <= names("fleet-0")
-    assert names("health-gate-wait") == {"fleet-0", "fleet-1", "load-balancer-lb"}
+    assert names("fleet-gate-0-wait") == {"fleet-0", "fleet-1", "load-balancer-lb"}
 
 
 def test_secrets_are_masked_by_recorded_secretness_not_by_their_look():
@@ -188,7 +188,7 @@ def test_version_bump_says_which_commands_will_run(plans):
     text = render_diff(plans["staging"], build_plan("staging", {"appVersion": "1.5.0"}))
     assert "runs: packer init images/app && packer build -machine-readable -color=false -only=digitalocean.app images/app" in text
     assert "runs: health gate (python3 tools/health_gate.py" in text
-    assert "create: ... --expect-version 1.4.2 --expect-hosts" in text  # long values: shown from where they differ
+    assert "create: ... --expect-version 1.4.2 --expect-instances" in text  # long values: shown from where they differ
 
 
 def provider_rules():
@@ -337,7 +337,7 @@ def test_cli_against_head_shows_no_changes_then_a_working_copy_change(in_reposit
     monkeypatch.setattr(plan_cli, "plan_at_revision", plan_at_revision_once)
     code, out, err = run_main(capsys, "--stack", "staging", "--against", "HEAD")
     assert code == 0, err
-    assert out.splitlines()[1:] == ["  no changes", "0 to create, 0 to update, 0 to replace, 0 to delete, 13 unchanged"]
+    assert out.splitlines()[1:] == ["  no changes", "0 to create, 0 to update, 0 to replace, 0 to delete, 15 unchanged"]
 
     stack_file = in_repository / "Pulumi.staging.yaml"
     stack_file.write_text(stack_file.read_text().replace("fleetCount: 2", "fleetCount: 3"))
@@ -347,3 +347,9 @@ def test_cli_against_head_shows_no_changes_then_a_working_copy_change(in_reposit
         git(in_repository, "checkout", "--", "Pulumi.staging.yaml")
     assert code == 0, err
     assert "| `+` create | `fleet-2` |" in out and "1 to create, 0 to update, 1 to replace, 0 to delete" in out
+
+
+def test_a_changed_timeout_option_is_shown(plans):
+    """customTimeouts is a mapping: an option whose value is not a flag is compared and shown too."""
+    text = render_diff(plans["staging"], build_plan("staging", {"healthGateTimeout": 180}))
+    assert "customTimeouts: " in text and "'create': '720s'" not in text and "300s" in text, text

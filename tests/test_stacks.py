@@ -79,7 +79,7 @@ def test_droplets_are_replaced_create_before_destroy(stack, staging, prod):
     run = {"staging": staging, "prod": prod}[stack]
     for droplet in run.of_type(DROPLET):
         options = droplet.options
-        assert set(options["replace_on_changes"]) == {"image", "userData"}, droplet.name
+        assert options["replace_on_changes"] == ["*"], droplet.name
         assert options["delete_before_replace"] is False, droplet.name
         assert options["protect"] is False, droplet.name
 
@@ -133,7 +133,7 @@ def test_outputs_hold_no_secret_in_plain_text(stack, staging, prod):
     run = {"staging": staging, "prod": prod}[stack]
     text = json.dumps(run.outputs)
     assert MOCK_DB_PASSWORD_PREFIX not in text and TEST_SECRET_PREFIX not in text and "mock-admin-password" not in text
-    assert set(run.outputs) == {"url", "loadBalancerIp", "imageId", "imageName", "imageSourceHash", "appVersion", "dropletNames", "databaseHost"}
+    assert set(run.outputs) == {"url", "loadBalancerIp", "imageId", "imageName", "imageSourceHash", "appVersion", "dropletNames", "dropletIds", "databaseHost"}
 
 
 def test_fleet_firewall_opens_the_app_only_to_the_load_balancer(staging):
@@ -171,7 +171,8 @@ def test_prod_database_is_protected_and_highly_available(prod, staging):
 def test_load_balancer_health_checks_the_app(staging):
     balancer = staging.of_type(LOAD_BALANCER)[0]
     check = balancer.inputs["healthcheck"]
-    assert check["protocol"] == "http" and check["port"] == 8080 and check["path"] == "/healthz"
+    # Readiness, not the deep check: a database blip must not empty the pool (components/serving.py).
+    assert check["protocol"] == "http" and check["port"] == 8080 and check["path"] == "/readyz"
     assert check["healthyThreshold"] >= 2 and check["unhealthyThreshold"] >= 2
     assert balancer.inputs["dropletTag"] == "hello-staging-fleet"
     assert balancer.inputs["forwardingRules"] == [{"entryPort": 80, "entryProtocol": "http", "targetPort": 8080, "targetProtocol": "http"}]
@@ -200,17 +201,17 @@ def test_managed_domain_zone_is_protected():
     assert zone.inputs["name"] == "example.com" and zone.options["protect"] is True
 
 
-def test_health_gate_waits_for_every_new_droplet_through_the_load_balancer(staging, prod):
-    gate = staging.named("health-gate-wait")
+def test_health_gate_waits_for_every_new_droplet_id_through_the_load_balancer(staging, prod):
+    gate = staging.named("fleet-gate-0-wait")
     command = gate.inputs["create"]
     ip = staging.outputs["loadBalancerIp"]
     assert f"--url http://{ip}/healthz" in command
     assert "--expect-version 1.4.2" in command
-    assert "--expect-hosts " + ",".join(staging.outputs["dropletNames"]) in command
+    droplet_ids = [d.id for d in staging.of_type(DROPLET)]
+    assert "--expect-instances " + ",".join(droplet_ids) + " " in command and staging.outputs["dropletIds"] == droplet_ids
     assert "--timeout 600" in command
-    droplet_ids = sorted(d.id for d in staging.of_type(DROPLET))
-    assert sorted(gate.inputs["triggers"][0]) == droplet_ids
-    prod_gate = prod.named("health-gate-wait").inputs["create"]
+    assert sorted(gate.inputs["triggers"][0]) == sorted(droplet_ids)
+    prod_gate = prod.named("fleet-gate-0-wait").inputs["create"]
     assert "--url https://www.example.com/healthz" in prod_gate and f"--resolve www.example.com:{prod.outputs['loadBalancerIp']}" in prod_gate
 
 

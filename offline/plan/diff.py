@@ -89,7 +89,7 @@ def _option_changes(b: Mapping[str, Any], a: Mapping[str, Any]) -> list[tuple[st
         before, after = b.get(option), a.get(option)
         if before == after:
             continue
-        effect = OPTION_EFFECTS.get(option, {}).get(after, "")
+        effect = OPTION_EFFECTS.get(option, {}).get(after, "") if isinstance(after, bool) else ""
         detail = f"{option}: {short(before, VALUE_LIMIT)} -> {short(after, VALUE_LIMIT)}"
         changes.append((option, f"{detail} ({effect})" if effect else detail))
     return changes
