@@ -353,3 +353,13 @@ def test_a_changed_timeout_option_is_shown(plans):
     """customTimeouts is a mapping: an option whose value is not a flag is compared and shown too."""
     text = render_diff(plans["staging"], build_plan("staging", {"healthGateTimeout": 180}))
     assert "customTimeouts: " in text and "'create': '720s'" not in text and "300s" in text, text
+
+
+def test_the_plan_shows_the_rollout_waves_in_order():
+    from offline.plan.waves import rollout_waves
+
+    canary = build_plan("prod", {"rollout": "canary"})
+    assert rollout_waves(canary) == [(["fleet-0"], "fleet-gate-0-wait"), (["fleet-1", "fleet-2"], "fleet-gate-1-wait")]
+    assert "wave 2: fleet-1, fleet-2 (after fleet-gate-0-wait passed) -> gate fleet-gate-1-wait" in render_text(canary)
+    batches = build_plan("staging", {"rollout": "batches", "rolloutBatchSize": 2, "fleetCount": 5})
+    assert [names for names, _ in rollout_waves(batches)] == [["fleet-0", "fleet-1"], ["fleet-2", "fleet-3"], ["fleet-4"]]

@@ -6,6 +6,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from offline.plan.waves import render_waves
+
 
 def short(value: Any, limit: int = 160) -> str:
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
@@ -75,6 +77,7 @@ def render_text(plan: Mapping[str, Any]) -> str:
         lines += ["", f"Cloud-init user-data ({first['name']}{' and every other droplet' if same else ''}; secrets masked):"]
         lines += ["  " + line for line in first["inputs"]["userData"].splitlines()]
 
+    lines += render_waves(plan)
     lines += ["", "Outputs:"]
     for key, value in plan["outputs"].items():
         lines.append(f"  {key}: {short(value, 200)}{' (secret)' if key in plan['secretOutputs'] else ''}")

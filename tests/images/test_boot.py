@@ -111,7 +111,14 @@ def test_healthz_reports_the_baked_version_and_a_reachable_database(server, stag
     assert body["image"] == staging.outputs["imageName"]
     assert body["hostname"] == staging.outputs["dropletNames"][0]
     assert body["database"] is True
+    # Its identity as the cloud delivered it (NoCloud's instance-id here; the droplet id on DigitalOcean).
+    assert body["instance"] == server.instance_id
     print(f"\nboot to healthy: {seconds:.1f}s ({server.accelerator})")
+
+
+def test_readiness_answers_for_the_load_balancer(server):
+    status, body = server.http_get("/readyz") or (None, {})
+    assert status == 200 and body["status"] == "ready" and body["instance"] == server.instance_id, body
 
 
 def test_every_database_connection_reaches_the_database(server):
@@ -194,12 +201,18 @@ def test_wrong_database_password_boots_but_never_becomes_healthy(image, postgres
         statuses = [answer[0]]
         # Bounded: keep asking for 20 s; a bad config must not turn healthy.
         deadline = time.monotonic() + 20
+        readiness = []
         while time.monotonic() < deadline:
             later = vm.http_get("/healthz")
             if later is not None:
                 statuses.append(later[0])
+            ready = vm.http_get("/readyz")
+            if ready is not None:
+                readiness.append((ready[0], ready[1].get("status")))
             time.sleep(2)
     assert set(statuses) == {503}, statuses
+    # Never ready either: the load balancer never sends it a request.
+    assert readiness and set(readiness) == {(503, "starting")}, readiness
     assert answer[1]["database"] is False and answer[1]["error"] == "OperationalError"
     # The database was reached and refused the password: not merely unreachable.
     log = postgres.log_text()[log_before:]
