@@ -158,3 +158,48 @@ def test_without_database_config_it_starts_and_reports_unhealthy(postgres):
     with RunningApp(postgres, DATABASE_HOST="") as app:
         status, body = get(app.url + "/healthz")
     assert status == 503 and body["error"] == "NotConfigured"
+
+
+def test_ready_only_after_the_database_answered_once(postgres, tmp_path):
+    """A wrong password never becomes ready (the load balancer never sends it traffic); the right one does."""
+    with RunningApp(postgres, DATABASE_PASSWORD="wrong-password-xyz") as app:
+        time.sleep(3)  # several connection attempts
+        status, body = get(app.url + "/readyz")
+    assert status == 503 and body["status"] == "starting", body
+    with RunningApp(postgres) as app:
+        assert wait_for(lambda: get(app.url + "/readyz")[0] == 200, timeout=20)
+
+
+def test_readiness_survives_a_database_restart_once_ready(postgres):
+    with RunningApp(postgres) as app:
+        assert wait_for(lambda: get(app.url + "/readyz")[0] == 200, timeout=20)
+        postgres.stop()
+        try:
+            assert get(app.url + "/healthz")[0] == 503, "the deep check sees the outage"
+            assert get(app.url + "/readyz")[0] == 200, "readiness does not: the pool stays"
+            assert get(app.url + "/")[0] == 200
+        finally:
+            postgres.start()
+
+
+def test_identity_is_the_instance_id_cloud_init_reports(postgres, tmp_path):
+    data = tmp_path / "instance-data.json"
+    data.write_text(json.dumps({"v1": {"instance_id": "412345678", "local_hostname": "x"}}))
+    with RunningApp(postgres, CLOUD_INIT_INSTANCE_DATA=str(data)) as app:
+        assert get(app.url + "/healthz")[1]["instance"] == "412345678"
+        assert get(app.url + "/readyz")[1]["instance"] == "412345678"
+    with RunningApp(postgres, CLOUD_INIT_INSTANCE_DATA=str(tmp_path / "missing.json")) as app:
+        assert get(app.url + "/healthz")[1]["instance"] is None, "no instance data: no identity, so no gate can count it"
+
+
+def test_sigterm_drains_serving_but_not_ready_then_exits(postgres):
+    with RunningApp(postgres, APP_DRAIN_SECONDS="3") as app:
+        assert wait_for(lambda: get(app.url + "/readyz")[0] == 200, timeout=20)
+        start = time.monotonic()
+        app.process.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        assert get(app.url + "/readyz")[1]["status"] == "draining" and get(app.url + "/readyz")[0] == 503
+        assert get(app.url + "/")[0] == 200, "still serving while the load balancer notices"
+        code = app.process.wait(timeout=20)
+        elapsed = time.monotonic() - start
+    assert code == 0 and 3 <= elapsed < 10, elapsed
