@@ -363,3 +363,11 @@ def test_the_plan_shows_the_rollout_waves_in_order():
     assert "wave 2: fleet-1, fleet-2 (after fleet-gate-0-wait passed) -> gate fleet-gate-1-wait" in render_text(canary)
     batches = build_plan("staging", {"rollout": "batches", "rolloutBatchSize": 2, "fleetCount": 5})
     assert [names for names, _ in rollout_waves(batches)] == [["fleet-0", "fleet-1"], ["fleet-2", "fleet-3"], ["fleet-4"]]
+
+
+def test_a_missing_promoted_image_is_a_clean_error(monkeypatch, capsys):
+    """The program's own RunErrors (here: prod's image was never baked) print one line, no traceback."""
+    monkeypatch.setattr(harness, "_pinned_snapshot", lambda config: {})
+    assert plan_cli.main(["--stack", "prod"]) == 2
+    err = capsys.readouterr().err
+    assert "plan: stack prod:" in err and "has not been baked" in err and "Traceback" not in err, err

@@ -88,7 +88,8 @@ def _diff_command(argv: list[str]) -> int:
 
 
 def _plan_command(argv: list[str], description: str) -> int:
-    from components.config import ConfigError
+    import pulumi
+
     from offline.harness import list_stacks
 
     parser = argparse.ArgumentParser(prog="plan", description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -106,7 +107,7 @@ def _plan_command(argv: list[str], description: str) -> int:
 
     try:
         plan = build_plan(args.stack)
-    except ConfigError as error:
+    except pulumi.RunError as error:  # a ConfigError, an image lookup that failed: the program's own clean errors
         raise UsageError(f"stack {args.stack}: {error}") from None
     if args.against:
         sys.stdout.write(render_diff(plan_at_revision(args.stack, args.against), plan, markdown=args.markdown))
