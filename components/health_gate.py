@@ -32,6 +32,9 @@ class HealthGateArgs:
     python: str = "python3"
 
 
+REQUEST_TIMEOUT_SECONDS = 10
+
+
 def gate_command(python: str, url: str, version: str, instance_ids: list[str], timeout: int, resolve: str | None) -> str:
     words = [
         python,
@@ -44,6 +47,10 @@ def gate_command(python: str, url: str, version: str, instance_ids: list[str], t
         ",".join(instance_ids),
         "--timeout",
         str(timeout),
+        # Each answer opens a database connection (TLS, SCRAM): allow a slow one on a busy server,
+        # rather than count it as an error that restarts nothing but delays the gate.
+        "--request-timeout",
+        str(REQUEST_TIMEOUT_SECONDS),
     ]
     if resolve:
         words += ["--resolve", resolve]

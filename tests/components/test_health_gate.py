@@ -12,7 +12,7 @@ def test_gate_command_is_quoted_and_bounded():
     words = shlex.split(gate_command("python3", "https://a.example/healthz", "1.0.0", ["411", "412"], 300, "a.example:198.51.100.1"))
     assert words == [
         "python3", "tools/health_gate.py", "--url", "https://a.example/healthz", "--expect-version", "1.0.0",
-        "--expect-instances", "411,412", "--timeout", "300", "--resolve", "a.example:198.51.100.1",
+        "--expect-instances", "411,412", "--timeout", "300", "--request-timeout", "10", "--resolve", "a.example:198.51.100.1",
     ]  # fmt: skip
 
 
