@@ -57,9 +57,7 @@ BREAKDOWN = {
     "slowest units": "systemd-analyze blame --no-pager | head -n 15",
     "cloud-init stages": "cloud-init analyze show 2>/dev/null | grep -E '^(Finished stage|Total Time)' || true",
     "cloud-init's slowest modules": "cloud-init analyze blame 2>/dev/null | grep -E '^ +[0-9]' | sort -rn | head -n 12 || true",
-    "kernel drivers the root file system needs (=y: an initramfs-less boot is possible)": (
-        "grep -E '^CONFIG_(VIRTIO_PCI|VIRTIO_BLK|EXT4_FS)=' /boot/config-$(uname -r); ls /boot"
-    ),
+    "kernel drivers the root file system needs (=y: an initramfs-less boot is possible)": ("grep -E '^CONFIG_(VIRTIO_PCI|VIRTIO_BLK|EXT4_FS)=' /boot/config-$(uname -r); ls /boot"),
     "exposure inside the image": "systemd-analyze security --no-pager webapp.service | tail -n 1",
 }
 

@@ -58,9 +58,7 @@ def main() -> None:
     print(f"app image: {app.stat().st_size / 2**20:.0f} MiB qcow2 file; {re.search(r'disk size: (.*)', info).group(1)} on disk")
 
     with LocalPostgres() as postgres:
-        user_data = staging_user_data(
-            database_host="10.0.2.100", database_port=5432, database_user=postgres.user, database_password=postgres.password, database_name=postgres.database
-        )
+        user_data = staging_user_data(database_host="10.0.2.100", database_port=5432, database_user=postgres.user, database_password=postgres.password, database_name=postgres.database)
         for attempt in range(args.boots):
             with BootedImage(app, user_data, hostname=f"bench-{attempt}", guest_forwards={"10.0.2.100:5432": postgres.port}) as vm:
                 answer, seconds = vm.wait_for_http("/healthz", 600, want_status=200)

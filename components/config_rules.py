@@ -55,8 +55,7 @@ def env_credential_problem(name: str, value: str) -> str | None:
     tokens = set(name.split("_")) & CREDENTIAL_TOKENS
     if tokens:
         return (
-            f"{name} looks like a credential (its name has {', '.join(sorted(tokens))}): env values are plain text in the stack file; "
-            "use appSecret (a Pulumi secret) or the managed database instead"
+            f"{name} looks like a credential (its name has {', '.join(sorted(tokens))}): env values are plain text in the stack file; use appSecret (a Pulumi secret) or the managed database instead"
         )
     if URL_USERINFO_PATTERN.search(value):
         return f"{name} holds a URL with credentials (scheme://user:password@ or scheme://key@): env values are plain text; use appSecret instead"

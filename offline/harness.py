@@ -422,9 +422,7 @@ class RecordingMonitor(runtime_mocks.MockMonitor):
             "retain_on_delete": request.retainOnDelete,
             "additional_secret_outputs": list(request.additionalSecretOutputs),
             "dependencies": sorted(request.dependencies),
-            "custom_timeouts": {
-                k: getattr(request.customTimeouts, k) for k in ("create", "update", "delete") if getattr(request.customTimeouts, k)
-            },
+            "custom_timeouts": {k: getattr(request.customTimeouts, k) for k in ("create", "update", "delete") if getattr(request.customTimeouts, k)},
         }
         state = rpc.deserialize_properties(response.object)
         secret_inputs = {k for k, v in raw_inputs.items() if rpc.is_rpc_secret(v)}

@@ -146,12 +146,7 @@ def seed_files(workdir: Path, instance: str, public_key: str) -> list[Path]:
     seed.mkdir(parents=True, exist_ok=True)
     (seed / "meta-data").write_text(f"instance-id: {instance}\nlocal-hostname: packer-builder\n")
     (seed / "user-data").write_text(
-        "#cloud-config\n"
-        "write_files:\n"
-        "  - path: /root/.ssh/authorized_keys\n"
-        "    owner: root:root\n"
-        "    permissions: '0600'\n"
-        f"    content: {json.dumps(public_key + chr(10))}\n"
+        f"#cloud-config\nwrite_files:\n  - path: /root/.ssh/authorized_keys\n    owner: root:root\n    permissions: '0600'\n    content: {json.dumps(public_key + chr(10))}\n"
     )
     return [seed / "user-data", seed / "meta-data"]
 
@@ -183,9 +178,7 @@ def packer_build(layer: str, template: Path, image_name: str, inputs: str, varia
     log(f"{layer}: baking {image_name} ({arguments['qemu_accelerator']})")
     start = time.monotonic()
     # Packer's log goes to stderr: stdout is for what the caller prints (paths, figures).
-    result = subprocess.run(
-        command, cwd=workdir, stdout=sys.stderr, timeout=PACKER_TIMEOUT_SECONDS, env={**os.environ, "PACKER_NO_COLOR": "1", "CHECKPOINT_DISABLE": "1"}
-    )
+    result = subprocess.run(command, cwd=workdir, stdout=sys.stderr, timeout=PACKER_TIMEOUT_SECONDS, env={**os.environ, "PACKER_NO_COLOR": "1", "CHECKPOINT_DISABLE": "1"})
     if result.returncode != 0:
         raise RuntimeError(f"packer build of {layer} failed (exit {result.returncode}); console log: {out}-console.log")
     return Layer(image_name, qcow2, manifest, built=True, seconds=time.monotonic() - start)

@@ -129,7 +129,9 @@ def test_sslmode_from_the_environment_reaches_the_driver(postgres, tmp_path):
     other_ca = tmp_path / "other-ca.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(tmp_path / "k.pem"), "-out", str(other_ca), "-days", "1", "-subj", "/CN=other"],
-        check=True, capture_output=True, timeout=60,
+        check=True,
+        capture_output=True,
+        timeout=60,
     )
     with RunningApp(postgres, DATABASE_SSLMODE="verify-full", PGSSLROOTCERT=str(other_ca)) as app:
         status, body = get(app.url + "/healthz")

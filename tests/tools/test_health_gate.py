@@ -42,9 +42,7 @@ def flapping(version: str = "1.4.2") -> Droplet:
 class FakeBalancer:
     """A threaded HTTP server on 127.0.0.1 answering /healthz from droplets in turn."""
 
-    def __init__(
-        self, droplets: dict[str, Droplet], delay: float = 0.0, trickle: bool = False, tls: ssl.SSLContext | None = None, hostnames: dict[str, str] | None = None
-    ):
+    def __init__(self, droplets: dict[str, Droplet], delay: float = 0.0, trickle: bool = False, tls: ssl.SSLContext | None = None, hostnames: dict[str, str] | None = None):
         """``droplets``: instance id -> answers; ``delay``: seconds before each answer; ``trickle``: send the headers,
         then one byte of the body every 0.2 s; ``hostnames``: instance id -> the hostname it reports (default: the id)."""
         hostnames = dict(hostnames or {})
@@ -62,9 +60,7 @@ class FakeBalancer:
                 if delay and stopping.wait(delay):
                     return
                 status, version = droplets[name](n)
-                body = json.dumps(
-                    {"status": "ok" if status == 200 else "unhealthy", "version": version, "instance": name, "hostname": hostnames.get(name, name), "database": status == 200}
-                ).encode()
+                body = json.dumps({"status": "ok" if status == 200 else "unhealthy", "version": version, "instance": name, "hostname": hostnames.get(name, name), "database": status == 200}).encode()
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
@@ -104,7 +100,23 @@ class FakeBalancer:
 def gate(url: str, hosts: list[str], *extra: str, timeout: float = 3) -> tuple[subprocess.CompletedProcess, float]:
     start = time.monotonic()
     result = subprocess.run(
-        [sys.executable, str(GATE), "--url", url, "--expect-version", "1.4.2", "--expect-instances", ",".join(hosts), "--timeout", str(timeout), "--interval", "0.05", "--request-timeout", "1", *extra],
+        [
+            sys.executable,
+            str(GATE),
+            "--url",
+            url,
+            "--expect-version",
+            "1.4.2",
+            "--expect-instances",
+            ",".join(hosts),
+            "--timeout",
+            str(timeout),
+            "--interval",
+            "0.05",
+            "--request-timeout",
+            "1",
+            *extra,
+        ],
         capture_output=True,
         text=True,
         timeout=timeout + 30,
@@ -114,7 +126,6 @@ def gate(url: str, hosts: list[str], *extra: str, timeout: float = 3) -> tuple[s
 
 def summary(result: subprocess.CompletedProcess) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
-
 
 
 @pytest.fixture
