@@ -18,10 +18,10 @@ from components.config import ImageMode, load_settings
 from components.database import Database, DatabaseArgs
 from components.dns import Dns, DnsArgs
 from components.image_build import ImageBuild, ImageBuildArgs
+from components.image_sources import image_source_hashes
 from components.load_balancer import HealthCheck, LoadBalancer, LoadBalancerArgs
 from components.naming import app_image_name, base_image_name, fleet_tag_name
 from components.network import Network, NetworkArgs
-from components.image_sources import image_source_hashes
 from components.promoted_image import PromotedImage, PromotedImageArgs
 from components.serving import HEALTH_PATH, READINESS_PATH, drain_seconds
 from components.tags import common_tags

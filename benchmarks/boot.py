@@ -91,7 +91,7 @@ def main() -> int:
     staging = run_program("staging")
     version, image_name = staging.outputs["appVersion"], staging.outputs["imageName"]
     app = bake(app_version=version, app_name="hello")["app"]
-    print(f"image: {app.name} ({'baked now in %.0f s' % app.seconds if app.built else 'cached'}); staging names {image_name}")
+    print(f"image: {app.name} ({f'baked now in {app.seconds:.0f} s' if app.built else 'cached'}); staging names {image_name}")
 
     key_dir = Path(tempfile.mkdtemp(prefix="boot-bench-"))
     key = key_dir / "operator"

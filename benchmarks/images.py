@@ -48,7 +48,7 @@ def main() -> None:
     layers = local_bake.bake(app_version="1.4.2")
     for name in ("disk", "base", "app"):
         layer = layers[name]
-        print(f"bake {name:<5} {'%.0f s' % layer.seconds if layer.built else 'cached'}  {layer.name}")
+        print(f"bake {name:<5} {f'{layer.seconds:.0f} s' if layer.built else 'cached'}  {layer.name}")
     version = f"1.4.{int(time.time()) % 100000 + 100}"
     rebuilt = local_bake.bake(app_version=version)
     print(f"app-only rebuild ({version}): {rebuilt['app'].seconds:.0f} s; base rebuilt: {rebuilt['base'].built}")

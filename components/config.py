@@ -19,6 +19,7 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+
 import pulumi
 
 from components.cloud_init import ENV_NAME_PATTERN, RESERVED_ENV_NAMES

@@ -450,7 +450,7 @@ def run_program(
     *,
     config_overrides: Mapping[str, Any] | None = None,
     secrets: Mapping[str, str] | None = None,
-    snapshots: Mapping[str, str] | None | object = _UNSET,
+    snapshots: Mapping[str, str] | object | None = _UNSET,
     mock_outputs: Mapping[str, Mapping[str, Any]] | None = None,
     main: Path = MAIN,
 ) -> StackRun:
@@ -553,4 +553,4 @@ def staging_user_data(
     return droplets[0].inputs["userData"]
 
 
-__all__: Sequence[str] = ["Resource", "StackRun", "run_program", "run_under_mocks", "stack_config", "staging_user_data", "list_stacks"]
+__all__: Sequence[str] = ["Resource", "StackRun", "list_stacks", "run_program", "run_under_mocks", "stack_config", "staging_user_data"]

@@ -47,8 +47,8 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 if str(PROJECT_DIR) not in sys.path:
     sys.path.insert(0, str(PROJECT_DIR))
 
-from components.naming import app_image_name, base_image_name  # noqa: E402
 from components.image_sources import image_source_hashes  # noqa: E402
+from components.naming import app_image_name, base_image_name  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from qemu import accelerator  # noqa: E402
@@ -255,7 +255,7 @@ def main() -> None:
     args = parser.parse_args()
     layers = bake(args.app_version, args.app_name)
     for name, layer in layers.items():
-        print(f"{name}: {layer.qcow2} ({'built in %.0fs' % layer.seconds if layer.built else 'cached'})")
+        print(f"{name}: {layer.qcow2} ({f'built in {layer.seconds:.0f}s' if layer.built else 'cached'})")
 
 
 if __name__ == "__main__":

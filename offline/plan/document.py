@@ -15,7 +15,7 @@ SCHEMA = "immutable-web/plan/v1"
 MASK = "[secret]"
 
 
-class NotAPlan(ValueError):
+class NotAPlan(ValueError):  # noqa: N818 - reads as what the file is; renaming would change the module's API
     """A file that is not a plan document `plan diff` can read."""
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -79,7 +80,7 @@ def test_amazon_artifact_needs_the_build_region_and_an_ami_there():
 
 
 def test_artifact_of_another_build_is_not_taken():
-    with pytest.raises(PackerOutputError, match="digitalocean.app"):
+    with pytest.raises(PackerOutputError, match=re.escape("digitalocean.app")):
         parse_artifact_id(transcript_of(*DIGITALOCEAN).replace("digitalocean.app", "digitalocean.base"), "digitalocean.app")
 
 

@@ -64,7 +64,7 @@ def stop_one_under_traffic(postgres: LocalPostgres, tmp_path: Path, drain: int):
     apps = [start_app(postgres, name, drain, tmp_path) for name in ("a", "b")]
     try:
         with LocalLoadBalancer(CHECK) as balancer:
-            for name, (_, port) in zip("ab", apps):
+            for name, (_, port) in zip("ab", apps, strict=True):
                 balancer.add(name, "127.0.0.1", port)
             assert wait_for(lambda: set(balancer.states().values()) == {"UP"}, timeout=30), balancer.states()
             with LoadGenerator(balancer.url + "/", rate=40, max_seconds=120) as load:

@@ -102,7 +102,7 @@ def test_the_programs_digitalocean_build_validates(layer, tmp_path):
 
 @needs_packer
 @pytest.mark.parametrize("layer", LAYERS)
-def test_the_digitalocean_source_takes_its_token_from_DIGITALOCEAN_TOKEN(layer, tmp_path):
+def test_the_digitalocean_source_takes_its_token_from_DIGITALOCEAN_TOKEN(layer, tmp_path):  # noqa: N802 - the variable's name
     result = packer("validate", f"-only=digitalocean.{layer}", *var_arguments(VALID_VARIABLES[layer]), str(template_copy(tmp_path, layer)), token=None)
     assert result.returncode != 0 and "api_token" in result.stdout + result.stderr, result.stdout + result.stderr
 

@@ -52,7 +52,7 @@ class FakeBalancer:
         self.stopping = stopping = threading.Event()
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 with lock:
                     name = next(names)
                     n = counts[name]
