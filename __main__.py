@@ -53,7 +53,7 @@ if settings.image.mode == ImageMode.BAKE:
         ),
     )
     source_hash = app_hash
-    image = ImageBuild(
+    image: ImageBuild | PromotedImage = ImageBuild(
         "app-image",
         ImageBuildArgs(
             template_dir="images/app",
@@ -108,7 +108,7 @@ if settings.dns.domain is not None:
 
 if settings.dns.tls and fqdn is not None:
     url = pulumi.Output.from_input(f"https://{fqdn}")
-    resolve = load_balancer.ip.apply(lambda ip: f"{fqdn}:{ip}")
+    resolve: pulumi.Output[str] | None = load_balancer.ip.apply(lambda ip: f"{fqdn}:{ip}")
 else:
     url = load_balancer.ip.apply(lambda ip: f"http://{ip}")
     resolve = None

@@ -55,7 +55,9 @@ def main() -> None:
 
     app = layers["app"].qcow2
     info = subprocess.run(["qemu-img", "info", str(app)], capture_output=True, text=True, timeout=60).stdout
-    print(f"app image: {app.stat().st_size / 2**20:.0f} MiB qcow2 file; {re.search(r'disk size: (.*)', info).group(1)} on disk")
+    disk_size = re.search(r"disk size: (.*)", info)
+    assert disk_size is not None, info
+    print(f"app image: {app.stat().st_size / 2**20:.0f} MiB qcow2 file; {disk_size.group(1)} on disk")
 
     with LocalPostgres() as postgres:
         user_data = staging_user_data(database_host="10.0.2.100", database_port=5432, database_user=postgres.user, database_password=postgres.password, database_name=postgres.database)

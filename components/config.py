@@ -19,6 +19,7 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import overload
 
 import pulumi
 
@@ -251,6 +252,10 @@ class _Reader:
             return []
         return value
 
+    @overload
+    def choice(self, key: str, allowed: tuple[str, ...], *, default: str) -> str: ...
+    @overload
+    def choice(self, key: str, allowed: tuple[str, ...], *, default: None = None) -> str | None: ...
     def choice(self, key: str, allowed: tuple[str, ...], *, default: str | None = None) -> str | None:
         value = self.string(key, required=default is None, default=default)
         if value is not None and value not in allowed:

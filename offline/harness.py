@@ -228,7 +228,7 @@ class RealisticMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
         inputs = {k: rpc.unwrap_rpc_secret(v) if rpc.is_rpc_secret(v) else v for k, v in args.inputs.items()}
         typ, name = args.typ, args.name
-        key = (self.stack, typ, name)
+        key: tuple[str, ...] = (self.stack, typ, name)
         outputs: dict[str, Any] = dict(inputs)
         # A resource the provider or the program (replace_on_changes) must replace gets a new id,
         # as in the cloud; dependents (a health gate waiting for droplet ids) see it change.
@@ -395,6 +395,8 @@ class ProviderError(grpc.RpcError):
 
 class RecordingMonitor(runtime_mocks.MockMonitor):
     """The SDK's mock monitor, also keeping each registration's options (which MockResourceArgs drops)."""
+
+    mocks: RealisticMocks
 
     def __init__(self, mocks: RealisticMocks):
         super().__init__(mocks)

@@ -246,7 +246,7 @@ def poll(target: Target, timeout: float) -> Observation:
     def request() -> None:
         try:
             outcome.append(_get(target, timeout))
-        except Exception as error:  # a poll reports, it never crashes the gate
+        except Exception as error:  # noqa: BLE001 - a poll reports, it never crashes the gate
             outcome.append(Observation(status=None, error=type(error).__name__))
 
     worker = threading.Thread(target=request, name="health-gate-request", daemon=True)

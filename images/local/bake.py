@@ -79,7 +79,7 @@ def log(message: str) -> None:
 def packer_supports_required_plugins() -> bool:
     output = subprocess.run(["packer", "version"], capture_output=True, text=True, timeout=60).stdout
     match = re.search(r"v?(\d+)\.(\d+)", output)
-    return bool(match) and (int(match.group(1)), int(match.group(2))) >= (1, 7)
+    return match is not None and (int(match.group(1)), int(match.group(2))) >= (1, 7)
 
 
 def template_tree(workdir: Path) -> Path:

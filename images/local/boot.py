@@ -164,7 +164,7 @@ class BootedImage:
         seed_dir = self.workdir / "seed"
         seed_dir.mkdir()
         (seed_dir / "user-data").write_text(self.user_data)
-        meta = {"instance-id": self.instance_id, "local-hostname": self.hostname}
+        meta: dict[str, str | list[str]] = {"instance-id": self.instance_id, "local-hostname": self.hostname}
         if self.ssh_public_keys:
             meta["public-keys"] = self.ssh_public_keys
         (seed_dir / "meta-data").write_text(json.dumps(meta))  # JSON is YAML

@@ -106,7 +106,7 @@ def database_reachable(settings: Settings) -> tuple[bool, str | None]:
                 cursor.fetchone()
         finally:
             connection.close()
-    except Exception as error:  # any failure means "not reachable"; only its class is reported
+    except Exception as error:  # noqa: BLE001 - any failure means "not reachable"; only its class is reported
         return False, type(error).__name__
     return True, None
 
@@ -139,7 +139,7 @@ def make_handler(settings: Settings, started: threading.Event, draining: threadi
             self.end_headers()
             self.wfile.write(body)
 
-        def do_GET(self) -> None:  # http.server's naming
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
             identity = {"version": settings.version, "image": settings.image, "hostname": hostname, "instance": settings.instance}
             if self.path == READINESS_PATH:
                 if draining.is_set():
@@ -162,7 +162,7 @@ def make_handler(settings: Settings, started: threading.Event, draining: threadi
             else:
                 self._send(404, {"error": "not found"})
 
-        def log_message(self, format: str, *args) -> None:  # http.server's signature (shadows the builtin)
+        def log_message(self, format: str, *args) -> None:  # noqa: A002 - http.server's signature
             log(f"{self.address_string()} {format % args}")
 
     return Handler
