@@ -155,6 +155,13 @@ def test_staging_deploys_after_the_tests_with_packer():
     assert "./scripts/test" in str(workflow["jobs"]["test"]["steps"])
 
 
+def test_pull_requests_run_the_checks_and_the_fast_tests_where_a_missing_tool_fails():
+    job = load("pull-request.yml")["jobs"]["test"]
+    runs = [step.get("run", "") for step in job["steps"]]
+    assert any('./scripts/test -m "not slow"' in run for run in runs), "scripts/test runs ruff, mypy, then pytest"
+    assert job["env"]["CI"] == "true", "under CI a test whose tool is missing fails instead of skipping"
+
+
 def test_prod_is_promoted_by_hand_and_never_bakes():
     workflow = load("promote-prod.yml")
     assert set(workflow["on"]) == {"workflow_dispatch"}
