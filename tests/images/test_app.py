@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import require_tools
 from postgres import LocalPostgres, available, free_port, wait_for
 
 APP = Path(__file__).resolve().parents[2] / "images" / "webapp" / "app.py"
@@ -22,7 +23,7 @@ def has_psycopg2() -> bool:
     return Path(SYSTEM_PYTHON).exists() and subprocess.run([SYSTEM_PYTHON, "-c", "import psycopg2"], capture_output=True, timeout=60).returncode == 0
 
 
-pytestmark = pytest.mark.skipif(not (available() and has_psycopg2()), reason="needs postgresql and python3-psycopg2 (scripts/test installs them)")
+pytestmark = require_tools(present={"postgresql": available(), "python3-psycopg2": has_psycopg2()})
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ must cost some (the test has teeth).
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -20,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import require_tools
 from postgres import LocalPostgres, available, free_port, wait_for
 
 from components.serving import READINESS_PATH, drain_seconds
@@ -36,7 +36,7 @@ DRAIN = drain_seconds(check_interval_seconds=1, response_timeout_seconds=1, unhe
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not available() or shutil.which("haproxy") is None or not Path("/usr/bin/python3").exists(), reason="needs haproxy, postgresql, python3-psycopg2"),
+    require_tools("haproxy", present={"postgresql": available(), "python3": Path("/usr/bin/python3").exists()}),
 ]
 
 
