@@ -18,10 +18,10 @@ from components.config import ImageMode, load_settings
 from components.database import Database, DatabaseArgs
 from components.dns import Dns, DnsArgs
 from components.image_build import ImageBuild, ImageBuildArgs
+from components.image_sources import image_source_hashes
 from components.load_balancer import HealthCheck, LoadBalancer, LoadBalancerArgs
 from components.naming import app_image_name, base_image_name, fleet_tag_name
 from components.network import Network, NetworkArgs
-from components.image_sources import image_source_hashes
 from components.promoted_image import PromotedImage, PromotedImageArgs
 from components.serving import HEALTH_PATH, READINESS_PATH, drain_seconds
 from components.tags import common_tags
@@ -53,7 +53,7 @@ if settings.image.mode == ImageMode.BAKE:
         ),
     )
     source_hash = app_hash
-    image = ImageBuild(
+    image: ImageBuild | PromotedImage = ImageBuild(
         "app-image",
         ImageBuildArgs(
             template_dir="images/app",
@@ -108,7 +108,7 @@ if settings.dns.domain is not None:
 
 if settings.dns.tls and fqdn is not None:
     url = pulumi.Output.from_input(f"https://{fqdn}")
-    resolve = load_balancer.ip.apply(lambda ip: f"{fqdn}:{ip}")
+    resolve: pulumi.Output[str] | None = load_balancer.ip.apply(lambda ip: f"{fqdn}:{ip}")
 else:
     url = load_balancer.ip.apply(lambda ip: f"http://{ip}")
     resolve = None
@@ -128,9 +128,7 @@ fleet = AppFleet(
         fleet_tag=network.fleet_tag,
         load_balancer_id=load_balancer.load_balancer_id,
         app_port=app.port,
-        database=DatabaseConnection(
-            host=database.host, port=database.port, name=database.database_name, user=database.user_name, password=database.password
-        ),
+        database=DatabaseConnection(host=database.host, port=database.port, name=database.database_name, user=database.user_name, password=database.password),
         app_secret=settings.app_secret,
         drain_seconds=drain_seconds(
             check_interval_seconds=health_check.check_interval_seconds,

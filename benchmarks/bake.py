@@ -45,8 +45,8 @@ def main() -> None:
 
     cache = Path(tempfile.mkdtemp(prefix="bench-bake-"))
     try:
-        for disk in sorted(local_bake.CACHE.glob("debian-12-*.qcow2")):
-            shutil.copy(disk, cache / disk.name)
+        for stock_disk in sorted(local_bake.CACHE.glob("debian-12-*.qcow2")):
+            shutil.copy(stock_disk, cache / stock_disk.name)
 
         started = time.monotonic()
         first = local_bake.bake("1.4.2", cache=cache)

@@ -57,9 +57,7 @@ BREAKDOWN = {
     "slowest units": "systemd-analyze blame --no-pager | head -n 15",
     "cloud-init stages": "cloud-init analyze show 2>/dev/null | grep -E '^(Finished stage|Total Time)' || true",
     "cloud-init's slowest modules": "cloud-init analyze blame 2>/dev/null | grep -E '^ +[0-9]' | sort -rn | head -n 12 || true",
-    "kernel drivers the root file system needs (=y: an initramfs-less boot is possible)": (
-        "grep -E '^CONFIG_(VIRTIO_PCI|VIRTIO_BLK|EXT4_FS)=' /boot/config-$(uname -r); ls /boot"
-    ),
+    "kernel drivers the root file system needs (=y: an initramfs-less boot is possible)": ("grep -E '^CONFIG_(VIRTIO_PCI|VIRTIO_BLK|EXT4_FS)=' /boot/config-$(uname -r); ls /boot"),
     "exposure inside the image": "systemd-analyze security --no-pager webapp.service | tail -n 1",
 }
 
@@ -93,7 +91,7 @@ def main() -> int:
     staging = run_program("staging")
     version, image_name = staging.outputs["appVersion"], staging.outputs["imageName"]
     app = bake(app_version=version, app_name="hello")["app"]
-    print(f"image: {app.name} ({'baked now in %.0f s' % app.seconds if app.built else 'cached'}); staging names {image_name}")
+    print(f"image: {app.name} ({f'baked now in {app.seconds:.0f} s' if app.built else 'cached'}); staging names {image_name}")
 
     key_dir = Path(tempfile.mkdtemp(prefix="boot-bench-"))
     key = key_dir / "operator"

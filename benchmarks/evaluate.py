@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from offline.harness import run_program  # noqa: E402
+from offline.harness import run_program
 
 
 def main() -> None:

@@ -48,19 +48,19 @@ def main() -> None:
     layers = local_bake.bake(app_version="1.4.2")
     for name in ("disk", "base", "app"):
         layer = layers[name]
-        print(f"bake {name:<5} {'%.0f s' % layer.seconds if layer.built else 'cached'}  {layer.name}")
+        print(f"bake {name:<5} {f'{layer.seconds:.0f} s' if layer.built else 'cached'}  {layer.name}")
     version = f"1.4.{int(time.time()) % 100000 + 100}"
     rebuilt = local_bake.bake(app_version=version)
     print(f"app-only rebuild ({version}): {rebuilt['app'].seconds:.0f} s; base rebuilt: {rebuilt['base'].built}")
 
     app = layers["app"].qcow2
     info = subprocess.run(["qemu-img", "info", str(app)], capture_output=True, text=True, timeout=60).stdout
-    print(f"app image: {app.stat().st_size / 2**20:.0f} MiB qcow2 file; {re.search(r'disk size: (.*)', info).group(1)} on disk")
+    disk_size = re.search(r"disk size: (.*)", info)
+    assert disk_size is not None, info
+    print(f"app image: {app.stat().st_size / 2**20:.0f} MiB qcow2 file; {disk_size.group(1)} on disk")
 
     with LocalPostgres() as postgres:
-        user_data = staging_user_data(
-            database_host="10.0.2.100", database_port=5432, database_user=postgres.user, database_password=postgres.password, database_name=postgres.database
-        )
+        user_data = staging_user_data(database_host="10.0.2.100", database_port=5432, database_user=postgres.user, database_password=postgres.password, database_name=postgres.database)
         for attempt in range(args.boots):
             with BootedImage(app, user_data, hostname=f"bench-{attempt}", guest_forwards={"10.0.2.100:5432": postgres.port}) as vm:
                 answer, seconds = vm.wait_for_http("/healthz", 600, want_status=200)

@@ -38,10 +38,22 @@ def main() -> None:
     for name, result in results.items():
         first_up = f"{result.first_new_up_seconds:.0f}" if result.first_new_up_seconds is not None else "never"
         gates = " ".join(f"{'ok' if passed else 'FAIL'}:{seconds:.0f}s" for _, passed, seconds in result.gates) or "-"
-        rows.append((name, STRATEGY.get(name, "canary"), str(result.traffic.sent), str(result.traffic.failed), f"{result.traffic.rate():.1f}", f"{result.rollout_seconds:.0f}", first_up, str(result.peak_vms), gates))
+        rows.append(
+            (
+                name,
+                STRATEGY.get(name, "canary"),
+                str(result.traffic.sent),
+                str(result.traffic.failed),
+                f"{result.traffic.rate():.1f}",
+                f"{result.rollout_seconds:.0f}",
+                first_up,
+                str(result.peak_vms),
+                gates,
+            )
+        )
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)))
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
 
 
 if __name__ == "__main__":

@@ -159,7 +159,7 @@ class AppFleet(pulumi.ComponentResource):
         self.gate_reports = pulumi.Output.all(*[gate.report for gate in self.gates])
         self.register_outputs({"droplet_ids": self.droplet_ids, "droplet_names": self.droplet_names, "gate_reports": self.gate_reports})
 
-    def _droplet(self, name: str, args: AppFleetArgs, index: int, after: list[pulumi.Resource]) -> digitalocean.Droplet:
+    def _droplet(self, name: str, args: AppFleetArgs, index: int, after: Sequence[pulumi.Resource]) -> digitalocean.Droplet:
         return digitalocean.Droplet(
             f"{name}-{index}",
             name=droplet_hostname(args.app_name, args.stack, args.app_version, args.source_hash, index),

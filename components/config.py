@@ -19,6 +19,8 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import overload
+
 import pulumi
 
 from components.cloud_init import ENV_NAME_PATTERN, RESERVED_ENV_NAMES
@@ -250,6 +252,10 @@ class _Reader:
             return []
         return value
 
+    @overload
+    def choice(self, key: str, allowed: tuple[str, ...], *, default: str) -> str: ...
+    @overload
+    def choice(self, key: str, allowed: tuple[str, ...], *, default: None = None) -> str | None: ...
     def choice(self, key: str, allowed: tuple[str, ...], *, default: str | None = None) -> str | None:
         value = self.string(key, required=default is None, default=default)
         if value is not None and value not in allowed:
@@ -267,8 +273,7 @@ class _Reader:
 # Keys earlier versions read, and why they are gone.
 RETIRED_KEYS: Mapping[str, str] = {
     "healthPath": (
-        "is no longer configurable: the image serves /readyz (the load balancer's check) and /healthz "
-        "(the health gate's), a contract fixed in the image (components/serving.py); remove the key"
+        "is no longer configurable: the image serves /readyz (the load balancer's check) and /healthz (the health gate's), a contract fixed in the image (components/serving.py); remove the key"
     ),
 }
 
@@ -283,10 +288,7 @@ def _check_keys(reader: _Reader, full_keys: Collection[str]) -> None:
             reader.problem(key, f"is not a known key; allowed keys: {', '.join(sorted(KEYS))}")
         elif namespace not in NAMESPACES:
             hint = f"; did you mean {PROJECT}:{key}?" if key in KEYS else ""
-            reader.problems.append(
-                f"{full_key}: namespace {namespace or '(none)'!r} is read by nothing in this program; "
-                f"keys are {PROJECT}:KEY, digitalocean:KEY or pulumi:KEY{hint}"
-            )
+            reader.problems.append(f"{full_key}: namespace {namespace or '(none)'!r} is read by nothing in this program; keys are {PROJECT}:KEY, digitalocean:KEY or pulumi:KEY{hint}")
 
 
 def _parse_env(reader: _Reader, entries: list[str]) -> dict[str, str]:
@@ -456,9 +458,9 @@ def load_settings(
 
     secret_value = reader.raw("appSecret")
     if secret_value is None:
-        reader.problem("appSecret", "is required and must be a secret: pulumi config set --secret appSecret \"$(openssl rand -hex 32)\"")
+        reader.problem("appSecret", 'is required and must be a secret: pulumi config set --secret appSecret "$(openssl rand -hex 32)"')
     elif f"{PROJECT}:appSecret" not in secret:
-        reader.problem("appSecret", "is in plain text in the stack file; remove it and set it encrypted: pulumi config set --secret appSecret \"$(openssl rand -hex 32)\"")
+        reader.problem("appSecret", 'is in plain text in the stack file; remove it and set it encrypted: pulumi config set --secret appSecret "$(openssl rand -hex 32)"')
 
     if reader.problems:
         raise ConfigError(reader.problems)

@@ -55,8 +55,7 @@ def env_credential_problem(name: str, value: str) -> str | None:
     tokens = set(name.split("_")) & CREDENTIAL_TOKENS
     if tokens:
         return (
-            f"{name} looks like a credential (its name has {', '.join(sorted(tokens))}): env values are plain text in the stack file; "
-            "use appSecret (a Pulumi secret) or the managed database instead"
+            f"{name} looks like a credential (its name has {', '.join(sorted(tokens))}): env values are plain text in the stack file; use appSecret (a Pulumi secret) or the managed database instead"
         )
     if URL_USERINFO_PATTERN.search(value):
         return f"{name} holds a URL with credentials (scheme://user:password@ or scheme://key@): env values are plain text; use appSecret instead"
@@ -86,7 +85,7 @@ def cidr_problems(entries: Sequence[str]) -> tuple[tuple[str, ...], list[str]]:
         networks.append(network)
     for everything in (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0")):
         same_family = [n for n in networks if n.version == everything.version]
-        if everything in ipaddress.collapse_addresses(same_family):  # type: ignore[arg-type]
+        if everything in ipaddress.collapse_addresses(same_family):  # type: ignore[type-var]  # one address family by construction; the stubs cannot say so
             problems.append(f"{', '.join(map(str, same_family))} together open SSH to the whole internet ({everything}); list the operators' addresses instead")
     return tuple(str(n) for n in networks), problems
 

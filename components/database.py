@@ -79,6 +79,4 @@ class Database(pulumi.ComponentResource):
         self.user_name = user.name
         self.password = pulumi.Output.secret(user.password)
         self.cluster_id = cluster.id
-        self.register_outputs(
-            {"host": self.host, "port": self.port, "database_name": self.database_name, "user_name": self.user_name, "password": self.password}
-        )
+        self.register_outputs({"host": self.host, "port": self.port, "database_name": self.database_name, "user_name": self.user_name, "password": self.password})

@@ -41,7 +41,7 @@ class ImageBuildArgs:
     """Deterministic snapshot name; carries the content hash (and the app version for app images)."""
     source_hash: str
     """Content hash of everything the image is made from (see components.packer.tree_hash)."""
-    variables: Mapping[str, pulumi.Input[str]]
+    variables: Mapping[str, pulumi.Input[str] | Sequence[str]]
     """Packer variables, passed as PKR_VAR_<name> so no value is ever shell-quoted."""
     packer: str = "packer"
     extra_triggers: Sequence[pulumi.Input[str]] = field(default_factory=tuple)
@@ -65,11 +65,7 @@ def packer_command(packer: str, build: str, template_dir: str) -> str:
     for the image id, holds only the artifact lines: a few hundred bytes, not the log.
     """
     quoted_dir = shlex.quote(template_dir)
-    return (
-        f"{shlex.quote(packer)} init {quoted_dir} && "
-        f"{shlex.quote(packer)} build -machine-readable -color=false -only={shlex.quote(build)} {quoted_dir}"
-        " | tee /dev/stderr | grep -F ,artifact,"
-    )
+    return f"{shlex.quote(packer)} init {quoted_dir} && {shlex.quote(packer)} build -machine-readable -color=false -only={shlex.quote(build)} {quoted_dir} | tee /dev/stderr | grep -F ,artifact,"
 
 
 def copy_command(python: str, image_id: str, regions: Sequence[str]) -> str:
@@ -91,10 +87,7 @@ class ImageBuild(pulumi.ComponentResource):
     def __init__(self, name: str, args: ImageBuildArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("immutable-web:image:ImageBuild", name, None, opts)
 
-        environment = {
-            f"PKR_VAR_{key}": pulumi.Output.from_input(value).apply(packer_value)
-            for key, value in sorted({**args.variables, "image_name": args.image_name}.items())
-        }
+        environment = {f"PKR_VAR_{key}": pulumi.Output.from_input(value).apply(packer_value) for key, value in sorted({**args.variables, "image_name": args.image_name}.items())}
         bake = command.local.Command(
             f"{name}-packer",
             create=packer_command(args.packer, args.build, args.template_dir),
@@ -120,9 +113,7 @@ class ImageBuild(pulumi.ComponentResource):
 
         # An amazon-ebs artifact lists one AMI per region: the build region's is the image.
         build_region = args.variables.get("aws_region")
-        self.image_id = pulumi.Output.all(bake.stdout, build_region).apply(
-            lambda values: parse_artifact_id(values[0], args.build, region=values[1])
-        )
+        self.image_id = pulumi.Output.all(bake.stdout, build_region).apply(lambda values: parse_artifact_id(values[0], args.build, region=values[1]))
         if "snapshot_regions" in args.variables:
             regions = pulumi.Output.from_input(args.variables["snapshot_regions"])
             command.local.Command(

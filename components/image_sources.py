@@ -85,9 +85,7 @@ def _in_git_checkout(project_dir: Path) -> bool:
 
 def _tracked_files(project_dir: Path, paths: Sequence[str]) -> list[str]:
     try:
-        result = subprocess.run(
-            ["git", "-C", str(project_dir), "ls-files", "-z", "--", *paths], capture_output=True, text=True, timeout=60, check=False
-        )
+        result = subprocess.run(["git", "-C", str(project_dir), "ls-files", "-z", "--", *paths], capture_output=True, text=True, timeout=60, check=False)
     except FileNotFoundError as error:
         raise ImageSourceError(f"{project_dir} is a git checkout but git is not installed; image hashes cover what git tracks") from error
     if result.returncode != 0:

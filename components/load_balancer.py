@@ -58,9 +58,7 @@ class LoadBalancer(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, delete_before_replace=False),
             )
             forwarding_rules.append(
-                digitalocean.LoadBalancerForwardingRuleArgs(
-                    entry_port=443, entry_protocol="https", target_port=args.app_port, target_protocol="http", certificate_name=certificate.name
-                )
+                digitalocean.LoadBalancerForwardingRuleArgs(entry_port=443, entry_protocol="https", target_port=args.app_port, target_protocol="http", certificate_name=certificate.name)
             )
 
         check = args.health_check

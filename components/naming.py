@@ -30,5 +30,3 @@ def base_image_name(source_hash: str) -> str:
 
 def fleet_tag_name(app_name: str, stack: str) -> str:
     return f"{app_name}-{stack}-fleet"
-
-

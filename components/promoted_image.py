@@ -56,8 +56,7 @@ def lookup_snapshot_id(image_name: str, region: str, parent: pulumi.Resource | N
                 f"{region} in its imageCopyRegions) and copy its `imageSourceHash` output. ({error})"
             ) from error
         raise ImageLookupError(
-            f"could not look up image {image_name!r} in region {region}: {error}. "
-            f"This is not a missing image: check DIGITALOCEAN_TOKEN and DigitalOcean's status, then run again."
+            f"could not look up image {image_name!r} in region {region}: {error}. This is not a missing image: check DIGITALOCEAN_TOKEN and DigitalOcean's status, then run again."
         ) from error
     return result.id
 

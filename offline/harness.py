@@ -228,7 +228,7 @@ class RealisticMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
         inputs = {k: rpc.unwrap_rpc_secret(v) if rpc.is_rpc_secret(v) else v for k, v in args.inputs.items()}
         typ, name = args.typ, args.name
-        key = (self.stack, typ, name)
+        key: tuple[str, ...] = (self.stack, typ, name)
         outputs: dict[str, Any] = dict(inputs)
         # A resource the provider or the program (replace_on_changes) must replace gets a new id,
         # as in the cloud; dependents (a health gate waiting for droplet ids) see it change.
@@ -396,6 +396,8 @@ class ProviderError(grpc.RpcError):
 class RecordingMonitor(runtime_mocks.MockMonitor):
     """The SDK's mock monitor, also keeping each registration's options (which MockResourceArgs drops)."""
 
+    mocks: RealisticMocks
+
     def __init__(self, mocks: RealisticMocks):
         super().__init__(mocks)
         self.records: list[Resource] = []
@@ -422,9 +424,7 @@ class RecordingMonitor(runtime_mocks.MockMonitor):
             "retain_on_delete": request.retainOnDelete,
             "additional_secret_outputs": list(request.additionalSecretOutputs),
             "dependencies": sorted(request.dependencies),
-            "custom_timeouts": {
-                k: getattr(request.customTimeouts, k) for k in ("create", "update", "delete") if getattr(request.customTimeouts, k)
-            },
+            "custom_timeouts": {k: getattr(request.customTimeouts, k) for k in ("create", "update", "delete") if getattr(request.customTimeouts, k)},
         }
         state = rpc.deserialize_properties(response.object)
         secret_inputs = {k for k, v in raw_inputs.items() if rpc.is_rpc_secret(v)}
@@ -452,7 +452,7 @@ def run_program(
     *,
     config_overrides: Mapping[str, Any] | None = None,
     secrets: Mapping[str, str] | None = None,
-    snapshots: Mapping[str, str] | None | object = _UNSET,
+    snapshots: Mapping[str, str] | object | None = _UNSET,
     mock_outputs: Mapping[str, Mapping[str, Any]] | None = None,
     main: Path = MAIN,
 ) -> StackRun:
@@ -555,4 +555,4 @@ def staging_user_data(
     return droplets[0].inputs["userData"]
 
 
-__all__: Sequence[str] = ["Resource", "StackRun", "run_program", "run_under_mocks", "stack_config", "staging_user_data", "list_stacks"]
+__all__: Sequence[str] = ["Resource", "StackRun", "list_stacks", "run_program", "run_under_mocks", "stack_config", "staging_user_data"]

@@ -5,11 +5,18 @@ with the real `Pulumi.<stack>.yaml` (secrets replaced by test secrets) and
 returns every registered resource with its inputs, options and mocked
 outputs. The session fixtures below cache the unmodified stacks, since most
 tests only read them.
+
+Tests that need an outside tool (packer, cloud-init, PostgreSQL, ...) declare it with
+`require_tools(...)`: without the tool they skip on a developer's machine, and fail
+under CI=true, where a silently skipped check would report green.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -28,6 +35,38 @@ DB_CLUSTER = "digitalocean:index/databaseCluster:DatabaseCluster"
 DB_FIREWALL = "digitalocean:index/databaseFirewall:DatabaseFirewall"
 DNS_RECORD = "digitalocean:index/dnsRecord:DnsRecord"
 CERTIFICATE = "digitalocean:index/certificate:Certificate"
+
+
+MISSING_TOOLS = "missing_tools"
+
+
+def under_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("true", "1")
+
+
+def require_tools(*commands: str, present: Mapping[str, bool] | None = None) -> pytest.MarkDecorator:
+    """A mark for a test (or `pytestmark`) that needs outside tools: skip without them, fail under CI=true.
+
+    ``commands``: looked up on PATH; ``present``: other needs by what to install -> whether they are there
+    (a PostgreSQL server, a Python module of the system's python3). ``./scripts/test`` installs them all.
+    """
+    missing = [name for name in commands if shutil.which(name) is None] + [name for name, there in (present or {}).items() if not there]
+    reason = f"needs {', '.join(missing)} (./scripts/test installs it)"
+    if missing and under_ci():
+        return getattr(pytest.mark, MISSING_TOOLS)(reason=reason)
+    return pytest.mark.skipif(bool(missing), reason=reason)
+
+
+def skip_without(reason: str) -> None:
+    """The same rule inside a test: skip, or fail under CI=true."""
+    if under_ci():
+        pytest.fail(f"CI=true: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for mark in item.iter_markers(MISSING_TOOLS):
+        pytest.fail(f"CI=true: {mark.kwargs['reason']}", pytrace=False)
 
 
 @pytest.fixture(scope="session")

@@ -52,7 +52,9 @@ class LocalPostgres:
         key, cert = self.root / "server.key", self.root / "server.crt"
         subprocess.run(
             ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=localhost"],
-            check=True, capture_output=True, timeout=60,
+            check=True,
+            capture_output=True,
+            timeout=60,
         )
         for path in (key, cert):
             shutil.chown(path, "postgres", "postgres")
@@ -66,8 +68,17 @@ class LocalPostgres:
     def start(self) -> None:
         """Start (or restart after ``stop``) the server on the same port, data and certificate."""
         self._as_postgres(
-            BIN / "pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-w", "-t", str(START_TIMEOUT_SECONDS), "start",
-            "-o", f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.root} -c ssl=on "
+            BIN / "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "log"),
+            "-w",
+            "-t",
+            str(START_TIMEOUT_SECONDS),
+            "start",
+            "-o",
+            f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.root} -c ssl=on "
             f"-c ssl_cert_file={self.root / 'server.crt'} -c ssl_key_file={self.root / 'server.key'}",
         )
 

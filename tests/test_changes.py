@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import DROPLET, DNS_RECORD
+from conftest import DNS_RECORD, DROPLET
 
 from offline.harness import run_program
 

@@ -109,7 +109,18 @@ def test_dependencies_are_in_the_document_as_sorted_urns(plans):
 def test_secrets_are_masked_by_recorded_secretness_not_by_their_look():
     """A provider-made secret output with no telltale prefix is masked wherever it flows; a plain output is not."""
     options = {"protect": False, "delete_before_replace": False, "replace_on_changes": [], "retain_on_delete": False, "custom_timeouts": {}, "dependencies": []}
-    user = Resource("urn:u", "digitalocean:index/databaseUser:DatabaseUser", "user", None, True, {"name": "app"}, set(), dict(options), outputs={"name": "app", "password": "hunter2", "role": "normal"}, secret_outputs={"password"})
+    user = Resource(
+        "urn:u",
+        "digitalocean:index/databaseUser:DatabaseUser",
+        "user",
+        None,
+        True,
+        {"name": "app"},
+        set(),
+        dict(options),
+        outputs={"name": "app", "password": "hunter2", "role": "normal"},
+        secret_outputs={"password"},
+    )
     droplet = Resource("urn:d", "digitalocean:index/droplet:Droplet", "fleet-0", None, True, {"userData": "PASSWORD=hunter2\nROLE=normal", "tags": ["role:normal"]}, {"userData"}, dict(options))
     literal = Resource("urn:c", "command:local:Command", "cmd", None, True, {"create": "true", "environment": {"TOKEN": "abc"}}, {"environment"}, dict(options))
     run = StackRun("test", {"p:apiKey": "k-123", "p:size": "small"}, [user, droplet, literal], {"password": "hunter2", "size": "small"}, {"password"})
@@ -199,7 +210,17 @@ def provider_rules():
 
 def one_resource_plan(resource_type: str, inputs: dict) -> dict:
     options = {"protect": False, "deleteBeforeReplace": False, "replaceOnChanges": [], "retainOnDelete": False, "customTimeouts": {}}
-    resource = {"urn": f"urn:pulumi:s::p::{resource_type}::r", "type": resource_type, "name": "r", "parent": None, "custom": True, "inputs": inputs, "secretInputs": [], "dependsOn": [], "options": options}
+    resource = {
+        "urn": f"urn:pulumi:s::p::{resource_type}::r",
+        "type": resource_type,
+        "name": "r",
+        "parent": None,
+        "custom": True,
+        "inputs": inputs,
+        "secretInputs": [],
+        "dependsOn": [],
+        "options": options,
+    }
     return {"schema": "immutable-web/plan/v1", "stack": "s", "resources": [resource]}
 
 

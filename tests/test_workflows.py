@@ -20,13 +20,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import require_tools, skip_without
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW_DIR = ROOT / ".github" / "workflows"
 WORKFLOWS = sorted(WORKFLOW_DIR.glob("*.yml"))
 ACTIONLINT = shutil.which("actionlint", path=str(Path(sys.executable).parent)) or shutil.which("actionlint")
 
-needs_actionlint = pytest.mark.skipif(ACTIONLINT is None, reason="actionlint comes with the dev dependencies (uv sync)")
+needs_actionlint = require_tools(present={"actionlint (a dev dependency: uv sync)": ACTIONLINT is not None})
 
 
 def actionlint(*paths: Path, cwd: Path = ROOT) -> subprocess.CompletedProcess:
@@ -89,7 +90,7 @@ def test_actionlint_finds_the_workflows_as_a_user_runs_it(tmp_path):
 )
 def test_actionlint_catches_a_broken_workflow(tmp_path, breakage, complaint):
     if complaint.startswith("SC") and shutil.which("shellcheck") is None:
-        pytest.skip("actionlint checks run: steps only with shellcheck installed (scripts/test installs it)")
+        skip_without("actionlint checks run: steps only with shellcheck installed (scripts/test installs it)")
     result = actionlint(cwd=copy_of_the_workflows(tmp_path / "repo", breakage))
     assert result.returncode == 1 and complaint in result.stdout, result.stdout + result.stderr
 
@@ -153,6 +154,13 @@ def test_staging_deploys_after_the_tests_with_packer():
     pulumi = next(step for step in up["steps"] if step.get("uses", "").startswith("pulumi/actions@"))
     assert pulumi["with"] == {"command": "up", "stack-name": "staging"}
     assert "./scripts/test" in str(workflow["jobs"]["test"]["steps"])
+
+
+def test_pull_requests_run_the_checks_and_the_fast_tests_where_a_missing_tool_fails():
+    job = load("pull-request.yml")["jobs"]["test"]
+    runs = [step.get("run", "") for step in job["steps"]]
+    assert any('./scripts/test -m "not slow"' in run for run in runs), "scripts/test runs ruff, mypy, then pytest"
+    assert job["env"]["CI"] == "true", "under CI a test whose tool is missing fails instead of skipping"
 
 
 def test_prod_is_promoted_by_hand_and_never_bakes():

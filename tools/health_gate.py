@@ -302,7 +302,10 @@ def run(
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog="The rule: see the module docstring (healthy = HTTP 200, status ok, expected version; every new instance needs --min-successes healthy answers in a row).")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="The rule: see the module docstring (healthy = HTTP 200, status ok, expected version; every new instance needs --min-successes healthy answers in a row).",
+    )
     parser.add_argument("--url", required=True, help="health endpoint through the load balancer, http:// or https://")
     parser.add_argument("--expect-version", required=True, help="the version the new droplets must report")
     parser.add_argument("--expect-instance", action="append", default=[], metavar="ID", help="the instance id of a server this update created (repeatable)")
@@ -355,13 +358,19 @@ def _tls_context(args: argparse.Namespace) -> ssl.SSLContext | None:
 
 def print_failure(summary: dict) -> None:
     """The one-screen summary on stderr."""
-    print(f"health gate: FAILED after {summary['elapsed_seconds']}s; not healthy {summary['min_successes']} times in a row with version {summary['expected_version']}: {', '.join(summary['missing'])}", file=sys.stderr)
+    print(
+        f"health gate: FAILED after {summary['elapsed_seconds']}s; not healthy {summary['min_successes']} times in a row with version {summary['expected_version']}: {', '.join(summary['missing'])}",
+        file=sys.stderr,
+    )
     for name, record in summary["instances"].items():
         if record["expected"]:
             counts = f"{record['answers']} answers, {record['healthy']} healthy ({record['healthy_in_a_row']} in a row)"
         else:
             counts = f"{record['answers']} answers (not created by this update: ignored)"
-        print(f"  instance {name} ({record['hostname']}, {'new' if record['expected'] else 'other'}): {counts}, last status {record['last_status']}, last version {record['last_version']}", file=sys.stderr)
+        print(
+            f"  instance {name} ({record['hostname']}, {'new' if record['expected'] else 'other'}): {counts}, last status {record['last_status']}, last version {record['last_version']}",
+            file=sys.stderr,
+        )
     for name in summary["missing"]:
         if name not in summary["instances"]:
             print(f"  instance {name} (new): never answered", file=sys.stderr)

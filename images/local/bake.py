@@ -47,8 +47,8 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 if str(PROJECT_DIR) not in sys.path:
     sys.path.insert(0, str(PROJECT_DIR))
 
-from components.naming import app_image_name, base_image_name  # noqa: E402
 from components.image_sources import image_source_hashes  # noqa: E402
+from components.naming import app_image_name, base_image_name  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from qemu import accelerator  # noqa: E402
@@ -79,7 +79,7 @@ def log(message: str) -> None:
 def packer_supports_required_plugins() -> bool:
     output = subprocess.run(["packer", "version"], capture_output=True, text=True, timeout=60).stdout
     match = re.search(r"v?(\d+)\.(\d+)", output)
-    return bool(match) and (int(match.group(1)), int(match.group(2))) >= (1, 7)
+    return match is not None and (int(match.group(1)), int(match.group(2))) >= (1, 7)
 
 
 def template_tree(workdir: Path) -> Path:
@@ -146,12 +146,7 @@ def seed_files(workdir: Path, instance: str, public_key: str) -> list[Path]:
     seed.mkdir(parents=True, exist_ok=True)
     (seed / "meta-data").write_text(f"instance-id: {instance}\nlocal-hostname: packer-builder\n")
     (seed / "user-data").write_text(
-        "#cloud-config\n"
-        "write_files:\n"
-        "  - path: /root/.ssh/authorized_keys\n"
-        "    owner: root:root\n"
-        "    permissions: '0600'\n"
-        f"    content: {json.dumps(public_key + chr(10))}\n"
+        f"#cloud-config\nwrite_files:\n  - path: /root/.ssh/authorized_keys\n    owner: root:root\n    permissions: '0600'\n    content: {json.dumps(public_key + chr(10))}\n"
     )
     return [seed / "user-data", seed / "meta-data"]
 
@@ -183,9 +178,7 @@ def packer_build(layer: str, template: Path, image_name: str, inputs: str, varia
     log(f"{layer}: baking {image_name} ({arguments['qemu_accelerator']})")
     start = time.monotonic()
     # Packer's log goes to stderr: stdout is for what the caller prints (paths, figures).
-    result = subprocess.run(
-        command, cwd=workdir, stdout=sys.stderr, timeout=PACKER_TIMEOUT_SECONDS, env={**os.environ, "PACKER_NO_COLOR": "1", "CHECKPOINT_DISABLE": "1"}
-    )
+    result = subprocess.run(command, cwd=workdir, stdout=sys.stderr, timeout=PACKER_TIMEOUT_SECONDS, env={**os.environ, "PACKER_NO_COLOR": "1", "CHECKPOINT_DISABLE": "1"})
     if result.returncode != 0:
         raise RuntimeError(f"packer build of {layer} failed (exit {result.returncode}); console log: {out}-console.log")
     return Layer(image_name, qcow2, manifest, built=True, seconds=time.monotonic() - start)
@@ -262,7 +255,7 @@ def main() -> None:
     args = parser.parse_args()
     layers = bake(args.app_version, args.app_name)
     for name, layer in layers.items():
-        print(f"{name}: {layer.qcow2} ({'built in %.0fs' % layer.seconds if layer.built else 'cached'})")
+        print(f"{name}: {layer.qcow2} ({f'built in {layer.seconds:.0f}s' if layer.built else 'cached'})")
 
 
 if __name__ == "__main__":

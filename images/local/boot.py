@@ -97,20 +97,33 @@ class BootedImage:
         self.accelerator = accelerator(self.image)
         command = [
             "qemu-system-x86_64",
-            "-accel", self.accelerator,
-            "-machine", "q35",
-            "-cpu", "max",
-            "-smp", str(self.cpus),
-            "-m", str(self.memory_mb),
+            "-accel",
+            self.accelerator,
+            "-machine",
+            "q35",
+            "-cpu",
+            "max",
+            "-smp",
+            str(self.cpus),
+            "-m",
+            str(self.memory_mb),
             "-nodefaults",
-            "-display", "none",
-            "-serial", f"file:{self.console}",
-            "-drive", f"file={self.overlay},if=virtio,format=qcow2,discard=unmap",
-            "-drive", f"file={seed},if=virtio,format=raw,readonly=on",
-            "-netdev", netdev,
-            "-device", "virtio-net-pci,netdev=net0",
-            "-device", "virtio-rng-pci",
-            "-qmp", f"unix:{self.workdir / 'qmp.sock'},server=on,wait=off",
+            "-display",
+            "none",
+            "-serial",
+            f"file:{self.console}",
+            "-drive",
+            f"file={self.overlay},if=virtio,format=qcow2,discard=unmap",
+            "-drive",
+            f"file={seed},if=virtio,format=raw,readonly=on",
+            "-netdev",
+            netdev,
+            "-device",
+            "virtio-net-pci,netdev=net0",
+            "-device",
+            "virtio-rng-pci",
+            "-qmp",
+            f"unix:{self.workdir / 'qmp.sock'},server=on,wait=off",
         ]
         self.started = time.monotonic()
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -151,7 +164,7 @@ class BootedImage:
         seed_dir = self.workdir / "seed"
         seed_dir.mkdir()
         (seed_dir / "user-data").write_text(self.user_data)
-        meta = {"instance-id": self.instance_id, "local-hostname": self.hostname}
+        meta: dict[str, str | list[str]] = {"instance-id": self.instance_id, "local-hostname": self.hostname}
         if self.ssh_public_keys:
             meta["public-keys"] = self.ssh_public_keys
         (seed_dir / "meta-data").write_text(json.dumps(meta))  # JSON is YAML
@@ -196,11 +209,16 @@ class BootedImage:
 
     def ssh(self, command: str, timeout: float = 60, password_only: bool = False) -> subprocess.CompletedProcess:
         options = [
-            "-o", "StrictHostKeyChecking=no",
-            "-o", "UserKnownHostsFile=/dev/null",
-            "-o", "LogLevel=ERROR",
-            "-o", "ConnectTimeout=10",
-            "-p", str(self.ssh_port),
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "LogLevel=ERROR",
+            "-o",
+            "ConnectTimeout=10",
+            "-p",
+            str(self.ssh_port),
         ]
         if password_only:
             # What a password guesser would try; BatchMode answers no prompt.

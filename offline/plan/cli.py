@@ -129,5 +129,5 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         print(f"plan: {error}", file=sys.stderr)
         return USAGE_ERROR
-    except SystemExit as exit:  # argparse: --help (0) or a usage error (2), already printed
-        return exit.code if isinstance(exit.code, int) else USAGE_ERROR
+    except SystemExit as exit_:  # argparse: --help (0) or a usage error (2), already printed
+        return exit_.code if isinstance(exit_.code, int) else USAGE_ERROR

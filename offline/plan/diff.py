@@ -53,7 +53,7 @@ def _text(inputs: Mapping[str, Any], key: str) -> str:
 def _old_to_new(old: str, new: str) -> str:
     """``old -> new``, each truncated; when both are long, from a little before where they first differ."""
     if short(old, VALUE_LIMIT) == short(new, VALUE_LIMIT):
-        common = len(os.path.commonprefix([old, new]))
+        common = len(os.path.commonprefix([old, new]))  # noqa: RUF071 - the common prefix of two strings, character by character, is what is wanted
         start = max(0, common - 20)
         old, new = "..." + old[start:], "..." + new[start:]
     return f"{short(old, VALUE_LIMIT)} -> {short(new, VALUE_LIMIT)}"

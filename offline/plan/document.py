@@ -15,7 +15,7 @@ SCHEMA = "immutable-web/plan/v1"
 MASK = "[secret]"
 
 
-class NotAPlan(ValueError):
+class NotAPlan(ValueError):  # noqa: N818 - reads as what the file is; renaming would change the module's API
     """A file that is not a plan document `plan diff` can read."""
 
 
@@ -136,10 +136,10 @@ def check_document(document: Any, where: str) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise NotAPlan(f"{where} is a JSON {type(document).__name__}, not a plan document ({SCHEMA}); {hint}")
     if document.get("schema") != SCHEMA:
-        raise NotAPlan(f"{where} is not a plan document (no \"schema\": \"{SCHEMA}\"); {hint}")
+        raise NotAPlan(f'{where} is not a plan document (no "schema": "{SCHEMA}"); {hint}')
     for key, kind in {"stack": str, "resources": list}.items():
         if not isinstance(document.get(key), kind):
-            raise NotAPlan(f"{where}: a plan document needs \"{key}\" ({kind.__name__}); {hint}")
+            raise NotAPlan(f'{where}: a plan document needs "{key}" ({kind.__name__}); {hint}')
     for index, resource in enumerate(document["resources"]):
         missing = [k for k, kind in RESOURCE_KEYS.items() if not isinstance(resource, dict) or not isinstance(resource.get(k), kind)]
         if missing:

@@ -102,7 +102,16 @@ def test_user_data_is_secret_and_carries_connection_and_env():
     droplet = build().of_type(DROPLET)[0]
     assert "userData" in droplet.secret_inputs
     text = droplet.inputs["userData"]
-    for line in ('DATABASE_HOST="db.internal"', 'DATABASE_PORT="25060"', 'DATABASE_PASSWORD="pw-123"', 'APP_PORT="9000"', 'APP_ENV="qa"', 'LOG_LEVEL="warn"', 'APP_SECRET="s3cret"', 'APP_DRAIN_SECONDS="20"'):
+    for line in (
+        'DATABASE_HOST="db.internal"',
+        'DATABASE_PORT="25060"',
+        'DATABASE_PASSWORD="pw-123"',
+        'APP_PORT="9000"',
+        'APP_ENV="qa"',
+        'LOG_LEVEL="warn"',
+        'APP_SECRET="s3cret"',
+        'APP_DRAIN_SECONDS="20"',
+    ):
         assert line in text, line
 
 

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 import yaml
-from conftest import DROPLET
+from conftest import DROPLET, require_tools
 
 from components.cloud_init import ENV_FILE_PATH, app_environment, render_env_file, render_user_data
 
@@ -20,7 +20,7 @@ def cloud_init_schema(tmp_path, text: str) -> subprocess.CompletedProcess:
     return subprocess.run([CLOUD_INIT, "schema", "--config-file", str(path)], capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.skipif(CLOUD_INIT is None, reason="needs cloud-init (apt-get install cloud-init); .ci/run installs it")
+@require_tools("cloud-init")
 @pytest.mark.parametrize("stack", ["staging", "prod"])
 def test_rendered_user_data_passes_cloud_init_schema(stack, staging, prod, tmp_path):
     run = {"staging": staging, "prod": prod}[stack]
@@ -30,7 +30,7 @@ def test_rendered_user_data_passes_cloud_init_schema(stack, staging, prod, tmp_p
         assert "Valid cloud-config" in result.stdout
 
 
-@pytest.mark.skipif(CLOUD_INIT is None, reason="needs cloud-init")
+@require_tools("cloud-init")
 def test_schema_check_catches_a_broken_document(tmp_path):
     """The check above can fail: a wrong type for permissions is refused."""
     broken = render_user_data({"A": "1"}).replace("permissions: '0600'", "permissions: 600")

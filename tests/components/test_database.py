@@ -15,8 +15,16 @@ def build(protect: bool):
         database = Database(
             "db",
             DatabaseArgs(
-                region="ams3", vpc_id="vpc-9", fleet_tag="t-fleet", version="15", size="db-s-2vcpu-4gb", node_count=3,
-                database_name="shop", user_name="shop", protect=protect, tags=["app:shop"],
+                region="ams3",
+                vpc_id="vpc-9",
+                fleet_tag="t-fleet",
+                version="15",
+                size="db-s-2vcpu-4gb",
+                node_count=3,
+                database_name="shop",
+                user_name="shop",
+                protect=protect,
+                tags=["app:shop"],
             ),
         )
         pulumi.export("password", database.password)

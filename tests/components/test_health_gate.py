@@ -17,9 +17,7 @@ def test_gate_command_is_quoted_and_bounded():
 
 
 def test_new_droplet_ids_rerun_the_gate_and_are_what_it_waits_for():
-    run = run_under_mocks(
-        lambda: HealthGate("gate", HealthGateArgs(url="http://198.51.100.1/healthz", expect_version="1.0.0", instance_ids=["11", "12"], timeout_seconds=120))
-    )
+    run = run_under_mocks(lambda: HealthGate("gate", HealthGateArgs(url="http://198.51.100.1/healthz", expect_version="1.0.0", instance_ids=["11", "12"], timeout_seconds=120)))
     (command,) = run.of_type("command:local:Command")
     assert command.inputs["triggers"] == [["11", "12"]]
     assert "--expect-instances 11,12 " in command.inputs["create"]

@@ -18,7 +18,13 @@ def test_plain_http_balancer_health_checks_the_app():
     balancer = run.of_type(LOAD_BALANCER)[0]
     assert run.of_type(CERTIFICATE) == []
     assert balancer.inputs["healthcheck"] == {
-        "protocol": "http", "port": 8000, "path": "/up", "checkIntervalSeconds": 5, "responseTimeoutSeconds": 3, "healthyThreshold": 2, "unhealthyThreshold": 3,
+        "protocol": "http",
+        "port": 8000,
+        "path": "/up",
+        "checkIntervalSeconds": 5,
+        "responseTimeoutSeconds": 3,
+        "healthyThreshold": 2,
+        "unhealthyThreshold": 3,
     }
     assert balancer.inputs["dropletTag"] == "t" and balancer.inputs["vpcUuid"] == "vpc-2"
 

@@ -33,9 +33,7 @@ def test_the_unit_waits_long_enough_for_the_longest_drain():
 
 def test_drain_covers_the_balancers_detection_window():
     check = HealthCheck(path=serving.READINESS_PATH, port=8080)
-    drain = serving.drain_seconds(
-        check_interval_seconds=check.check_interval_seconds, response_timeout_seconds=check.response_timeout_seconds, unhealthy_threshold=check.unhealthy_threshold
-    )
+    drain = serving.drain_seconds(check_interval_seconds=check.check_interval_seconds, response_timeout_seconds=check.response_timeout_seconds, unhealthy_threshold=check.unhealthy_threshold)
     assert drain >= check.unhealthy_threshold * check.check_interval_seconds + check.response_timeout_seconds
     assert drain == 20  # 3 checks x 5 s + 3 s + 2 s margin, with today's numbers
 

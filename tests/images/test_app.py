@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -13,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import require_tools
 from postgres import LocalPostgres, available, free_port, wait_for
 
 APP = Path(__file__).resolve().parents[2] / "images" / "webapp" / "app.py"
@@ -23,7 +23,7 @@ def has_psycopg2() -> bool:
     return Path(SYSTEM_PYTHON).exists() and subprocess.run([SYSTEM_PYTHON, "-c", "import psycopg2"], capture_output=True, timeout=60).returncode == 0
 
 
-pytestmark = pytest.mark.skipif(not (available() and has_psycopg2()), reason="needs postgresql and python3-psycopg2 (scripts/test installs them)")
+pytestmark = require_tools(present={"postgresql": available(), "python3-psycopg2": has_psycopg2()})
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +129,9 @@ def test_sslmode_from_the_environment_reaches_the_driver(postgres, tmp_path):
     other_ca = tmp_path / "other-ca.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(tmp_path / "k.pem"), "-out", str(other_ca), "-days", "1", "-subj", "/CN=other"],
-        check=True, capture_output=True, timeout=60,
+        check=True,
+        capture_output=True,
+        timeout=60,
     )
     with RunningApp(postgres, DATABASE_SSLMODE="verify-full", PGSSLROOTCERT=str(other_ca)) as app:
         status, body = get(app.url + "/healthz")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import require_tools
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "images" / "local"))
@@ -48,7 +48,7 @@ def test_cache_pruning_keeps_the_newest_of_each_layer(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(any(shutil.which(t) is None for t in TOOLS), reason=f"needs {', '.join(TOOLS)}")
+@require_tools(*TOOLS)
 def test_bake_produces_layered_images_and_an_app_only_change_reuses_the_base():
     first = local_bake.bake(app_version="1.4.2")
     app, base = first["app"], first["base"]

@@ -28,13 +28,13 @@ metadata carries a key (staging sets no `sshKeys`, and its firewall keeps 22 shu
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from conftest import require_tools
 from postgres import LocalPostgres, available
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,7 +48,7 @@ from offline.harness import run_program, staging_user_data  # noqa: E402
 TOOLS = ("packer", "qemu-system-x86_64", "qemu-img", "mmdebstrap", "genisoimage", "ssh", "ssh-keygen")
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not available() or any(shutil.which(t) is None for t in TOOLS), reason=f"needs {', '.join(TOOLS)} and postgresql (scripts/test installs them)"),
+    require_tools(*TOOLS, present={"postgresql": available()}),
 ]
 
 BOOT_TIMEOUT_SECONDS = 600  # TCG on a loaded 2-core machine; a healthy boot takes far less

@@ -12,7 +12,6 @@ must cost some (the test has teeth).
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -20,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import require_tools
 from postgres import LocalPostgres, available, free_port, wait_for
 
 from components.serving import READINESS_PATH, drain_seconds
@@ -36,7 +36,7 @@ DRAIN = drain_seconds(check_interval_seconds=1, response_timeout_seconds=1, unhe
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not available() or shutil.which("haproxy") is None or not Path("/usr/bin/python3").exists(), reason="needs haproxy, postgresql, python3-psycopg2"),
+    require_tools("haproxy", present={"postgresql": available(), "python3": Path("/usr/bin/python3").exists()}),
 ]
 
 
@@ -64,7 +64,7 @@ def stop_one_under_traffic(postgres: LocalPostgres, tmp_path: Path, drain: int):
     apps = [start_app(postgres, name, drain, tmp_path) for name in ("a", "b")]
     try:
         with LocalLoadBalancer(CHECK) as balancer:
-            for name, (_, port) in zip("ab", apps):
+            for name, (_, port) in zip("ab", apps, strict=True):
                 balancer.add(name, "127.0.0.1", port)
             assert wait_for(lambda: set(balancer.states().values()) == {"UP"}, timeout=30), balancer.states()
             with LoadGenerator(balancer.url + "/", rate=40, max_seconds=120) as load:

@@ -19,11 +19,11 @@ same chain and prints its figures.
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import require_tools
 from postgres import LocalPostgres, available
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +34,7 @@ from scenarios import REHEARSAL_CONFIG, run_chain  # noqa: E402
 TOOLS = ("packer", "qemu-system-x86_64", "qemu-img", "mmdebstrap", "genisoimage", "haproxy", "socat")
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not available() or any(shutil.which(t) is None for t in TOOLS), reason=f"needs {', '.join(TOOLS)} and postgresql (scripts/test installs them)"),
+    require_tools(*TOOLS, present={"postgresql": available()}),
 ]
 
 

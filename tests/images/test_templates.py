@@ -15,12 +15,13 @@ from pathlib import Path
 
 import hcl2
 import pytest
+from conftest import require_tools
 
 IMAGES = Path(__file__).resolve().parents[2] / "images"
 LAYERS = ["base", "app"]
 SCRIPTS = sorted((IMAGES / "scripts").glob("*.sh")) + sorted((IMAGES / "local").glob("*.sh"))
 PACKER = shutil.which("packer")
-needs_packer = pytest.mark.skipif(PACKER is None, reason="needs packer (apt-get install packer); scripts/test installs it")
+needs_packer = require_tools("packer")
 
 # Exactly the variables the Pulumi program passes (components/image_build.py, __main__.py).
 VALID_VARIABLES = {
@@ -102,7 +103,7 @@ def test_the_programs_digitalocean_build_validates(layer, tmp_path):
 
 @needs_packer
 @pytest.mark.parametrize("layer", LAYERS)
-def test_the_digitalocean_source_takes_its_token_from_DIGITALOCEAN_TOKEN(layer, tmp_path):
+def test_the_digitalocean_source_takes_its_token_from_DIGITALOCEAN_TOKEN(layer, tmp_path):  # noqa: N802 - the variable's name
     result = packer("validate", f"-only=digitalocean.{layer}", *var_arguments(VALID_VARIABLES[layer]), str(template_copy(tmp_path, layer)), token=None)
     assert result.returncode != 0 and "api_token" in result.stdout + result.stderr, result.stdout + result.stderr
 
@@ -168,7 +169,7 @@ def test_every_source_runs_the_same_provisioners(layer):
     assert "manifest" in post
 
 
-@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="needs shellcheck")
+@require_tools("shellcheck")
 @pytest.mark.parametrize("script", SCRIPTS, ids=[s.name for s in SCRIPTS])
 def test_scripts_pass_shellcheck(script):
     assert script.read_text().startswith("#!/bin/sh\nset -eu") or "\nset -eu\n" in script.read_text(), f"{script.name} must set -eu"
@@ -176,7 +177,7 @@ def test_scripts_pass_shellcheck(script):
     assert result.returncode == 0, result.stdout
 
 
-@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="needs shellcheck")
+@require_tools("shellcheck")
 def test_shellcheck_catches_a_bad_script(tmp_path):
     """The check above can fail."""
     bad = tmp_path / "bad.sh"

@@ -18,15 +18,13 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from conftest import require_tools
 
 ROOT = Path(__file__).resolve().parents[2]
 UNIT = ROOT / "images" / "webapp" / "webapp.service"
 APP = ROOT / "images" / "webapp" / "app.py"
 HOST_UNITS = Path("/usr/lib/systemd/system")
-pytestmark = pytest.mark.skipif(
-    shutil.which("systemd-analyze") is None or not (HOST_UNITS / "multi-user.target").exists(), reason="needs systemd (systemd-analyze and its unit tree)"
-)
+pytestmark = require_tools("systemd-analyze", present={"systemd (its unit tree)": (HOST_UNITS / "multi-user.target").exists()})
 
 
 def image_like_root(root: Path, *, unit_text: str | None = None, with_python: bool = True) -> Path:
