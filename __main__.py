@@ -4,6 +4,7 @@
                or PromotedImage (look up by name) ──────┤       prod promotes)
     Network (VPC + fleet tag) ──► Database ─────────────┤
                               └─► LoadBalancer ─────────┼──► AppFleet: wave ► HealthGate ► wave ► HealthGate ...
+    DnsZone (if managed) ──► LB certificate, Dns record │
                                   Dns (A record ► LB) ◄─┘
 
 This file only wires components from the validated stack config.
@@ -16,7 +17,7 @@ import pulumi
 from components.app_fleet import AppFleet, AppFleetArgs, DatabaseConnection, GateSettings
 from components.config import ImageMode, load_settings
 from components.database import Database, DatabaseArgs
-from components.dns import Dns, DnsArgs
+from components.dns import Dns, DnsArgs, DnsZone, DnsZoneArgs
 from components.image_build import ImageBuild, ImageBuildArgs
 from components.image_sources import image_source_hashes
 from components.load_balancer import HealthCheck, LoadBalancer, LoadBalancerArgs
@@ -88,6 +89,9 @@ database = Database(
     ),
 )
 
+# The zone before the balancer: DigitalOcean issues the certificate only for a zone it serves.
+zone = DnsZone("dns", DnsZoneArgs(domain=settings.dns.domain)).zone if settings.dns.manage_domain and settings.dns.domain else None
+
 # The balancer checks readiness (no database: a database blip never empties the pool).
 health_check = HealthCheck(path=READINESS_PATH, port=app.port)
 load_balancer = LoadBalancer(
@@ -99,12 +103,13 @@ load_balancer = LoadBalancer(
         app_port=app.port,
         health_check=health_check,
         tls_domain=settings.dns.fqdn if settings.dns.tls else None,
+        tls_zone=zone,
     ),
 )
 
 fqdn = settings.dns.fqdn
 if settings.dns.domain is not None:
-    Dns("dns", DnsArgs(domain=settings.dns.domain, record=settings.dns.record, ip=load_balancer.ip, ttl=settings.dns.ttl, manage_domain=settings.dns.manage_domain))
+    Dns("dns", DnsArgs(domain=settings.dns.domain, record=settings.dns.record, ip=load_balancer.ip, ttl=settings.dns.ttl, zone=zone))
 
 if settings.dns.tls and fqdn is not None:
     url = pulumi.Output.from_input(f"https://{fqdn}")

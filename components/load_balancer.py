@@ -4,7 +4,8 @@ Creates a DigitalOcean load balancer in the VPC that targets the fleet tag, so
 each new generation of droplets joins it by carrying the tag, and its HTTP
 health check keeps any droplet that is not healthy (a bad image, a bad
 config) out of traffic. With a domain and `tls`, it also creates a
-Let's Encrypt certificate, serves HTTPS and redirects HTTP to HTTPS.
+Let's Encrypt certificate, serves HTTPS and redirects HTTP to HTTPS; when the
+stack manages the domain's zone, the certificate waits for it (`tls_zone`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ class LoadBalancerArgs:
     health_check: HealthCheck
     tls_domain: str | None = None
     """A fully-qualified name in a domain DigitalOcean serves; None serves plain HTTP."""
+    tls_zone: pulumi.Resource | None = None
+    """The zone of `tls_domain` when this stack creates it (`DnsZone.zone`); None if it exists already."""
 
 
 class LoadBalancer(pulumi.ComponentResource):
@@ -54,8 +57,14 @@ class LoadBalancer(pulumi.ComponentResource):
                 f"{name}-certificate",
                 type="lets_encrypt",
                 domains=[args.tls_domain],
-                # A renamed domain gets its new certificate before the old one goes, so HTTPS never lapses.
-                opts=pulumi.ResourceOptions(parent=self, delete_before_replace=False),
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    # A renamed domain gets its new certificate before the old one goes, so HTTPS never lapses.
+                    delete_before_replace=False,
+                    # DigitalOcean issues a Let's Encrypt certificate only for a zone it serves: asked before
+                    # the stack's own zone exists, the certificate fails.
+                    depends_on=[args.tls_zone] if args.tls_zone is not None else None,
+                ),
             )
             forwarding_rules.append(
                 digitalocean.LoadBalancerForwardingRuleArgs(entry_port=443, entry_protocol="https", target_port=args.app_port, target_protocol="http", certificate_name=certificate.name)

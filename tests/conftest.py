@@ -35,6 +35,7 @@ DB_CLUSTER = "digitalocean:index/databaseCluster:DatabaseCluster"
 DB_FIREWALL = "digitalocean:index/databaseFirewall:DatabaseFirewall"
 DNS_RECORD = "digitalocean:index/dnsRecord:DnsRecord"
 CERTIFICATE = "digitalocean:index/certificate:Certificate"
+DOMAIN = "digitalocean:index/domain:Domain"
 
 
 MISSING_TOOLS = "missing_tools"

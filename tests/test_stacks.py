@@ -6,7 +6,7 @@ import json
 from collections import Counter
 
 import pytest
-from conftest import CERTIFICATE, COMMAND, DB_CLUSTER, DB_FIREWALL, DNS_RECORD, DROPLET, FIREWALL, LOAD_BALANCER, packer_runs
+from conftest import CERTIFICATE, COMMAND, DB_CLUSTER, DB_FIREWALL, DNS_RECORD, DOMAIN, DROPLET, FIREWALL, LOAD_BALANCER, packer_runs
 
 from offline.harness import MOCK_DB_PASSWORD_PREFIX, TEST_SECRET_PREFIX, run_program
 
@@ -197,8 +197,22 @@ def test_dns_points_the_app_name_at_the_load_balancer(prod):
 
 def test_managed_domain_zone_is_protected():
     run = run_program("prod", config_overrides={"manageDomain": True})
-    zone = run.of_type("digitalocean:index/domain:Domain")[0]
+    zone = run.of_type(DOMAIN)[0]
     assert zone.inputs["name"] == "example.com" and zone.options["protect"] is True
+
+
+def test_managed_domain_zone_exists_before_the_certificate_and_the_record():
+    run = run_program("prod", config_overrides={"manageDomain": True})
+    [zone] = run.of_type(DOMAIN)
+    for resource in run.of_type(CERTIFICATE) + run.of_type(DNS_RECORD):
+        assert zone.urn in resource.options["dependencies"], f"{resource.name} must wait for the zone {zone.name}"
+
+
+def test_an_existing_zone_leaves_the_certificate_and_the_record_waiting_for_nothing_new(prod):
+    assert prod.of_type(DOMAIN) == []
+    certificate, record = prod.of_type(CERTIFICATE)[0], prod.of_type(DNS_RECORD)[0]
+    assert certificate.options["dependencies"] == [], certificate.name
+    assert record.options["dependencies"] == [prod.of_type(LOAD_BALANCER)[0].urn], record.name
 
 
 def test_health_gate_waits_for_every_new_droplet_id_through_the_load_balancer(staging, prod):

@@ -163,6 +163,20 @@ def test_pull_requests_run_the_checks_and_the_fast_tests_where_a_missing_tool_fa
     assert job["env"]["CI"] == "true", "under CI a test whose tool is missing fails instead of skipping"
 
 
+def test_staging_validates_the_templates_with_the_pinned_packer_before_pulumi_up():
+    up = load("deploy-staging.yml")["jobs"]["up"]
+    order = [step.get("uses", "") or step.get("run", "") for step in up["steps"]]
+    setup = next(i for i, s in enumerate(order) if s.startswith("hashicorp/setup-packer@"))
+    validate = next((i for i, s in enumerate(order) if "./scripts/validate-images --stack staging" in s), None)
+    pulumi_up = next(i for i, s in enumerate(order) if s.startswith("pulumi/actions@"))
+    assert validate is not None, "the deploy must run packer validate (scripts/validate-images) with the Packer it bakes with"
+    assert setup < validate < pulumi_up, f"order of the up job's steps: {order}"
+    assert re.fullmatch(r"\d+\.\d+\.\d+", up["steps"][setup]["with"]["version"]), "Packer pinned to an exact version"
+    assert "packer fmt -check" in order[validate]
+    # The test job this one needs runs the fast tests, the image tests (tests/images) among them.
+    assert './scripts/test -m "not slow"' in str(load("deploy-staging.yml")["jobs"]["test"]["steps"])
+
+
 def test_prod_is_promoted_by_hand_and_never_bakes():
     workflow = load("promote-prod.yml")
     assert set(workflow["on"]) == {"workflow_dispatch"}

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from conftest import CERTIFICATE, LOAD_BALANCER
+import pulumi_digitalocean as digitalocean
+from conftest import CERTIFICATE, DOMAIN, LOAD_BALANCER
 
 from components.load_balancer import HealthCheck, LoadBalancer, LoadBalancerArgs
 from offline.harness import run_under_mocks
 
 
-def build(tls_domain=None):
-    args = LoadBalancerArgs(region="sfo3", vpc_id="vpc-2", droplet_tag="t", app_port=8000, health_check=HealthCheck(path="/up", port=8000), tls_domain=tls_domain)
-    return run_under_mocks(lambda: LoadBalancer("edge", args))
+def build(tls_domain=None, *, with_zone=False):
+    def body():
+        zone = digitalocean.Domain("zone", name="example.org") if with_zone else None
+        args = LoadBalancerArgs(
+            region="sfo3", vpc_id="vpc-2", droplet_tag="t", app_port=8000, health_check=HealthCheck(path="/up", port=8000), tls_domain=tls_domain, tls_zone=zone
+        )
+        LoadBalancer("edge", args)
+
+    return run_under_mocks(body)
 
 
 def test_plain_http_balancer_health_checks_the_app():
@@ -36,3 +43,14 @@ def test_tls_balancer_gets_a_certificate_https_and_a_redirect():
     assert certificate.inputs["domains"] == ["app.example.org"] and certificate.parent_name == "edge"
     assert balancer.inputs["redirectHttpToHttps"] is True and balancer.inputs["disableLetsEncryptDnsRecords"] is True
     assert {r["entryProtocol"] for r in balancer.inputs["forwardingRules"]} == {"http", "https"}
+
+
+def test_certificate_waits_for_the_zone_the_stack_creates():
+    run = build("app.example.org", with_zone=True)
+    certificate, zone = run.of_type(CERTIFICATE)[0], run.of_type(DOMAIN)[0]
+    assert zone.urn in certificate.options["dependencies"], f"{certificate.name}: DigitalOcean issues no certificate before it serves the zone"
+
+
+def test_certificate_for_an_existing_zone_waits_for_nothing():
+    certificate = build("app.example.org").of_type(CERTIFICATE)[0]
+    assert certificate.options["dependencies"] == [], certificate.name
