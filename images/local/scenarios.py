@@ -20,7 +20,7 @@ from rehearsal import Rehearsal, ScenarioResult
 from offline.harness import run_program, stack_file
 
 # On top of Pulumi.staging.yaml. The gate's timeout is the program's own setting, sized for a TCG boot.
-REHEARSAL_CONFIG: dict[str, Any] = {"fleetCount": 2, "healthGateTimeout": 420}
+REHEARSAL_CONFIG: dict[str, Any] = {"fleetCount": 2, "healthGateTimeout": 600}
 NEXT_VERSION = "1.4.3"
 BAD_CANARY_GATE_TIMEOUT = 180
 DATABASE_DOWN_SECONDS = 5

@@ -12,9 +12,7 @@ from offline.harness import run_under_mocks
 def build(tls_domain=None, *, with_zone=False):
     def body():
         zone = digitalocean.Domain("zone", name="example.org") if with_zone else None
-        args = LoadBalancerArgs(
-            region="sfo3", vpc_id="vpc-2", droplet_tag="t", app_port=8000, health_check=HealthCheck(path="/up", port=8000), tls_domain=tls_domain, tls_zone=zone
-        )
+        args = LoadBalancerArgs(region="sfo3", vpc_id="vpc-2", droplet_tag="t", app_port=8000, health_check=HealthCheck(path="/up", port=8000), tls_domain=tls_domain, tls_zone=zone)
         LoadBalancer("edge", args)
 
     return run_under_mocks(body)

@@ -49,8 +49,10 @@ def test_every_bake_is_initialised_then_validated_with_the_programs_variables(tm
     result, calls = run_script(tmp_path, "--stack", "staging")
     assert result.returncode == 0, result.stderr
     assert [c["argv"] for c in calls] == [
-        ["init", "images/app"], ["validate", "-only=digitalocean.app", "images/app"],
-        ["init", "images/base"], ["validate", "-only=digitalocean.base", "images/base"],
+        ["init", "images/app"],
+        ["validate", "-only=digitalocean.app", "images/app"],
+        ["init", "images/base"],
+        ["validate", "-only=digitalocean.base", "images/base"],
     ]
     for call in calls:
         layer = call["argv"][-1].removeprefix("images/")
