@@ -125,7 +125,7 @@ def exposure(unit: Path) -> float:
 
 
 def test_security_exposure_is_low(tmp_path):
-    """systemd's own score (0 = fully confined, 10 = exposed); printed, and `benchmarks/boot.py` prints it too."""
+    """systemd's own score (0 = fully confined, 10 = exposed); printed, and `benchmarks/images.py` prints it too."""
     unit = tmp_path / "webapp.service"
     shutil.copy(UNIT, unit)
     score = exposure(unit)
