@@ -23,9 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "images" / "local"), str(ROOT / "tests")]
 
 from postgres import LocalPostgres  # noqa: E402
-from scenarios import REHEARSAL_CONFIG, run_chain  # noqa: E402
-
-STRATEGY = {"first generation": "all-at-once", "version bump": "all-at-once", "database restart": "-"}
+from scenarios import REHEARSAL_CONFIG, results_table, run_chain  # noqa: E402
 
 
 def main() -> None:
@@ -33,27 +31,7 @@ def main() -> None:
     with LocalPostgres(user="hello", database="hello") as postgres:
         results = run_chain(postgres, log=lambda line: print(line, file=sys.stderr, flush=True))
     print(f"\nRollout rehearsal: fleet of {REHEARSAL_CONFIG['fleetCount']}, QEMU VMs, HAProxy, PostgreSQL, all on 127.0.0.1 ({time.monotonic() - started:.0f}s in all)\n")
-    header = ("scenario", "strategy", "sent", "failed", "req/s", "rollout s", "first new up s", "peak VMs", "gates")
-    rows = []
-    for name, result in results.items():
-        first_up = f"{result.first_new_up_seconds:.0f}" if result.first_new_up_seconds is not None else "never"
-        gates = " ".join(f"{'ok' if passed else 'FAIL'}:{seconds:.0f}s" for _, passed, seconds in result.gates) or "-"
-        rows.append(
-            (
-                name,
-                STRATEGY.get(name, "canary"),
-                str(result.traffic.sent),
-                str(result.traffic.failed),
-                f"{result.traffic.rate():.1f}",
-                f"{result.rollout_seconds:.0f}",
-                first_up,
-                str(result.peak_vms),
-                gates,
-            )
-        )
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+    print(results_table(results))
 
 
 if __name__ == "__main__":

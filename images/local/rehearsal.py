@@ -57,6 +57,7 @@ LOAD_BALANCER = "digitalocean:index/loadBalancer:LoadBalancer"
 GUEST_DATABASE_HOST, GUEST_DATABASE_PORT = "10.0.2.100", 5432
 POWER_OFF_TIMEOUT_SECONDS = 600  # the droplets' delete timeout (AppFleet's custom_timeouts)
 MAX_VM_MEMORY_MB = 2048
+READY_ANSWER_TIMEOUT_SECONDS = 300  # a failed canary may still be booting when its gate gives up
 
 
 def is_gate(resource: Resource) -> bool:
@@ -100,6 +101,7 @@ class ScenarioResult:
     never_created: list[str] = field(default_factory=list)
     gates: list[tuple[str, bool, float]] = field(default_factory=list)  # (gate, passed, seconds)
     went_down: list[str] = field(default_factory=list)  # servers of the old fleet that left rotation before their delete
+    refused: dict[str, tuple[int, str]] = field(default_factory=dict)  # after a failed gate: what each new server says to /readyz
 
     @property
     def succeeded(self) -> bool:
@@ -225,6 +227,10 @@ class Rehearsal:
             if not passed:
                 result.never_created = [by_urn[urn].name for urn in pending if urn in steps["create"]]
                 self.failed_servers += new.values()
+                # Ask the failed servers directly: booted and refusing readiness, or never up at all?
+                for server in new.values():
+                    answer, _ = server.vm.wait_for_http("/readyz", READY_ANSWER_TIMEOUT_SECONDS)
+                    result.refused[server.name] = (answer[0], str(answer[1].get("status"))) if answer else (0, "no answer")
                 return self._finish(result, watcher, started, new, serving)
             done.add(gate)
         # The update succeeded: the engine deletes the replaced and removed droplets, in parallel.

@@ -29,7 +29,7 @@ from postgres import LocalPostgres, available
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "images" / "local"))
 
-from scenarios import REHEARSAL_CONFIG, run_chain  # noqa: E402
+from scenarios import REHEARSAL_CONFIG, results_table, run_chain  # noqa: E402
 
 TOOLS = ("packer", "qemu-system-x86_64", "qemu-img", "mmdebstrap", "genisoimage", "haproxy", "socat")
 pytestmark = [
@@ -42,6 +42,7 @@ pytestmark = [
 def results():
     with LocalPostgres(user="hello", database="hello") as postgres:
         chain = run_chain(postgres, log=lambda line: print(line, flush=True))
+        print("\n" + results_table(chain), flush=True)
         yield chain
 
 
@@ -77,6 +78,8 @@ def test_bad_canary_never_takes_traffic_and_the_old_fleet_stays(results):
     assert result.deleted == [], "a failed update deletes nothing"
     assert result.traffic.failed == 0, result.traffic.describe()
     assert result.first_new_up_seconds is None, "the canary never passed the balancer's readiness check"
+    # It did boot: it answers, and refuses readiness because it never reached the database.
+    assert list(result.refused.values()) == [(503, "starting")], result.refused
     assert not result.went_down, result.went_down
 
 
