@@ -52,6 +52,7 @@ pytestmark = [
 ]
 
 BOOT_TIMEOUT_SECONDS = 600  # TCG on a loaded 2-core machine; a healthy boot takes far less
+READY_TIMEOUT_SECONDS = 120  # after /healthz answered 200: the start-up check's next successful attempt
 GUEST_DATABASE = "10.0.2.100:5432"
 
 
@@ -117,8 +118,10 @@ def test_healthz_reports_the_baked_version_and_a_reachable_database(server, stag
 
 
 def test_readiness_answers_for_the_load_balancer(server):
-    status, body = server.http_get("/readyz") or (None, {})
-    assert status == 200 and body["status"] == "ready" and body["instance"] == server.instance_id, body
+    """Ready once the app's own start-up check has reached the database (it retries every 2 s)."""
+    answer, _ = server.wait_for_http("/readyz", READY_TIMEOUT_SECONDS, want_status=200)
+    assert answer is not None and answer[0] == 200, answer
+    assert answer[1]["status"] == "ready" and answer[1]["instance"] == server.instance_id, answer
 
 
 def test_every_database_connection_reaches_the_database(server):
