@@ -50,6 +50,7 @@ from traffic import LoadGenerator, TrafficReport
 from offline.harness import PROJECT_DIR, Resource, StackRun, project_file, run_program
 from offline.plan import diff_plans
 from offline.plan.document import plan_document
+from offline.plan.waves import is_gate as plan_is_gate
 
 DROPLET = "digitalocean:index/droplet:Droplet"
 COMMAND = "command:local:Command"
@@ -61,7 +62,8 @@ READY_ANSWER_TIMEOUT_SECONDS = 300  # a failed canary may still be booting when 
 
 
 def is_gate(resource: Resource) -> bool:
-    return resource.type == COMMAND and "tools/health_gate.py" in str(resource.inputs.get("create", ""))
+    """A health gate's Command, by the same rule `plan` uses to print the waves."""
+    return plan_is_gate({"type": resource.type, "inputs": resource.inputs})
 
 
 def memory_mb(size_slug: str) -> int:
