@@ -28,6 +28,7 @@ metadata carries a key (staging sets no `sshKeys`, and its firewall keeps 22 shu
 from __future__ import annotations
 
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -176,6 +177,47 @@ def test_nothing_else_listens(server, staging):
         (tcp if fields[0] == "tcp" else udp).add(fields[4].rsplit(":", 1)[1])
     assert tcp == {"8080", "22"}, sockets  # the app; sshd (key-only, closed at the cloud firewall unless allow-listed)
     assert udp <= {"68"}, sockets  # the DHCP client's socket: it answers nothing
+
+
+# Prints the stand-in's user-data, or why it could not be fetched.
+METADATA_FETCH = """
+import urllib.request
+try:
+    print(urllib.request.urlopen("http://169.254.169.254/metadata/v1/user-data", timeout=5).read().decode().strip())
+except OSError as error:
+    print("refused:", getattr(error, "reason", error))
+"""
+
+
+def test_only_root_reaches_the_metadata_endpoint(server):
+    """The base's nftables rule: the cloud's metadata endpoint (which serves user-data) answers root only.
+
+    The stand-in endpoint runs inside the guest, on a loopback alias of 169.254.169.254:
+    QEMU's user network forwards guest connections only to addresses in its own subnet
+    (`guestfwd=tcp:169.254.169.254:80-...` stops QEMU with "Conflicting/invalid host:port in
+    guest forwarding rule"). The rule sees what it sees for the real endpoint: a locally
+    made packet to 169.254.169.254 and the socket's owner. (NoCloud, the local datasource,
+    never asks that address, so the boot itself does not depend on it.)
+    """
+    assert guest(server, "systemctl is-enabled nftables.service") == "enabled"
+    assert guest(server, "systemctl is-active nftables.service") == "active"
+    guest(
+        server,
+        "ip addr add 169.254.169.254/32 dev lo && install -d /run/metadata-stand-in/metadata/v1"
+        " && echo stand-in-user-data > /run/metadata-stand-in/metadata/v1/user-data"
+        " && systemd-run --quiet --unit metadata-stand-in python3 -m http.server --bind 169.254.169.254 --directory /run/metadata-stand-in 80",
+    )
+    try:
+        guest(server, "for _ in $(seq 100); do ss -Hltn 'sport = :80' | grep -q . && exit 0; sleep 0.2; done; exit 1")
+        as_root = guest(server, f"python3 -c {shlex.quote(METADATA_FETCH)}")
+        as_webapp = guest(server, f"runuser -u webapp -- python3 -c {shlex.quote(METADATA_FETCH)}")
+        rules = guest(server, "nft list chain inet metadata output")
+    finally:
+        server.ssh("systemctl stop metadata-stand-in; ip addr del 169.254.169.254/32 dev lo; rm -rf /run/metadata-stand-in")
+    assert as_root == "stand-in-user-data"
+    assert as_webapp.startswith("refused:"), as_webapp
+    # The rule refused it (its counter moved), not something else.
+    assert re.search(r"ip daddr 169\.254\.169\.254 meta skuid != 0 counter packets [1-9]", rules), rules
 
 
 def test_the_server_does_not_change_itself(server):
