@@ -129,7 +129,8 @@ fleet = AppFleet(
         load_balancer_id=load_balancer.load_balancer_id,
         app_port=app.port,
         database=DatabaseConnection(
-            host=database.host, port=database.port, name=database.database_name, user=database.user_name, password=database.password
+            host=database.host, port=database.port, name=database.database_name, user=database.user_name, password=database.password,
+            ca_certificate=database.ca_certificate,
         ),
         app_secret=settings.app_secret,
         drain_seconds=drain_seconds(

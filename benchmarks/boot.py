@@ -102,13 +102,14 @@ def main() -> int:
 
     seconds: list[float] = []
     failures = 0
-    with LocalPostgres() as postgres:
+    with LocalPostgres(host_names=("127.0.0.1", "localhost", GUEST_DATABASE_HOST)) as postgres:
         user_data = staging_user_data(
             database_host=GUEST_DATABASE_HOST,
             database_port=GUEST_DATABASE_PORT,
             database_user=postgres.user,
             database_password=postgres.password,
             database_name=postgres.database,
+            database_ca=postgres.ca_certificate,
         )
         for attempt in range(1, args.boots + 1):
             vm = BootedImage(

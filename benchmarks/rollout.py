@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "images" / "local"), str(ROOT / "tests")]
 
 from postgres import LocalPostgres  # noqa: E402
+from rehearsal import GUEST_DATABASE_HOST  # noqa: E402
 from scenarios import REHEARSAL_CONFIG, run_chain  # noqa: E402
 
 STRATEGY = {"first generation": "all-at-once", "version bump": "all-at-once", "database restart": "-"}
@@ -30,7 +31,7 @@ STRATEGY = {"first generation": "all-at-once", "version bump": "all-at-once", "d
 
 def main() -> None:
     started = time.monotonic()
-    with LocalPostgres(user="hello", database="hello") as postgres:
+    with LocalPostgres(user="hello", database="hello", host_names=("127.0.0.1", "localhost", GUEST_DATABASE_HOST)) as postgres:
         results = run_chain(postgres, log=lambda line: print(line, file=sys.stderr, flush=True))
     print(f"\nRollout rehearsal: fleet of {REHEARSAL_CONFIG['fleetCount']}, QEMU VMs, HAProxy, PostgreSQL, all on 127.0.0.1 ({time.monotonic() - started:.0f}s in all)\n")
     header = ("scenario", "strategy", "sent", "failed", "req/s", "rollout s", "first new up s", "peak VMs", "gates")

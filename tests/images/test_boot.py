@@ -70,7 +70,8 @@ def image(staging):
 
 @pytest.fixture(scope="module")
 def postgres():
-    with LocalPostgres(user="hello", database="hello") as server:
+    # The guest reaches it at GUEST_DATABASE's address, and verify-full checks the certificate names it.
+    with LocalPostgres(user="hello", database="hello", host_names=("127.0.0.1", "localhost", GUEST_DATABASE.split(":")[0])) as server:
         yield server
 
 
@@ -83,7 +84,10 @@ def ssh_key(tmp_path_factory):
 
 def user_data_for(postgres: LocalPostgres, password: str) -> str:
     host, port = GUEST_DATABASE.split(":")
-    return staging_user_data(database_host=host, database_port=int(port), database_user=postgres.user, database_password=password, database_name=postgres.database)
+    return staging_user_data(
+        database_host=host, database_port=int(port), database_user=postgres.user, database_password=password, database_name=postgres.database,
+        database_ca=postgres.ca_certificate,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -156,8 +160,15 @@ def test_the_password_and_the_secret_never_reach_the_journal(server, postgres):
 def test_env_file_is_root_only_and_holds_what_user_data_wrote(server, postgres):
     assert guest(server, "stat -c '%a %U %G' /etc/webapp/app.env") == "600 root root"
     content = guest(server, "cat /etc/webapp/app.env")
-    assert f'DATABASE_PASSWORD="{postgres.password}"' in content and 'DATABASE_SSLMODE="require"' in content
+    assert f'DATABASE_PASSWORD="{postgres.password}"' in content and 'DATABASE_SSLMODE="verify-full"' in content
+    assert 'DATABASE_SSLROOTCERT="/etc/webapp/database-ca.crt"' in content
     assert 'APP_ENV="staging"' in content
+
+
+def test_the_database_ca_is_the_one_user_data_carried(server, postgres):
+    """/healthz is 200 (the first test) with verify-full: the guest's libpq checked 10.0.2.100 against this CA."""
+    assert guest(server, "stat -c '%a %U %G' /etc/webapp/database-ca.crt") == "644 root root"
+    assert guest(server, "cat /etc/webapp/database-ca.crt") == postgres.ca_certificate.strip()
 
 
 def test_no_ssh_password_login(server):
