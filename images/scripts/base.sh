@@ -95,7 +95,7 @@ table inet metadata {
 }
 NFT
 chmod 0644 /etc/nftables.conf
-systemctl enable nftables.service >/dev/null 2>&1
+systemctl enable --quiet nftables.service
 
 # Boot without waiting at a menu.
 if [ -f /etc/default/grub ]; then

@@ -33,8 +33,13 @@ def ruleset() -> str:
 def test_base_script_installs_nftables_and_loads_the_ruleset_at_boot():
     script = BASE_SCRIPT.read_text()
     assert re.search(r'^PACKAGES="[^"]*\bnftables\b', script, re.MULTILINE), "nftables must be among the packages the base needs"
-    assert re.search(r"^systemctl enable nftables\.service\b", script, re.MULTILINE), "nftables.service must load the ruleset at boot"
+    assert re.search(r"^systemctl enable (--quiet )?nftables\.service\b", script, re.MULTILINE), "nftables.service must load the ruleset at boot"
     assert "ip daddr 169.254.169.254 meta skuid != 0" in ruleset()
+
+
+def test_the_app_starts_only_once_the_rule_is_loaded():
+    unit = (BASE_SCRIPT.parents[1] / "webapp" / "webapp.service").read_text()
+    assert re.search(r"^Requires=nftables\.service$", unit, re.MULTILINE) and re.search(r"^After=nftables\.service$", unit, re.MULTILINE)
 
 
 @needs_nft
