@@ -221,7 +221,7 @@ def test_only_root_reaches_the_metadata_endpoint(server):
     try:
         guest(server, "for _ in $(seq 100); do ss -Hltn 'sport = :80' | grep -q . && exit 0; sleep 0.2; done; exit 1")
         as_root = guest(server, f"python3 -c {shlex.quote(METADATA_FETCH)}")
-        as_webapp = guest(server, f"runuser -u webapp -- python3 -c {shlex.quote(METADATA_FETCH)}")
+        as_webapp = guest(server, f"cd / && runuser -u webapp -- python3 -c {shlex.quote(METADATA_FETCH)}")
         rules = guest(server, "nft list chain inet metadata output")
     finally:
         server.ssh("systemctl stop metadata-stand-in; ip addr del 169.254.169.254/32 dev lo; rm -rf /run/metadata-stand-in")
