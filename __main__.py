@@ -133,7 +133,14 @@ fleet = AppFleet(
         fleet_tag=network.fleet_tag,
         load_balancer_id=load_balancer.load_balancer_id,
         app_port=app.port,
-        database=DatabaseConnection(host=database.host, port=database.port, name=database.database_name, user=database.user_name, password=database.password),
+        database=DatabaseConnection(
+            host=database.host,
+            port=database.port,
+            name=database.database_name,
+            user=database.user_name,
+            password=database.password,
+            ca_certificate=database.ca_certificate,
+        ),
         app_secret=settings.app_secret,
         drain_seconds=drain_seconds(
             check_interval_seconds=health_check.check_interval_seconds,

@@ -59,8 +59,15 @@ def main() -> None:
     assert disk_size is not None, info
     print(f"app image: {app.stat().st_size / 2**20:.0f} MiB qcow2 file; {disk_size.group(1)} on disk")
 
-    with LocalPostgres() as postgres:
-        user_data = staging_user_data(database_host="10.0.2.100", database_port=5432, database_user=postgres.user, database_password=postgres.password, database_name=postgres.database)
+    with LocalPostgres(host_names=("127.0.0.1", "localhost", "10.0.2.100")) as postgres:
+        user_data = staging_user_data(
+            database_host="10.0.2.100",
+            database_port=5432,
+            database_user=postgres.user,
+            database_password=postgres.password,
+            database_name=postgres.database,
+            database_ca=postgres.ca_certificate,
+        )
         for attempt in range(args.boots):
             with BootedImage(app, user_data, hostname=f"bench-{attempt}", guest_forwards={"10.0.2.100:5432": postgres.port}) as vm:
                 answer, seconds = vm.wait_for_http("/healthz", 600, want_status=200)

@@ -23,12 +23,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "images" / "local"), str(ROOT / "tests")]
 
 from postgres import LocalPostgres  # noqa: E402
+from rehearsal import GUEST_DATABASE_HOST  # noqa: E402
 from scenarios import REHEARSAL_CONFIG, results_table, run_chain  # noqa: E402
 
 
 def main() -> None:
     started = time.monotonic()
-    with LocalPostgres(user="hello", database="hello") as postgres:
+    with LocalPostgres(user="hello", database="hello", host_names=("127.0.0.1", "localhost", GUEST_DATABASE_HOST)) as postgres:
         results = run_chain(postgres, log=lambda line: print(line, file=sys.stderr, flush=True))
     print(f"\nRollout rehearsal: fleet of {REHEARSAL_CONFIG['fleetCount']}, QEMU VMs, HAProxy, PostgreSQL, all on 127.0.0.1 ({time.monotonic() - started:.0f}s in all)\n")
     print(results_table(results))

@@ -1,7 +1,8 @@
 """AppFleet: N identical droplets from one image, replaced whole on every change, wave by wave, each wave gated.
 
 Creates the droplets (from the image id, in the VPC, with the fleet tag and
-cloud-init user-data that writes the app's environment file), one HealthGate
+cloud-init user-data that writes the app's environment file and the
+database's CA certificate), one HealthGate
 per rollout wave, and a firewall on the fleet tag: the app port open only to
 the load balancer, SSH closed unless allow-listed, egress open.
 
@@ -34,6 +35,8 @@ class DatabaseConnection:
     name: pulumi.Input[str]
     user: pulumi.Input[str]
     password: pulumi.Input[str]
+    ca_certificate: pulumi.Input[str]
+    """PEM of the CA that signed the database's certificate: the app verifies the server and its host name against it."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,7 +99,7 @@ class AppFleet(pulumi.ComponentResource):
 
         database = args.database
         self.user_data = pulumi.Output.secret(
-            pulumi.Output.all(database.host, database.port, database.name, database.user, database.password, args.app_secret).apply(
+            pulumi.Output.all(database.host, database.port, database.name, database.user, database.password, args.app_secret, database.ca_certificate).apply(
                 lambda values: render_user_data(
                     app_environment(
                         app_env=args.stack,
@@ -109,7 +112,8 @@ class AppFleet(pulumi.ComponentResource):
                         app_secret=values[5],
                         drain_seconds=args.drain_seconds,
                         extra_env=args.env,
-                    )
+                    ),
+                    database_ca=values[6],
                 )
             )
         )

@@ -2,14 +2,18 @@
 
 This is the one mutable input an immutable server gets: the image holds the
 code and the unit, and user-data writes the *configuration* (database
-credentials, environment) into the app's environment file, mode 0600, before
-the app starts. It writes nothing else: no packages, no commands, nothing
-that could drift from what the image was tested with.
+credentials, environment) into the app's environment file, mode 0600, and
+the database cluster's CA certificate, before the app starts. It writes
+nothing else: no packages, no commands, nothing that could drift from what
+the image was tested with.
 
 The contract with the image (see ``images/webapp/webapp.service``):
 
 * ``/etc/webapp/app.env`` is written here; the unit reads it with
   ``EnvironmentFile=`` and is ordered after ``cloud-init.service``;
+* ``/etc/webapp/database-ca.crt`` is written here (public, mode 0644): the app
+  verifies the database's certificate and host name against it
+  (``DATABASE_SSLMODE=verify-full``, ``DATABASE_SSLROOTCERT``);
 * ``/etc/webapp/image.env`` is baked into the image (version, image name) and
   never written at boot, so ``/healthz`` reports what the image really is.
 
@@ -24,6 +28,7 @@ from collections.abc import Mapping
 import yaml
 
 ENV_FILE_PATH = "/etc/webapp/app.env"
+DATABASE_CA_PATH = "/etc/webapp/database-ca.crt"
 
 # Names the program itself sets; a stack's `env` may not override them.
 RESERVED_ENV_NAMES = frozenset(
@@ -40,6 +45,7 @@ RESERVED_ENV_NAMES = frozenset(
         "DATABASE_USER",
         "DATABASE_PASSWORD",
         "DATABASE_SSLMODE",
+        "DATABASE_SSLROOTCERT",
     }
 )
 
@@ -84,9 +90,10 @@ def app_environment(
 ) -> dict[str, str]:
     """Everything the app reads at run time, as one flat mapping.
 
-    The database connection always asks for TLS (``sslmode=require``): the
-    managed cluster only accepts TLS, and a server that silently fell back to
-    plain text would be a drift we could not see.
+    The database connection always verifies the server (``sslmode=verify-full``
+    against the cluster's own CA, written next to the env file): ``require``
+    would encrypt to whoever answers at the database's address, and a server
+    that silently fell back to plain text would be a drift we could not see.
     """
     clash = RESERVED_ENV_NAMES.intersection(extra_env)
     if clash:
@@ -104,7 +111,8 @@ def app_environment(
             "DATABASE_NAME": database_name,
             "DATABASE_USER": database_user,
             "DATABASE_PASSWORD": database_password,
-            "DATABASE_SSLMODE": "require",
+            "DATABASE_SSLMODE": "verify-full",
+            "DATABASE_SSLROOTCERT": DATABASE_CA_PATH,
         }
     )
     return env
@@ -122,16 +130,31 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 _LiteralDumper.add_representer(str, _represent_str)
 
 
-def render_user_data(env: Mapping[str, str]) -> str:
-    """A ``#cloud-config`` document that writes the app's environment file and nothing else."""
+# One or more PEM certificates (a CA bundle), nothing else: anything else here would be a wiring mistake.
+PEM_CERTIFICATES = re.compile(r"\A(?:-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n+)+\Z")
+
+
+def render_user_data(env: Mapping[str, str], *, database_ca: str) -> str:
+    """A ``#cloud-config`` document that writes the database's CA certificate and the app's environment file, nothing else."""
+    ca = database_ca.replace("\r\n", "\n").strip() + "\n"
+    if not PEM_CERTIFICATES.match(ca):
+        raise ValueError("the database CA must be one or more PEM certificates (-----BEGIN CERTIFICATE-----)")
     document = {
         "write_files": [
+            # Before the env file: once the app can start, its CA is there.
+            {
+                "path": DATABASE_CA_PATH,
+                "owner": "root:root",
+                # Public: the app's sandboxed user reads it (the env file stays root's).
+                "permissions": "0644",
+                "content": ca,
+            },
             {
                 "path": ENV_FILE_PATH,
                 "owner": "root:root",
                 "permissions": "0600",
                 "content": render_env_file(env),
-            }
+            },
         ],
     }
     return "#cloud-config\n" + yaml.dump(document, Dumper=_LiteralDumper, sort_keys=False, default_flow_style=False, width=4096)

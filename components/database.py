@@ -1,7 +1,9 @@
 """Database: the managed PostgreSQL cluster that holds the app's state, outside the fleet.
 
 Creates a DigitalOcean PostgreSQL cluster in the VPC, a database and a user for
-the app, and a database firewall that trusts only droplets with the fleet tag.
+the app, and a database firewall that trusts only droplets with the fleet tag;
+reads the cluster's CA certificate (the provider's `getDatabaseCa` data source),
+which the fleet verifies the server against.
 Droplets come and go with every image; the cluster does not, so it can be
 protected from deletion and replacement.
 """
@@ -40,6 +42,8 @@ class Database(pulumi.ComponentResource):
     user_name: pulumi.Output[str]
     password: pulumi.Output[str]
     cluster_id: pulumi.Output[str]
+    ca_certificate: pulumi.Output[str]
+    """PEM: the CA that signed the cluster's server certificate (public, not a secret)."""
 
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("immutable-web:db:Database", name, None, opts)
@@ -79,4 +83,14 @@ class Database(pulumi.ComponentResource):
         self.user_name = user.name
         self.password = pulumi.Output.secret(user.password)
         self.cluster_id = cluster.id
-        self.register_outputs({"host": self.host, "port": self.port, "database_name": self.database_name, "user_name": self.user_name, "password": self.password})
+        self.ca_certificate = digitalocean.get_database_ca_output(cluster_id=cluster.id, opts=pulumi.InvokeOutputOptions(parent=self)).certificate
+        self.register_outputs(
+            {
+                "host": self.host,
+                "port": self.port,
+                "database_name": self.database_name,
+                "user_name": self.user_name,
+                "password": self.password,
+                "ca_certificate": self.ca_certificate,
+            }
+        )

@@ -43,6 +43,32 @@ MAIN = PROJECT_DIR / "__main__.py"
 TEST_SECRET_PREFIX = "test-secret-"
 MOCK_DB_PASSWORD_PREFIX = "mock-db-password-"
 
+# What `getDatabaseCa` returns: a real self-signed CA certificate, shaped like DigitalOcean's
+# "<project uuid> Project CA" (made once with openssl; nothing trusts it).
+MOCK_DATABASE_CA = """\
+-----BEGIN CERTIFICATE-----
+MIIDZTCCAk2gAwIBAgIUWHy7nHhIzBQk3AIIkG7f5QQh9UIwDQYJKoZIhvcNAQEL
+BQAwOjE4MDYGA1UEAwwvM2Y5ZDJjMWUtNWI3YS00YzhlLTlkNjEtMmE0YjhjN2Uw
+ZjEzIFByb2plY3QgQ0EwHhcNMjYxMTMwMTIzMTU5WhcNMzYxMTI3MTIzMTU5WjA6
+MTgwNgYDVQQDDC8zZjlkMmMxZS01YjdhLTRjOGUtOWQ2MS0yYTRiOGM3ZTBmMTMg
+UHJvamVjdCBDQTCCASIwDQYJKoZIhvcNAQEBBQADggEPADCCAQoCggEBALaq508L
+EmeOvsffdCnVCtIS8JfILhIOJDfgP9LNBPD/fUl2uc6iTHsIiebZtOfXMia6zwiC
+elnhHo443HIGVpN2C/boLshO8P5+lohPkWbxT37LXITF9H6bnvhhzxA7Q+Xshia2
+qem7t6I1IiWOmqYezlvGspSzec4BeRO+SPJV2cywgxtwTGXcZpKnD1CDONq6u0Qa
+09ZKm1b83OmhAfy+ynZmG0fkefXm/H0qmdoS7MZd6n91IfVUvBclVaYLTLSPsRkc
+MtlXOq2Eyp5+EjE+Wrkm4voMmMuoojDilptw9+e0rO2fnW/OZsDpvs4IlBFDtyP7
+hzE4yeA0GnBle60CAwEAAaNjMGEwHQYDVR0OBBYEFCJtvYoUmGBUAF5jj9M13ge9
+Kq40MB8GA1UdIwQYMBaAFCJtvYoUmGBUAF5jj9M13ge9Kq40MA8GA1UdEwEB/wQF
+MAMBAf8wDgYDVR0PAQH/BAQDAgEGMA0GCSqGSIb3DQEBCwUAA4IBAQAxoh8c1vuY
+uu4Wrk9+jUIfsZQyznt6ArJfMaRAOI8ceCm0X7cYI4dA8MxTmkpgGJubQJxOA5Jf
+6WC282z5+tAtEZ/ukMxqGnwn5SEvF9ju/XO7erw5mm+NpYtHYT0g9qLElTutYIFL
+lmzNhoI9utdeU8A3yXAd7Qxi48I4atBrwbLKv655eAQgF1AhPFT6LVKsIYVeycQR
+Bmq51n5OGJGmo4AYt6YgSW8Ut+qLSs0iRDCua1F5fhvrmxFQRy4584HiDKUrcD5G
+P8xV4CP74f8hL4GJJhJB5SRgAQAuUh4ukscPf/wNFhl92Txo7LqcYG8ZaLPWaVVM
+EGjp7chQPrUS
+-----END CERTIFICATE-----
+"""
+
 _UNSET = object()
 
 
@@ -220,7 +246,8 @@ class RealisticMocks(pulumi.runtime.Mocks):
         self.stack = stack
         # image name -> snapshot id, for the PromotedImage lookup (images "baked by staging").
         self.snapshots = dict(snapshots or {})
-        # resource type token -> output values forced by a test (e.g. the database host of a real local PostgreSQL).
+        # resource type or invoke token -> output values forced by a test (e.g. the database host of a
+        # real local PostgreSQL, or its CA certificate for getDatabaseCa).
         self.overrides = {k: dict(v) for k, v in (overrides or {}).items()}
         # (type, name) -> the resource's declared replace_on_changes, set by RecordingMonitor before new_resource.
         self.replace_on_changes: dict[tuple[str, str], list[str]] = {}
@@ -318,6 +345,11 @@ class RealisticMocks(pulumi.runtime.Mocks):
             region = args.args.get("region", "nyc3")
             snapshot_id = self.snapshots[name]
             return {"id": snapshot_id, "name": name, "region": region, "regions": [region], "minDiskSize": 25, "size": 2.4, "dropletId": "0", "createdAt": "2026-11-20T10:00:00Z"}, []
+        if args.token == "digitalocean:index/getDatabaseCa:getDatabaseCa":
+            cluster_id = args.args.get("clusterId") or args.args.get("cluster_id")
+            if not cluster_id:
+                raise Exception("Error: cluster_id is required")  # as the provider refuses it
+            return {"id": cluster_id, "clusterId": cluster_id, "certificate": MOCK_DATABASE_CA, **self.overrides.get(args.token, {})}, []
         raise NotImplementedError(f"no mock for invoke {args.token}")
 
 
@@ -535,6 +567,7 @@ def staging_user_data(
     database_port: int,
     database_user: str,
     database_password: str,
+    database_ca: str,
     database_name: str | None = None,
     stack: str = "staging",
     config_overrides: Mapping[str, Any] | None = None,
@@ -542,11 +575,14 @@ def staging_user_data(
     """The user-data the program renders for the stack's first droplet, with the database where a test puts it.
 
     Used by the VM boot test: the database outputs point at a real local
-    PostgreSQL; everything else is exactly what the program would send.
+    PostgreSQL, and ``database_ca`` (PEM) is the CA that signed its certificate,
+    as the cluster's `getDatabaseCa` would return it; everything else is exactly
+    what the program would send.
     """
     overrides: dict[str, dict[str, Any]] = {
         "digitalocean:index/databaseCluster:DatabaseCluster": {"privateHost": database_host, "port": database_port},
         "digitalocean:index/databaseUser:DatabaseUser": {"name": database_user, "password": database_password},
+        "digitalocean:index/getDatabaseCa:getDatabaseCa": {"certificate": database_ca},
     }
     if database_name is not None:
         overrides["digitalocean:index/databaseDb:DatabaseDb"] = {"name": database_name}

@@ -1,17 +1,22 @@
 """A real PostgreSQL server for tests: a fresh cluster in a temp dir, on 127.0.0.1, TLS on.
 
 PostgreSQL refuses to run as root, so the server runs as the `postgres` system user
-that Debian's postgresql package creates. TLS uses a throw-away self-signed
-certificate, so clients can connect with `sslmode=require` as the fleet does.
+that Debian's postgresql package creates. TLS: a throw-away CA of the test's own
+(`ca_file`, `ca_certificate`; its key is deleted once it has signed) signs the
+server's certificate, whose subjectAltName carries `host_names` (127.0.0.1 and
+localhost, plus e.g. the address a VM reaches it at), so clients connect with
+`sslmode=verify-full` and that CA, as the fleet does with the cluster's.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +47,8 @@ class LocalPostgres:
     user: str = "hello"
     password: str = "correct-horse-battery"
     database: str = "hello"
+    host_names: Sequence[str] = ("127.0.0.1", "localhost")
+    """What clients may call the server (IP addresses or DNS names): the certificate's subjectAltName."""
 
     def __enter__(self) -> LocalPostgres:
         self.root = Path(tempfile.mkdtemp(prefix="pg-"))
@@ -49,13 +56,7 @@ class LocalPostgres:
         self.port = free_port()
         shutil.chown(self.root, "postgres", "postgres")
         self.root.chmod(0o700)
-        key, cert = self.root / "server.key", self.root / "server.crt"
-        subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=localhost"],
-            check=True,
-            capture_output=True,
-            timeout=60,
-        )
+        key, cert = self._make_certificates()
         for path in (key, cert):
             shutil.chown(path, "postgres", "postgres")
         key.chmod(0o600)
@@ -64,6 +65,42 @@ class LocalPostgres:
         self.sql(f"CREATE ROLE {self.user} LOGIN PASSWORD '{self.password}'")
         self.sql(f"CREATE DATABASE {self.database} OWNER {self.user}")
         return self
+
+    def _make_certificates(self) -> tuple[Path, Path]:
+        """A CA (kept: ``ca_file``; its key deleted) and the server's key and certificate, signed by it."""
+        ca_key, self.ca_file = self.root / "ca.key", self.root / "ca.crt"
+        key, request, cert = self.root / "server.key", self.root / "server.csr", self.root / "server.crt"
+        alt_names = ",".join(f"IP:{name}" if _is_address(name) else f"DNS:{name}" for name in self.host_names)
+        extensions = self.root / "server.ext"
+        extensions.write_text(f"subjectAltName={alt_names}\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n")
+        for command in (
+            [
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                ca_key,
+                "-out",
+                self.ca_file,
+                "-days",
+                "1",
+                "-subj",
+                "/CN=immutable-web test CA",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign",
+            ],
+            ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", request, "-subj", f"/CN={self.host_names[0]}"],
+            ["x509", "-req", "-in", request, "-CA", self.ca_file, "-CAkey", ca_key, "-set_serial", "1", "-days", "1", "-extfile", extensions, "-out", cert],
+        ):
+            subprocess.run(["openssl", *map(str, command)], check=True, capture_output=True, timeout=60)
+        for path in (ca_key, request, extensions):
+            path.unlink()
+        self.ca_certificate = self.ca_file.read_text()
+        return key, cert
 
     def start(self) -> None:
         """Start (or restart after ``stop``) the server on the same port, data and certificate."""
@@ -98,6 +135,14 @@ class LocalPostgres:
     def __exit__(self, *exc) -> None:
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _is_address(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
 
 
 def wait_for(predicate, timeout: float, interval: float = 0.2) -> bool:

@@ -123,7 +123,7 @@ def test_user_data_is_a_secret_that_carries_the_database_credentials(stack, stag
         user_data = droplet.inputs["userData"]
         assert f'DATABASE_PASSWORD="{user.outputs["password"]}"' in user_data
         assert f'DATABASE_HOST="{cluster.outputs["privateHost"]}"' in user_data
-        assert 'DATABASE_SSLMODE="require"' in user_data
+        assert 'DATABASE_SSLMODE="verify-full"' in user_data and 'DATABASE_SSLROOTCERT="/etc/webapp/database-ca.crt"' in user_data
         assert f'APP_SECRET="{TEST_SECRET_PREFIX}appSecret"' in user_data
         assert f'APP_ENV="{stack}"' in user_data
 

@@ -146,6 +146,8 @@ class Rehearsal:
             "digitalocean:index/databaseCluster:DatabaseCluster": {"privateHost": GUEST_DATABASE_HOST, "port": GUEST_DATABASE_PORT},
             "digitalocean:index/databaseUser:DatabaseUser": {"name": self.postgres.user, "password": database_password or self.postgres.password},
             "digitalocean:index/databaseDb:DatabaseDb": {"name": self.postgres.database},
+            # The CA that signed the local server's certificate (which names GUEST_DATABASE_HOST): the app verifies it.
+            "digitalocean:index/getDatabaseCa:getDatabaseCa": {"certificate": self.postgres.ca_certificate},
         }
         return run_program(self.stack, config_overrides=config, mock_outputs=outputs)
 

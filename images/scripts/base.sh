@@ -11,8 +11,9 @@
 set -eu
 export DEBIAN_FRONTEND=noninteractive
 APT_OFFLINE=${APT_OFFLINE:-false}
-# What the app needs, and nothing else (cloud-init and openssh-server come with every stock image).
-PACKAGES="python3 python3-psycopg2 ca-certificates"
+# What the app needs, and nothing else (cloud-init and openssh-server come with every stock image);
+# nftables keeps the metadata endpoint to root (below).
+PACKAGES="python3 python3-psycopg2 ca-certificates nftables"
 
 # On a cloud, cloud-init may still be configuring the builder when Packer connects.
 if command -v cloud-init >/dev/null 2>&1; then
@@ -72,6 +73,29 @@ disable_root: false
 users: []
 ssh_pwauth: false
 CONF
+
+# The cloud's metadata endpoint serves the user-data (the database password, APP_SECRET) to
+# any local process that asks, so the env file's 0600 would protect nothing: only root
+# (cloud-init) may reach it. nftables.service loads /etc/nftables.conf in sysinit.target,
+# before any ordinary service starts. The rule matches the sending socket's owner; the
+# app's user is refused at once (admin-prohibited), and the counter shows it happened.
+# tests/images/test_metadata_firewall.py checks this ruleset (parsed from here) with nft.
+cat > /etc/nftables.conf <<'NFT'
+#!/usr/sbin/nft -f
+# Written by the base image (images/scripts/base.sh). Loaded at boot by nftables.service.
+flush ruleset
+
+table inet metadata {
+    chain output {
+        type filter hook output priority filter; policy accept;
+        # DigitalOcean and EC2 (IPv4), EC2 (IPv6): root only.
+        ip daddr 169.254.169.254 meta skuid != 0 counter reject with icmpx type admin-prohibited
+        ip6 daddr fd00:ec2::254 meta skuid != 0 counter reject with icmpx type admin-prohibited
+    }
+}
+NFT
+chmod 0644 /etc/nftables.conf
+systemctl enable --quiet nftables.service
 
 # Boot without waiting at a menu.
 if [ -f /etc/default/grub ]; then

@@ -6,7 +6,8 @@ Config comes only from the environment, which systemd loads from two files:
   /etc/webapp/app.env    written by cloud-init on first boot (mode 0600):
                          APP_ENV, APP_PORT, APP_DRAIN_SECONDS, APP_SECRET, DATABASE_HOST,
                          DATABASE_PORT, DATABASE_NAME, DATABASE_USER, DATABASE_PASSWORD,
-                         DATABASE_SSLMODE
+                         DATABASE_SSLMODE (verify-full), DATABASE_SSLROOTCERT (the
+                         cluster's CA, /etc/webapp/database-ca.crt, also cloud-init's)
 and which server it is from cloud-init's instance data (the droplet id, the EC2
 instance id, NoCloud's instance-id), read once at start.
 
@@ -78,6 +79,10 @@ class Settings:
             "connect_timeout": str(CONNECT_TIMEOUT_SECONDS),
             "application_name": f"{self.app_name}-{self.version}",
         }
+        if environ.get("DATABASE_SSLROOTCERT"):
+            # The CA that must have signed the server's certificate (verify-full checks the host
+            # name too); libpq's default, ~/.postgresql/root.crt, does not exist for this user.
+            self.database["sslrootcert"] = environ["DATABASE_SSLROOTCERT"]
 
 
 def instance_id(path: str) -> str | None:

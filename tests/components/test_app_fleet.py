@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pulumi
 import pytest
+import yaml
 from conftest import COMMAND, DROPLET, FIREWALL
 
 from components.app_fleet import AppFleet, AppFleetArgs, DatabaseConnection, GateSettings
+from components.cloud_init import DATABASE_CA_PATH, ENV_FILE_PATH
 from components.rollout import RolloutStrategy
-from offline.harness import run_under_mocks
+from offline.harness import MOCK_DATABASE_CA, run_under_mocks
 
 
 def fleet_args(**changes) -> AppFleetArgs:
@@ -25,7 +27,7 @@ def fleet_args(**changes) -> AppFleetArgs:
         fleet_tag="shop-qa-fleet",
         load_balancer_id="lb-1",
         app_port=9000,
-        database=DatabaseConnection(host="db.internal", port=25060, name="shop", user="shop", password=pulumi.Output.secret("pw-123")),
+        database=DatabaseConnection(host="db.internal", port=25060, name="shop", user="shop", password=pulumi.Output.secret("pw-123"), ca_certificate=MOCK_DATABASE_CA),
         app_secret=pulumi.Output.secret("s3cret"),
         drain_seconds=20,
         gate=GateSettings(url="http://198.51.100.7/healthz", timeout_seconds=300),
@@ -113,6 +115,14 @@ def test_user_data_is_secret_and_carries_connection_and_env():
         'APP_DRAIN_SECONDS="20"',
     ):
         assert line in text, line
+
+
+def test_user_data_writes_the_ca_it_was_given_and_verifies_the_database_with_it():
+    document = yaml.safe_load(build().of_type(DROPLET)[0].inputs["userData"])
+    files = {entry["path"]: entry for entry in document["write_files"]}
+    assert files[DATABASE_CA_PATH]["content"] == MOCK_DATABASE_CA
+    env = files[ENV_FILE_PATH]["content"]
+    assert 'DATABASE_SSLMODE="verify-full"' in env and f'DATABASE_SSLROOTCERT="{DATABASE_CA_PATH}"' in env
 
 
 def test_firewall_closes_ssh_by_default_and_opens_app_port_to_the_balancer_only():

@@ -1,4 +1,4 @@
-"""The user-data the program renders is valid cloud-config by cloud-init's own schema check, and writes only the env file."""
+"""The user-data the program renders is valid cloud-config by cloud-init's own schema check, and writes only the database CA and the env file."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ import pytest
 import yaml
 from conftest import DROPLET, require_tools
 
-from components.cloud_init import ENV_FILE_PATH, app_environment, render_env_file, render_user_data
+from components.cloud_init import DATABASE_CA_PATH, ENV_FILE_PATH, app_environment, render_env_file, render_user_data
+from offline.harness import MOCK_DATABASE_CA
 
 CLOUD_INIT = shutil.which("cloud-init")
+CONNECTION = dict(app_env="staging", app_port=8080, database_host="h", database_port=1, database_name="d", database_user="u", database_password="p", app_secret="s", drain_seconds=20)
 
 
 def cloud_init_schema(tmp_path, text: str) -> subprocess.CompletedProcess:
@@ -33,15 +35,41 @@ def test_rendered_user_data_passes_cloud_init_schema(stack, staging, prod, tmp_p
 @require_tools("cloud-init")
 def test_schema_check_catches_a_broken_document(tmp_path):
     """The check above can fail: a wrong type for permissions is refused."""
-    broken = render_user_data({"A": "1"}).replace("permissions: '0600'", "permissions: 600")
+    broken = render_user_data({"A": "1"}, database_ca=MOCK_DATABASE_CA).replace("permissions: '0600'", "permissions: 600")
     assert cloud_init_schema(tmp_path, broken).returncode != 0
 
 
-def test_user_data_writes_only_the_env_file_mode_0600(staging):
+def test_user_data_writes_only_the_database_ca_and_the_env_file_mode_0600(staging):
     document = yaml.safe_load(staging.of_type(DROPLET)[0].inputs["userData"])
     assert list(document) == ["write_files"], "user-data must not install, run or change anything else"
-    (entry,) = document["write_files"]
-    assert entry["path"] == ENV_FILE_PATH and entry["permissions"] == "0600" and entry["owner"] == "root:root"
+    ca, env = document["write_files"]
+    assert env["path"] == ENV_FILE_PATH and env["permissions"] == "0600" and env["owner"] == "root:root"
+    # Public, and readable by the app's sandboxed user; written before the env file.
+    assert ca["path"] == DATABASE_CA_PATH and ca["permissions"] == "0644" and ca["owner"] == "root:root"
+    assert ca["content"] == MOCK_DATABASE_CA, "the CA the provider's getDatabaseCa returned for the cluster"
+
+
+def test_the_app_verifies_the_database_certificate_and_host_name():
+    env = app_environment(**CONNECTION, extra_env={})
+    assert env["DATABASE_SSLMODE"] == "verify-full" and env["DATABASE_SSLROOTCERT"] == DATABASE_CA_PATH
+
+
+@pytest.mark.parametrize("name", ["DATABASE_SSLMODE", "DATABASE_SSLROOTCERT"])
+def test_extra_env_cannot_weaken_the_database_tls(name):
+    with pytest.raises(ValueError, match=name):
+        app_environment(**CONNECTION, extra_env={name: "require"})
+
+
+@pytest.mark.parametrize("ca", ["", "not a certificate", "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n"])
+def test_user_data_refuses_a_ca_that_is_not_a_pem_certificate(ca):
+    with pytest.raises(ValueError, match="PEM"):
+        render_user_data({"A": "1"}, database_ca=ca)
+
+
+def test_a_ca_bundle_is_written_as_given():
+    bundle = MOCK_DATABASE_CA + "\n" + MOCK_DATABASE_CA
+    document = yaml.safe_load(render_user_data({"A": "1"}, database_ca=bundle))
+    assert document["write_files"][0]["content"] == bundle
 
 
 def test_env_values_are_quoted_for_systemd():
@@ -56,15 +84,4 @@ def test_env_values_cannot_inject_lines():
 
 def test_extra_env_cannot_override_what_the_program_sets():
     with pytest.raises(ValueError, match="DATABASE_PASSWORD"):
-        app_environment(
-            app_env="staging",
-            app_port=8080,
-            database_host="h",
-            database_port=1,
-            database_name="d",
-            database_user="u",
-            database_password="p",
-            app_secret="s",
-            drain_seconds=20,
-            extra_env={"DATABASE_PASSWORD": "x"},
-        )
+        app_environment(**CONNECTION, extra_env={"DATABASE_PASSWORD": "x"})

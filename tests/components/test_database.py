@@ -7,7 +7,7 @@ import pytest
 from conftest import DB_CLUSTER, DB_FIREWALL
 
 from components.database import Database, DatabaseArgs
-from offline.harness import run_under_mocks
+from offline.harness import MOCK_DATABASE_CA, run_under_mocks
 
 
 def build(protect: bool):
@@ -29,6 +29,7 @@ def build(protect: bool):
         )
         pulumi.export("password", database.password)
         pulumi.export("host", database.host)
+        pulumi.export("ca", database.ca_certificate)
 
     return run_under_mocks(body)
 
@@ -46,3 +47,10 @@ def test_password_stays_secret_and_host_is_the_private_one():
     run = build(True)
     assert "password" in run.secret_outputs
     assert run.outputs["host"].startswith("private-")
+
+
+def test_ca_certificate_is_the_clusters_own_and_public():
+    """What the provider's getDatabaseCa returns for this cluster (the mock answers with a real PEM)."""
+    run = build(True)
+    assert run.outputs["ca"] == MOCK_DATABASE_CA
+    assert "ca" not in run.secret_outputs, "a CA certificate is public: it need not hide in state"

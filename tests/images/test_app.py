@@ -57,7 +57,9 @@ class RunningApp:
             "DATABASE_NAME": postgres.database,
             "DATABASE_USER": postgres.user,
             "DATABASE_PASSWORD": postgres.password,
-            "DATABASE_SSLMODE": "require",
+            # What the product sends (components/cloud_init.py): verify the server against the cluster's CA.
+            "DATABASE_SSLMODE": "verify-full",
+            "DATABASE_SSLROOTCERT": str(postgres.ca_file),
         }
         env.update(env_changes)
         self.process = subprocess.Popen([SYSTEM_PYTHON, "-I", str(APP)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -121,11 +123,15 @@ def test_database_down_is_503_then_recovers(postgres):
         assert get(app.url + "/healthz")[0] == 200
 
 
-def test_sslmode_from_the_environment_reaches_the_driver(postgres, tmp_path):
-    """The product always sends sslmode=require (components/cloud_init.py); prove the app passes it on.
+def test_verify_full_with_the_clusters_ca_is_healthy(postgres):
+    """What the product sends: sslmode=verify-full, sslrootcert = the CA that signed the server's certificate."""
+    with RunningApp(postgres, DATABASE_SSLMODE="verify-full", DATABASE_SSLROOTCERT=str(postgres.ca_file)) as app:
+        status, body = get(app.url + "/healthz")
+    assert status == 200 and body["database"] is True, body
 
-    With verify-full and a CA that did not sign the server's certificate, the TLS handshake must fail.
-    """
+
+def test_a_server_certificate_from_another_ca_is_503(postgres, tmp_path):
+    """An impostor's certificate (here: the real server's, but the app trusts another CA) fails the handshake."""
     other_ca = tmp_path / "other-ca.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(tmp_path / "k.pem"), "-out", str(other_ca), "-days", "1", "-subj", "/CN=other"],
@@ -133,10 +139,29 @@ def test_sslmode_from_the_environment_reaches_the_driver(postgres, tmp_path):
         capture_output=True,
         timeout=60,
     )
-    with RunningApp(postgres, DATABASE_SSLMODE="verify-full", PGSSLROOTCERT=str(other_ca)) as app:
+    log_before = len(postgres.log_text())
+    with RunningApp(postgres, DATABASE_SSLROOTCERT=str(other_ca)) as app:
         status, body = get(app.url + "/healthz")
-    assert status == 503 and body["error"] == "OperationalError"
-    with RunningApp(postgres, DATABASE_SSLMODE="require") as app:
+    assert status == 503 and body["database"] is False and body["error"] == "OperationalError", body
+    # The server saw the client reject its certificate during the handshake: not a password, not a timeout.
+    log = postgres.log_text()[log_before:]
+    assert "unknown ca" in log, log[-2000:]
+    # ... and with the right CA the same app is healthy (the CA alone made the difference).
+    with RunningApp(postgres) as app:
+        assert get(app.url + "/healthz")[0] == 200
+
+
+def test_verify_full_refuses_a_host_name_the_certificate_does_not_carry(postgres):
+    """The cluster's CA signs every cluster's certificate: verify-full also checks it names the host asked for.
+
+    libpq connects to 127.0.0.1 (PGHOSTADDR) but checks the certificate against DATABASE_HOST.
+    """
+    elsewhere = {"DATABASE_HOST": "other-cluster.db.invalid", "PGHOSTADDR": "127.0.0.1"}
+    with RunningApp(postgres, **elsewhere) as app:
+        status, body = get(app.url + "/healthz")
+    assert status == 503 and body["error"] == "OperationalError", body
+    # verify-ca (the CA, not the name) passes the same connection: the host name made the difference.
+    with RunningApp(postgres, DATABASE_SSLMODE="verify-ca", **elsewhere) as app:
         assert get(app.url + "/healthz")[0] == 200
 
 

@@ -28,6 +28,7 @@ metadata carries a key (staging sets no `sshKeys`, and its firewall keeps 22 shu
 from __future__ import annotations
 
 import re
+import shlex
 import subprocess
 import sys
 import time
@@ -70,7 +71,8 @@ def image(staging):
 
 @pytest.fixture(scope="module")
 def postgres():
-    with LocalPostgres(user="hello", database="hello") as server:
+    # The guest reaches it at GUEST_DATABASE's address, and verify-full checks the certificate names it.
+    with LocalPostgres(user="hello", database="hello", host_names=("127.0.0.1", "localhost", GUEST_DATABASE.split(":")[0])) as server:
         yield server
 
 
@@ -83,7 +85,14 @@ def ssh_key(tmp_path_factory):
 
 def user_data_for(postgres: LocalPostgres, password: str) -> str:
     host, port = GUEST_DATABASE.split(":")
-    return staging_user_data(database_host=host, database_port=int(port), database_user=postgres.user, database_password=password, database_name=postgres.database)
+    return staging_user_data(
+        database_host=host,
+        database_port=int(port),
+        database_user=postgres.user,
+        database_password=password,
+        database_name=postgres.database,
+        database_ca=postgres.ca_certificate,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -174,8 +183,15 @@ def test_the_password_and_the_secret_never_reach_the_journal(server, postgres):
 def test_env_file_is_root_only_and_holds_what_user_data_wrote(server, postgres):
     assert guest(server, "stat -c '%a %U %G' /etc/webapp/app.env") == "600 root root"
     content = guest(server, "cat /etc/webapp/app.env")
-    assert f'DATABASE_PASSWORD="{postgres.password}"' in content and 'DATABASE_SSLMODE="require"' in content
+    assert f'DATABASE_PASSWORD="{postgres.password}"' in content and 'DATABASE_SSLMODE="verify-full"' in content
+    assert 'DATABASE_SSLROOTCERT="/etc/webapp/database-ca.crt"' in content
     assert 'APP_ENV="staging"' in content
+
+
+def test_the_database_ca_is_the_one_user_data_carried(server, postgres):
+    """/healthz is 200 (the first test) with verify-full: the guest's libpq checked 10.0.2.100 against this CA."""
+    assert guest(server, "stat -c '%a %U %G' /etc/webapp/database-ca.crt") == "644 root root"
+    assert guest(server, "cat /etc/webapp/database-ca.crt") == postgres.ca_certificate.strip()
 
 
 def test_no_ssh_password_login(server):
@@ -195,6 +211,47 @@ def test_nothing_else_listens(server, staging):
         (tcp if fields[0] == "tcp" else udp).add(fields[4].rsplit(":", 1)[1])
     assert tcp == {"8080", "22"}, sockets  # the app; sshd (key-only, closed at the cloud firewall unless allow-listed)
     assert udp <= {"68"}, sockets  # the DHCP client's socket: it answers nothing
+
+
+# Prints the stand-in's user-data, or why it could not be fetched.
+METADATA_FETCH = """
+import urllib.request
+try:
+    print(urllib.request.urlopen("http://169.254.169.254/metadata/v1/user-data", timeout=5).read().decode().strip())
+except OSError as error:
+    print("refused:", getattr(error, "reason", error))
+"""
+
+
+def test_only_root_reaches_the_metadata_endpoint(server):
+    """The base's nftables rule: the cloud's metadata endpoint (which serves user-data) answers root only.
+
+    The stand-in endpoint runs inside the guest, on a loopback alias of 169.254.169.254:
+    QEMU's user network forwards guest connections only to addresses in its own subnet
+    (`guestfwd=tcp:169.254.169.254:80-...` stops QEMU with "Conflicting/invalid host:port in
+    guest forwarding rule"). The rule sees what it sees for the real endpoint: a locally
+    made packet to 169.254.169.254 and the socket's owner. (NoCloud, the local datasource,
+    never asks that address, so the boot itself does not depend on it.)
+    """
+    assert guest(server, "systemctl is-enabled nftables.service") == "enabled"
+    assert guest(server, "systemctl is-active nftables.service") == "active"
+    guest(
+        server,
+        "ip addr add 169.254.169.254/32 dev lo && install -d /run/metadata-stand-in/metadata/v1"
+        " && echo stand-in-user-data > /run/metadata-stand-in/metadata/v1/user-data"
+        " && systemd-run --quiet --unit metadata-stand-in python3 -m http.server --bind 169.254.169.254 --directory /run/metadata-stand-in 80",
+    )
+    try:
+        guest(server, "for _ in $(seq 100); do ss -Hltn 'sport = :80' | grep -q . && exit 0; sleep 0.2; done; exit 1")
+        as_root = guest(server, f"python3 -c {shlex.quote(METADATA_FETCH)}")
+        as_webapp = guest(server, f"cd / && runuser -u webapp -- python3 -c {shlex.quote(METADATA_FETCH)}")
+        rules = guest(server, "nft list chain inet metadata output")
+    finally:
+        server.ssh("systemctl stop metadata-stand-in; ip addr del 169.254.169.254/32 dev lo; rm -rf /run/metadata-stand-in")
+    assert as_root == "stand-in-user-data"
+    assert as_webapp.startswith("refused:"), as_webapp
+    # The rule refused it (its counter moved), not something else.
+    assert re.search(r"ip daddr 169\.254\.169\.254 meta skuid != 0 counter packets [1-9]", rules), rules
 
 
 def test_the_server_does_not_change_itself(server):

@@ -54,7 +54,8 @@ def start_app(postgres: LocalPostgres, instance: str, drain: int, tmp_path: Path
         "PATH": os.environ["PATH"], "APP_NAME": "hello", "APP_VERSION": "1.4.2", "IMAGE_NAME": "hello-1.4.2-0123456789ab",
         "APP_PORT": str(port), "APP_BIND": "127.0.0.1", "APP_DRAIN_SECONDS": str(drain), "CLOUD_INIT_INSTANCE_DATA": str(instance_data),
         "DATABASE_HOST": "127.0.0.1", "DATABASE_PORT": str(postgres.port), "DATABASE_NAME": postgres.database,
-        "DATABASE_USER": postgres.user, "DATABASE_PASSWORD": postgres.password, "DATABASE_SSLMODE": "require",
+        "DATABASE_USER": postgres.user, "DATABASE_PASSWORD": postgres.password,
+        "DATABASE_SSLMODE": "verify-full", "DATABASE_SSLROOTCERT": str(postgres.ca_file),
     }  # fmt: skip
     process = subprocess.Popen(["/usr/bin/python3", "-I", str(APP)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return process, port

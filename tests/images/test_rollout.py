@@ -29,6 +29,7 @@ from postgres import LocalPostgres, available
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "images" / "local"))
 
+from rehearsal import GUEST_DATABASE_HOST  # noqa: E402
 from scenarios import REHEARSAL_CONFIG, results_table, run_chain  # noqa: E402
 
 TOOLS = ("packer", "qemu-system-x86_64", "qemu-img", "mmdebstrap", "genisoimage", "haproxy", "socat")
@@ -40,7 +41,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def results():
-    with LocalPostgres(user="hello", database="hello") as postgres:
+    with LocalPostgres(user="hello", database="hello", host_names=("127.0.0.1", "localhost", GUEST_DATABASE_HOST)) as postgres:
         chain = run_chain(postgres, log=lambda line: print(line, flush=True))
         print("\n" + results_table(chain), flush=True)
         yield chain
