@@ -24,6 +24,13 @@ that existed before this update has another id, whatever its name, image or
 config, so the old generation's answers can never satisfy the gate: not after
 a config-only change that keeps every name, not after a resize.
 
+GENERATIONS (AWS). An auto-scaling group starts its instances itself, so
+Pulumi never learns their ids. There the fleet hands every instance a
+generation (a hash of everything the fleet is made of) in its user-data, the
+app reports it (`generation`), and the gate waits instead for
+`--expect-count` distinct instances of `--expect-generation`: an instance of
+the previous generation reports another one, so it can never count.
+
 THE RULE (`Gate.passed`). An answer is healthy when it is HTTP 200 with
 `"status": "ok"` and the expected version. The gate passes when every
 expected instance's last `--min-successes` answers were all healthy, in a row.
@@ -89,6 +96,7 @@ class Observation:
     state: str | None = "ok"  # the body's "status" field
     error: str | None = None
     hostname: str | None = None  # reported for people reading the summary; decides nothing
+    generation: str | None = None  # the fleet generation the server was started with (AWS)
 
     def healthy_for(self, version: str) -> bool:
         return self.error is None and self.status == 200 and self.state == "ok" and self.version == version
@@ -102,6 +110,7 @@ class InstanceRecord:
     streak: int = 0  # healthy answers in a row, up to the latest
     last_status: int | None = None
     last_version: str | None = None
+    generation: str | None = None
 
 
 @dataclass
@@ -111,6 +120,9 @@ class Gate:
     expected_instances: frozenset[str]
     expected_version: str
     min_successes: int = 2
+    expected_generation: str | None = None
+    """With `expected_count`: count instances that report this generation instead of known ids."""
+    expected_count: int = 0
     instances: dict[str, InstanceRecord] = field(default_factory=dict)
     errors: Counter[str] = field(default_factory=Counter)
     other_answers: int = 0
@@ -124,7 +136,8 @@ class Gate:
         record.answers += 1
         record.last_status = observation.status
         record.last_version = observation.version
-        if observation.instance not in self.expected_instances:
+        record.generation = observation.generation
+        if not self.is_new(observation.instance):
             self.other_answers += 1
             return
         if observation.healthy_for(self.expected_version):
@@ -133,9 +146,32 @@ class Gate:
         else:
             record.streak = 0
 
+    def is_new(self, instance: str) -> bool:
+        """Created by this update: one of the expected ids, or (generation mode) last seen reporting the expected generation."""
+        if self.expected_generation is not None:
+            record = self.instances.get(instance)
+            return record is not None and record.generation == self.expected_generation
+        return instance in self.expected_instances
+
+    def new_instances(self) -> frozenset[str]:
+        if self.expected_generation is not None:
+            return frozenset(instance for instance in self.instances if self.is_new(instance))
+        return self.expected_instances
+
     def waiting_for(self) -> list[str]:
-        """Expected instances whose latest answers are not yet a healthy run of `min_successes`."""
-        return sorted(instance for instance in self.expected_instances if self.instances.get(instance, InstanceRecord()).streak < self.min_successes)
+        """Expected instances whose latest answers are not yet a healthy run of `min_successes`.
+
+        In generation mode: the new instances seen so far that are not there yet, and
+        "N more of generation G" while fewer than `expected_count` are healthy.
+        """
+        if self.expected_generation is None:
+            return sorted(instance for instance in self.expected_instances if self.instances.get(instance, InstanceRecord()).streak < self.min_successes)
+        ready = [instance for instance in self.new_instances() if self.instances[instance].streak >= self.min_successes]
+        if len(ready) >= self.expected_count:
+            return []
+        seen = sorted(instance for instance in self.new_instances() if instance not in ready)
+        unseen = self.expected_count - len(ready) - len(seen)
+        return seen + ([f"{unseen} more instance(s) of generation {self.expected_generation}"] if unseen > 0 else [])
 
     def passed(self) -> bool:
         return not self.waiting_for()
@@ -145,19 +181,22 @@ class Gate:
             "healthy": self.passed(),
             "elapsed_seconds": round(elapsed, 1),
             "expected_version": self.expected_version,
+            "expected_generation": self.expected_generation,
+            "expected_count": self.expected_count if self.expected_generation is not None else len(self.expected_instances),
             "min_successes": self.min_successes,
             "errors": sum(self.errors.values()),
             "error_kinds": dict(sorted(self.errors.items())),
             "other_answers": self.other_answers,
             "instances": {
                 name: {
-                    "expected": name in self.expected_instances,
+                    "expected": self.is_new(name),
                     "hostname": record.hostname,
                     "answers": record.answers,
                     "healthy": record.healthy,
                     "healthy_in_a_row": record.streak,
                     "last_status": record.last_status,
                     "last_version": record.last_version,
+                    "generation": record.generation,
                 }
                 for name, record in sorted(self.instances.items())
             },
@@ -230,6 +269,7 @@ def _get(target: Target, timeout: float) -> Observation:
         hostname=_clean(document.get("hostname"), 253),
         version=_clean(document.get("version"), 64),
         state=_clean(document.get("status"), 32),
+        generation=_clean(document.get("generation"), 64),
     )
 
 
@@ -280,13 +320,13 @@ def run(
         observation = probe(max(min(request_timeout, deadline - clock()), 0.05))
         gate.observe(observation)
         now = clock()
-        for instance in sorted(gate.expected_instances - announced):
+        for instance in sorted(gate.new_instances() - announced):
             record = gate.instances.get(instance, InstanceRecord())
             if record.healthy:
                 announced.add(instance)
                 log(f"health gate: {now - start:.1f}s: instance {instance} ({record.hostname}) answered healthy with {gate.expected_version}")
         if gate.passed():
-            log(f"health gate: healthy after {now - start:.1f}s: instances {', '.join(sorted(gate.expected_instances))} answer {gate.expected_version}")
+            log(f"health gate: healthy after {now - start:.1f}s: instances {', '.join(sorted(gate.new_instances()))} answer {gate.expected_version}")
             return True
         if now - last_report >= PROGRESS_EVERY_SECONDS:
             last_report = now
@@ -310,6 +350,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--expect-version", required=True, help="the version the new droplets must report")
     parser.add_argument("--expect-instance", action="append", default=[], metavar="ID", help="the instance id of a server this update created (repeatable)")
     parser.add_argument("--expect-instances", default="", metavar="A,B,...", help="instance ids of the servers this update created, comma-separated")
+    parser.add_argument("--expect-generation", metavar="G", help="instead of ids: the fleet generation the new servers report (with --expect-count)")
+    parser.add_argument("--expect-count", type=int, metavar="N", help="with --expect-generation: how many distinct servers of that generation must be healthy")
     parser.add_argument("--timeout", type=float, default=600, help="seconds before the gate fails (default 600)")
     parser.add_argument("--interval", type=float, default=2, help="seconds between polls (default 2)")
     parser.add_argument("--request-timeout", type=float, default=5, help="seconds per request (default 5)")
@@ -320,8 +362,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
 
     instances = {name.strip() for name in [*args.expect_instance, *args.expect_instances.split(",")] if name.strip()}
-    if not instances:
-        parser.error("give the new servers' instance ids with --expect-instance or --expect-instances")
+    if args.expect_generation is not None or args.expect_count is not None:
+        if instances:
+            parser.error("give either the new servers' instance ids or --expect-generation with --expect-count, not both")
+        if not args.expect_generation or args.expect_count is None or args.expect_count < 1:
+            parser.error("--expect-generation needs a value and --expect-count a number of servers, at least 1")
+    elif not instances:
+        parser.error("give the new servers' instance ids with --expect-instance or --expect-instances (or --expect-generation with --expect-count)")
     parts = urlsplit(args.url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         parser.error(f"--url must be an http:// or https:// URL, got {args.url!r}")
@@ -373,7 +420,8 @@ def print_failure(summary: dict) -> None:
         )
     for name in summary["missing"]:
         if name not in summary["instances"]:
-            print(f"  instance {name} (new): never answered", file=sys.stderr)
+            # An expected id that never answered, or (generation mode) how many new servers were never seen.
+            print(f"  {name}: never answered" if summary["expected_generation"] else f"  instance {name} (new): never answered", file=sys.stderr)
     kinds = ", ".join(f"{kind} x{count}" for kind, count in summary["error_kinds"].items())
     print(f"  connection errors (refused, reset, timed out, or no instance id in the answer): {summary['errors']}" + (f": {kinds}" if kinds else ""), file=sys.stderr)
 
@@ -389,7 +437,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"health_gate.py: error: --cacert {args.cacert}: {error}", file=sys.stderr)
         return EXIT_USAGE
     target = Target(url=args.url, resolve_address=args.resolve_address, tls=tls)
-    gate = Gate(expected_instances=args.instances, expected_version=args.expect_version, min_successes=args.min_successes)
+    gate = Gate(
+        expected_instances=args.instances,
+        expected_version=args.expect_version,
+        min_successes=args.min_successes,
+        expected_generation=args.expect_generation,
+        expected_count=args.expect_count or 0,
+    )
     start = time.monotonic()
     healthy = run(gate, lambda limit: poll(target, limit), timeout=args.timeout, interval=args.interval, request_timeout=args.request_timeout)
     summary = gate.summary(time.monotonic() - start)

@@ -1,0 +1,201 @@
+"""AwsFleet: one launch template and one auto-scaling group per rollout wave, replaced whole on every change, each wave gated.
+
+Creates the fleet's identity (an IAM role whose only permission is reading the
+stack's SSM parameters, and its instance profile), a launch template (the AMI,
+user-data that names the parameters but holds no secret, IMDSv2 required with a
+hop limit of 1, an encrypted gp3 root volume, no public IP, the fleet's security
+group) and, per rollout wave, an auto-scaling group in the private subnets that
+registers its instances in the load balancer's target group, then a HealthGate.
+
+IMMUTABLE GENERATIONS. The launch template and the groups are replaced on any
+change (`replace_on_changes=["*"]`), create-before-destroy, with auto-generated
+names, so the new generation exists beside the old one. A group counts as
+created only once its desired instances are healthy in the target group
+(`wait_for_elb_capacity`); then the wave's HealthGate polls the deep health
+path through the ALB until that many instances of *this* generation answer
+healthy. The generation is a hash of everything the fleet is made of, handed
+to each instance in its user-data and reported by `/healthz`: an instance of
+the previous generation can never pass the gate. Only after the last gate do
+the old groups go; each of their instances leaves the target group through the
+deregistration delay (the ALB drains it) before it is terminated.
+
+Why not one group with `instance_refresh`: Pulumi (like Terraform) starts the
+refresh and returns; nothing waits for it to finish or fails the update when
+it does, so a bad image would roll through while `pulumi up` reports success.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws.generation import fleet_generation
+from components.cloud_init import render_user_data
+from components.health_gate import HealthGate, HealthGateArgs
+from components.rollout import RolloutStrategy, rollout_waves
+
+
+@dataclass(frozen=True, kw_only=True)
+class AwsGateSettings:
+    url: pulumi.Input[str]
+    """The deep health endpoint through the ALB."""
+    timeout_seconds: int
+    resolve: pulumi.Input[str] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AwsFleetArgs:
+    app_version: str
+    image_id: pulumi.Input[str]
+    """The AMI."""
+    count: int
+    instance_type: str
+    subnet_ids: pulumi.Input[list[str]]
+    """Private subnets, one per zone: the groups spread instances over them."""
+    security_group_id: pulumi.Input[str]
+    target_group_arn: pulumi.Input[str]
+    environment: pulumi.Input[Mapping[str, str]]
+    """The app's environment file, without secrets: it names the SSM parameters instead (see `secret_parameters`)."""
+    database_ca_path: str
+    """Where the image keeps the database's CA bundle (baked: RDS's bundle is public and long-lived)."""
+    secret_parameter_arns: Sequence[pulumi.Input[str]]
+    """The SSM parameters the instances may read, and nothing else."""
+    gate: AwsGateSettings
+    rollout: RolloutStrategy = RolloutStrategy.ALL_AT_ONCE
+    batch_size: int = 1
+    tags: Mapping[str, str] = field(default_factory=dict)
+    name_prefix: str = "fleet"
+    """Readable prefix for Name tags, e.g. hello-aws-staging."""
+    capacity_timeout_seconds: int = 900
+    """How long a new group may take until its instances are healthy in the target group."""
+
+
+# Every change to the template or a group is a new generation beside the old one (see the module docstring).
+REPLACE_ON_CHANGES = ["*"]
+
+ASSUME_ROLE_POLICY = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
+    sort_keys=True,
+)
+
+
+def read_parameters_policy(parameter_arns: Sequence[str]) -> str:
+    """The instance role's only permission: read these parameters (SecureStrings under the AWS-managed key need no kms grant)."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": sorted(parameter_arns)}]}, sort_keys=True)
+
+
+class AwsFleet(pulumi.ComponentResource):
+    generation: pulumi.Output[str]
+    group_names: pulumi.Output[list[str]]
+    launch_template_id: pulumi.Output[str]
+    gates: list[HealthGate]
+
+    def __init__(self, name: str, args: AwsFleetArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("immutable-web:aws:Fleet", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.tags)
+        waves = rollout_waves(args.count, args.rollout, args.batch_size)
+
+        role = aws.iam.Role(f"{name}-role", assume_role_policy=ASSUME_ROLE_POLICY, description="Fleet instances: read the stack's SSM parameters", tags=tags, opts=child)
+        aws.iam.RolePolicy(
+            f"{name}-read-parameters",
+            role=role.id,
+            policy=pulumi.Output.all(*args.secret_parameter_arns).apply(read_parameters_policy),
+            opts=child,
+        )
+        profile = aws.iam.InstanceProfile(f"{name}-profile", role=role.name, tags=tags, opts=child)
+
+        # Everything an instance is made of, hashed: a new value anywhere is a new generation.
+        self.generation = pulumi.Output.all(
+            image=args.image_id,
+            instance_type=args.instance_type,
+            environment=args.environment,
+            subnets=args.subnet_ids,
+            security_group=args.security_group_id,
+            target_group=args.target_group_arn,
+            profile=profile.arn,
+            waves=[list(wave) for wave in waves],
+        ).apply(fleet_generation)
+        user_data = pulumi.Output.all(args.environment, self.generation).apply(lambda values: render_user_data({**values[0], "APP_GENERATION": values[1]}, database_ca=None))
+
+        template = aws.ec2.LaunchTemplate(
+            f"{name}-template",
+            image_id=args.image_id,
+            instance_type=args.instance_type,
+            user_data=user_data.apply(lambda text: base64.b64encode(text.encode()).decode()),
+            iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=profile.arn),
+            # IMDSv2 only, one hop: a process in a container or behind a proxy on the instance cannot reach it.
+            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1, instance_metadata_tags="disabled"),
+            block_device_mappings=[
+                aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                    device_name="/dev/xvda",
+                    ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(encrypted="true", volume_type="gp3", delete_on_termination="true"),
+                )
+            ],
+            network_interfaces=[
+                aws.ec2.LaunchTemplateNetworkInterfaceArgs(device_index=0, associate_public_ip_address="false", security_groups=[args.security_group_id], delete_on_termination="true")
+            ],
+            tag_specifications=[aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags={**tags, "Name": f"{args.name_prefix}-{kind}"}) for kind in ("instance", "volume")],
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, replace_on_changes=REPLACE_ON_CHANGES, delete_before_replace=False),
+        )
+
+        self.gates = []
+        groups = []
+        started = 0
+        for wave, indexes in enumerate(waves):
+            # The previous wave's gate must pass before this wave's group is created (a failed canary stops here).
+            after = [self.gates[-1].command] if self.gates else []
+            size = len(indexes)
+            group = aws.autoscaling.Group(
+                f"{name}-{wave}",
+                min_size=size,
+                max_size=size,
+                desired_capacity=size,
+                vpc_zone_identifiers=args.subnet_ids,
+                launch_template=aws.autoscaling.GroupLaunchTemplateArgs(id=template.id, version=template.latest_version.apply(str)),
+                target_group_arns=[args.target_group_arn],
+                # The target group's health check decides an instance's health (and replaces a failing one after the grace period).
+                health_check_type="ELB",
+                health_check_grace_period=args.capacity_timeout_seconds,
+                # Created = this many instances healthy in the target group; a bad generation fails here.
+                wait_for_elb_capacity=size,
+                wait_for_capacity_timeout=f"{args.capacity_timeout_seconds}s",
+                tags=[aws.autoscaling.GroupTagArgs(key=key, value=value, propagate_at_launch=True) for key, value in {**tags, "Name": f"{args.name_prefix}-{wave}"}.items()],
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=after,
+                    replace_on_changes=REPLACE_ON_CHANGES,
+                    # The new group is created before the old one is deleted: no gap in capacity.
+                    delete_before_replace=False,
+                    # Deleting a group drains each instance from the target group (the deregistration delay) first.
+                    custom_timeouts=pulumi.CustomTimeouts(create=f"{args.capacity_timeout_seconds + 300}s", delete="20m"),
+                ),
+            )
+            groups.append(group)
+            started += size
+            self.gates.append(
+                HealthGate(
+                    f"{name}-gate-{wave}",
+                    HealthGateArgs(
+                        url=args.gate.url,
+                        expect_version=args.app_version,
+                        generation=self.generation,
+                        expect_count=started,
+                        # A new group re-runs the gate, as a new set of droplet ids does on DigitalOcean.
+                        triggers=[group.arn],
+                        timeout_seconds=args.gate.timeout_seconds,
+                        resolve=args.gate.resolve,
+                    ),
+                    opts=child,
+                )
+            )
+
+        self.group_names = pulumi.Output.all(*[group.name for group in groups])
+        self.launch_template_id = template.id
+        self.register_outputs({"generation": self.generation, "group_names": self.group_names, "launch_template_id": self.launch_template_id})
