@@ -10,22 +10,24 @@
 This file only wires components from the validated stack config.
 """
 
+from functools import partial
 from pathlib import Path
 
 import pulumi
 
 from components.app_fleet import AppFleet, AppFleetArgs, DatabaseConnection, GateSettings
+from components.common.gate import app_url, gate_resolve, gate_url
+from components.common.image_sources import image_source_hashes
+from components.common.naming import app_image_name, base_image_name, fleet_tag_name
+from components.common.serving import READINESS_PATH, drain_seconds
+from components.common.tags import common_tags
 from components.config import ImageMode, load_settings
 from components.database import Database, DatabaseArgs
 from components.dns import Dns, DnsArgs, DnsZone, DnsZoneArgs
 from components.image_build import ImageBuild, ImageBuildArgs
-from components.image_sources import image_source_hashes
 from components.load_balancer import HealthCheck, LoadBalancer, LoadBalancerArgs
-from components.naming import app_image_name, base_image_name, fleet_tag_name
 from components.network import Network, NetworkArgs
 from components.promoted_image import PromotedImage, PromotedImageArgs
-from components.serving import HEALTH_PATH, READINESS_PATH, drain_seconds
-from components.tags import common_tags
 
 PROJECT_DIR = Path(__file__).resolve().parent
 IMAGES = PROJECT_DIR / "images"
@@ -39,7 +41,7 @@ network = Network(
     NetworkArgs(region=settings.region, fleet_tag=fleet_tag_name(app.name, settings.stack), description=f"{app.name} {settings.stack}"),
 )
 
-# Each layer's content hash covers what its template uses (components.image_sources); the app's, also the base it builds on.
+# Each layer's content hash covers what its template uses (components.common.image_sources); the app's, also the base it builds on.
 base_hash, app_hash = image_source_hashes(PROJECT_DIR, base_image=settings.image.base_image, app_name=app.name)
 if settings.image.mode == ImageMode.BAKE:
     packer_region = {"region": settings.region, "snapshot_regions": [settings.region, *settings.image.copy_to_regions], "size": "s-1vcpu-1gb"}
@@ -112,10 +114,10 @@ if settings.dns.domain is not None:
     Dns("dns", DnsArgs(domain=settings.dns.domain, record=settings.dns.record, ip=load_balancer.ip, ttl=settings.dns.ttl, zone=zone))
 
 if settings.dns.tls and fqdn is not None:
-    url = pulumi.Output.from_input(f"https://{fqdn}")
-    resolve: pulumi.Output[str] | None = load_balancer.ip.apply(lambda ip: f"{fqdn}:{ip}")
+    url = pulumi.Output.from_input(app_url(tls_name=fqdn))
+    resolve: pulumi.Output[str] | None = load_balancer.ip.apply(partial(gate_resolve, fqdn))
 else:
-    url = load_balancer.ip.apply(lambda ip: f"http://{ip}")
+    url = load_balancer.ip.apply(lambda ip: app_url(ip=ip))
     resolve = None
 
 fleet = AppFleet(
@@ -148,7 +150,7 @@ fleet = AppFleet(
             unhealthy_threshold=health_check.unhealthy_threshold,
         ),
         # The gate checks the deep health path (database, version, instance id) through the balancer.
-        gate=GateSettings(url=url.apply(lambda base_url: base_url + HEALTH_PATH), timeout_seconds=settings.fleet.health_gate_timeout, resolve=resolve),
+        gate=GateSettings(url=url.apply(gate_url), timeout_seconds=settings.fleet.health_gate_timeout, resolve=resolve),
         rollout=settings.fleet.rollout,
         batch_size=settings.fleet.batch_size,
         env=app.env,

@@ -23,7 +23,9 @@ from typing import overload
 
 import pulumi
 
-from components.cloud_init import ENV_NAME_PATTERN, RESERVED_ENV_NAMES
+from components.common.cloud_init import ENV_NAME_PATTERN, RESERVED_ENV_NAMES
+from components.common.naming import droplet_hostname
+from components.common.rollout import RolloutStrategy
 from components.config_rules import (
     APP_NAME_PATTERN,
     BASE_IMAGE_PATTERN,
@@ -43,8 +45,6 @@ from components.config_rules import (
     dns_record_problem,
     env_credential_problem,
 )
-from components.naming import droplet_hostname
-from components.rollout import RolloutStrategy
 
 PROJECT = "immutable-web"
 # Config namespaces this program's stacks use: its own, the DigitalOcean provider's, and Pulumi's.
@@ -273,7 +273,7 @@ class _Reader:
 # Keys earlier versions read, and why they are gone.
 RETIRED_KEYS: Mapping[str, str] = {
     "healthPath": (
-        "is no longer configurable: the image serves /readyz (the load balancer's check) and /healthz (the health gate's), a contract fixed in the image (components/serving.py); remove the key"
+        "is no longer configurable: the image serves /readyz (the load balancer's check) and /healthz (the health gate's), a contract fixed in the image (components/common/serving.py); remove the key"
     ),
 }
 

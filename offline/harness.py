@@ -548,7 +548,7 @@ def run_under_mocks(
 
 def _pinned_snapshot(config: Mapping[str, str]) -> dict[str, str]:
     """The image a promoting stack's config names, as though the baking stack had made it."""
-    from components.naming import app_image_name
+    from components.common.naming import app_image_name
 
     namespace = project_file()["name"]
     if config.get(f"{namespace}:imageMode") != "promote":

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from components.common.packer_output import parse_artifact_id
 from components.image_build import PACKER_INTERPRETER, REUSE_PREVIOUS_BAKE, ImageBuild, ImageBuildArgs, packer_command
-from components.packer import parse_artifact_id
 from components.promoted_image import ImageNotFoundError, PromotedImage, PromotedImageArgs
 from offline.harness import RealisticMocks, run_program, run_under_mocks
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from components.common.packer_output import PackerOutputError, parse_artifact_id
 from components.image_build import packer_command, packer_value
-from components.packer import PackerOutputError, parse_artifact_id
 
 TRANSCRIPT = (Path(__file__).resolve().parents[1] / "data" / "packer" / "null-build.machine-readable.txt").read_text()
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from components import serving
+from components.common import serving
 from components.load_balancer import HealthCheck
 
 ROOT = Path(__file__).resolve().parents[2]

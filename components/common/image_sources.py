@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from components.naming import base_image_name
+from components.common.naming import base_image_name
 
 # Paths relative to the project directory: a folder stands for every file in it.
 # The app layer builds on the base, so its hash also covers the base's (through the base's name).
