@@ -14,7 +14,7 @@ import pytest
 
 from components.config import KEYS, ConfigError, load_settings
 from components.config_rules import DIGITALOCEAN_REGIONS
-from components.promoted_image import ImageNotFoundError
+from components.digitalocean.promoted_image import ImageNotFoundError
 from offline import harness
 from offline.harness import list_stacks, project_file, run_program, stack_config
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from components.common import serving
-from components.load_balancer import HealthCheck
+from components.digitalocean.load_balancer import HealthCheck
 
 ROOT = Path(__file__).resolve().parents[2]
 
