@@ -10,7 +10,7 @@ This file only wires: it reads the settings once and hands them to the chosen cl
 
 from pathlib import Path
 
-from components.config import load_settings
+from config.reader import load_settings
 from deployments import deploy
 
 # The program's own folder: the images it bakes, and the content hashes that name them, are read from here.

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from components.config import Cloud, StackSettings
+from config.reader import StackSettings
+from config.shared import Cloud
 from deployments import digitalocean
 
 DEPLOYMENTS: Mapping[Cloud, Callable[[StackSettings, Path], None]] = {

@@ -21,7 +21,6 @@ from components.common.image_sources import image_source_hashes
 from components.common.naming import app_image_name, base_image_name, fleet_tag_name
 from components.common.serving import READINESS_PATH, drain_seconds
 from components.common.tags import common_tags
-from components.config import ImageMode, StackSettings
 from components.digitalocean.app_fleet import AppFleet, AppFleetArgs, DatabaseConnection, GateSettings
 from components.digitalocean.database import Database, DatabaseArgs
 from components.digitalocean.dns import Dns, DnsArgs, DnsZone, DnsZoneArgs
@@ -29,22 +28,24 @@ from components.digitalocean.load_balancer import HealthCheck, LoadBalancer, Loa
 from components.digitalocean.network import Network, NetworkArgs
 from components.digitalocean.promoted_image import PromotedImage, PromotedImageArgs
 from components.image_build import ImageBuild, ImageBuildArgs
+from config.reader import StackSettings
+from config.shared import ImageMode
 
 
 def deploy(settings: StackSettings, project_dir: Path) -> None:
     """Create the stack's resources on DigitalOcean and export its outputs; the images' sources are under ``project_dir``."""
     app = settings.app
-    tags = common_tags(app.name, settings.stack, settings.tags)
+    tags = common_tags(app.name, settings.stack, settings.digitalocean.tags)
 
     network = Network(
         "network",
-        NetworkArgs(region=settings.region, fleet_tag=fleet_tag_name(app.name, settings.stack), description=f"{app.name} {settings.stack}"),
+        NetworkArgs(region=settings.digitalocean.region, fleet_tag=fleet_tag_name(app.name, settings.stack), description=f"{app.name} {settings.stack}"),
     )
 
     # Each layer's content hash covers what its template uses (components.common.image_sources); the app's, also the base it builds on.
-    base_hash, app_hash = image_source_hashes(project_dir, base_image=settings.image.base_image, app_name=app.name)
+    base_hash, app_hash = image_source_hashes(project_dir, base_image=settings.digitalocean.base_image, app_name=app.name)
     if settings.image.mode == ImageMode.BAKE:
-        packer_region = {"region": settings.region, "snapshot_regions": [settings.region, *settings.image.copy_to_regions], "size": "s-1vcpu-1gb"}
+        packer_region = {"region": settings.digitalocean.region, "snapshot_regions": [settings.digitalocean.region, *settings.digitalocean.image_copy_regions], "size": "s-1vcpu-1gb"}
         base = ImageBuild(
             "base-image",
             ImageBuildArgs(
@@ -52,7 +53,7 @@ def deploy(settings: StackSettings, project_dir: Path) -> None:
                 build="digitalocean.base",
                 image_name=base_image_name(base_hash),
                 source_hash=base_hash,
-                variables={"source_image": settings.image.base_image, **packer_region},
+                variables={"source_image": settings.digitalocean.base_image, **packer_region},
             ),
         )
         source_hash = app_hash
@@ -72,18 +73,18 @@ def deploy(settings: StackSettings, project_dir: Path) -> None:
         source_hash = settings.image.source_hash
         image = PromotedImage(
             "app-image",
-            PromotedImageArgs(image_name=app_image_name(app.name, app.version, source_hash), region=settings.region),
+            PromotedImageArgs(image_name=app_image_name(app.name, app.version, source_hash), region=settings.digitalocean.region),
         )
 
     database = Database(
         "database",
         DatabaseArgs(
-            region=settings.region,
+            region=settings.digitalocean.region,
             vpc_id=network.vpc_id,
             fleet_tag=network.fleet_tag,
             version=settings.database.version,
-            size=settings.database.size,
-            node_count=settings.database.node_count,
+            size=settings.digitalocean.database_size,
+            node_count=settings.digitalocean.database_node_count,
             database_name=app.name,
             user_name=app.name,
             protect=settings.database.protect,
@@ -99,7 +100,7 @@ def deploy(settings: StackSettings, project_dir: Path) -> None:
     load_balancer = LoadBalancer(
         "load-balancer",
         LoadBalancerArgs(
-            region=settings.region,
+            region=settings.digitalocean.region,
             vpc_id=network.vpc_id,
             droplet_tag=network.fleet_tag,
             app_port=app.port,
@@ -129,8 +130,8 @@ def deploy(settings: StackSettings, project_dir: Path) -> None:
             source_hash=source_hash,
             image_id=image.image_id,
             count=settings.fleet.count,
-            size=settings.fleet.size,
-            region=settings.region,
+            size=settings.digitalocean.droplet_size,
+            region=settings.digitalocean.region,
             vpc_id=network.vpc_id,
             fleet_tag=network.fleet_tag,
             load_balancer_id=load_balancer.load_balancer_id,
@@ -155,7 +156,7 @@ def deploy(settings: StackSettings, project_dir: Path) -> None:
             batch_size=settings.fleet.batch_size,
             env=app.env,
             tags=tags,
-            ssh_keys=settings.fleet.ssh_keys,
+            ssh_keys=settings.digitalocean.ssh_keys,
             ssh_allow_cidrs=settings.fleet.ssh_allow_cidrs,
         ),
     )
