@@ -2,7 +2,7 @@
 
 `LAYER_SOURCES` is the one list of the files under `images/` each layer's
 Packer template uses: its own folder and the shared files its provisioners
-name (`tests/components/test_image_sources.py` checks the list against the
+name (`tests/components/common/test_image_sources.py` checks the list against the
 templates). `image_source_hashes` turns it into the two hashes the image
 names carry; the Pulumi program (`__main__.py`) and the local bake
 (`images/local/bake.py`) both call it, so the local image is named exactly as

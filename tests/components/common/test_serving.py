@@ -11,7 +11,7 @@ import pytest
 from components.common import serving
 from components.digitalocean.load_balancer import HealthCheck
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def app_constants() -> dict[str, object]:
