@@ -1,169 +1,17 @@
-"""An immutable web fleet on DigitalOcean: bake (or promote) an image, replace the fleet, keep state outside.
+"""An immutable web fleet: bake (or promote) an image, replace the fleet behind a load balancer, keep state outside.
 
-    config ──► ImageBuild (base) ──► ImageBuild (app) ──┐      (staging bakes;
-               or PromotedImage (look up by name) ──────┤       prod promotes)
-    Network (VPC + fleet tag) ──► Database ─────────────┤
-                              └─► LoadBalancer ─────────┼──► AppFleet: wave ► HealthGate ► wave ► HealthGate ...
-    DnsZone (if managed) ──► LB certificate, Dns record │
-                                  Dns (A record ► LB) ◄─┘
+    stack config ──► load_settings (config/: every key validated, every problem at once)
+                 ──► deploy: the `cloud` setting picks the deployment (deployments/__init__.py)
+                       digitalocean: deployments/digitalocean.py wires components/digitalocean/
+                       with the neutral ImageBuild and HealthGate, and exports the outputs
 
-This file only wires components from the validated stack config.
+This file only wires: it reads the settings once and hands them to the chosen cloud.
 """
 
 from pathlib import Path
 
-import pulumi
+from config.reader import load_settings
+from deployments import deploy
 
-from components.app_fleet import AppFleet, AppFleetArgs, DatabaseConnection, GateSettings
-from components.config import ImageMode, load_settings
-from components.database import Database, DatabaseArgs
-from components.dns import Dns, DnsArgs, DnsZone, DnsZoneArgs
-from components.image_build import ImageBuild, ImageBuildArgs
-from components.image_sources import image_source_hashes
-from components.load_balancer import HealthCheck, LoadBalancer, LoadBalancerArgs
-from components.naming import app_image_name, base_image_name, fleet_tag_name
-from components.network import Network, NetworkArgs
-from components.promoted_image import PromotedImage, PromotedImageArgs
-from components.serving import HEALTH_PATH, READINESS_PATH, drain_seconds
-from components.tags import common_tags
-
-PROJECT_DIR = Path(__file__).resolve().parent
-IMAGES = PROJECT_DIR / "images"
-
-settings = load_settings()
-app = settings.app
-tags = common_tags(app.name, settings.stack, settings.tags)
-
-network = Network(
-    "network",
-    NetworkArgs(region=settings.region, fleet_tag=fleet_tag_name(app.name, settings.stack), description=f"{app.name} {settings.stack}"),
-)
-
-# Each layer's content hash covers what its template uses (components.image_sources); the app's, also the base it builds on.
-base_hash, app_hash = image_source_hashes(PROJECT_DIR, base_image=settings.image.base_image, app_name=app.name)
-if settings.image.mode == ImageMode.BAKE:
-    packer_region = {"region": settings.region, "snapshot_regions": [settings.region, *settings.image.copy_to_regions], "size": "s-1vcpu-1gb"}
-    base = ImageBuild(
-        "base-image",
-        ImageBuildArgs(
-            template_dir="images/base",
-            build="digitalocean.base",
-            image_name=base_image_name(base_hash),
-            source_hash=base_hash,
-            variables={"source_image": settings.image.base_image, **packer_region},
-        ),
-    )
-    source_hash = app_hash
-    image: ImageBuild | PromotedImage = ImageBuild(
-        "app-image",
-        ImageBuildArgs(
-            template_dir="images/app",
-            build="digitalocean.app",
-            image_name=app_image_name(app.name, app.version, source_hash),
-            source_hash=source_hash,
-            variables={"base_image": base.image_id, "app_name": app.name, "app_version": app.version, "source_hash": source_hash, **packer_region},
-            extra_triggers=[base.image_id],
-        ),
-    )
-else:
-    assert settings.image.source_hash is not None  # load_settings guarantees it in promote mode
-    source_hash = settings.image.source_hash
-    image = PromotedImage(
-        "app-image",
-        PromotedImageArgs(image_name=app_image_name(app.name, app.version, source_hash), region=settings.region),
-    )
-
-database = Database(
-    "database",
-    DatabaseArgs(
-        region=settings.region,
-        vpc_id=network.vpc_id,
-        fleet_tag=network.fleet_tag,
-        version=settings.database.version,
-        size=settings.database.size,
-        node_count=settings.database.node_count,
-        database_name=app.name,
-        user_name=app.name,
-        protect=settings.database.protect,
-        tags=tags,
-    ),
-)
-
-# The zone before the balancer: DigitalOcean issues the certificate only for a zone it serves.
-zone = DnsZone("dns", DnsZoneArgs(domain=settings.dns.domain)).zone if settings.dns.manage_domain and settings.dns.domain else None
-
-# The balancer checks readiness (no database: a database blip never empties the pool).
-health_check = HealthCheck(path=READINESS_PATH, port=app.port)
-load_balancer = LoadBalancer(
-    "load-balancer",
-    LoadBalancerArgs(
-        region=settings.region,
-        vpc_id=network.vpc_id,
-        droplet_tag=network.fleet_tag,
-        app_port=app.port,
-        health_check=health_check,
-        tls_domain=settings.dns.fqdn if settings.dns.tls else None,
-        tls_zone=zone,
-    ),
-)
-
-fqdn = settings.dns.fqdn
-if settings.dns.domain is not None:
-    Dns("dns", DnsArgs(domain=settings.dns.domain, record=settings.dns.record, ip=load_balancer.ip, ttl=settings.dns.ttl, zone=zone))
-
-if settings.dns.tls and fqdn is not None:
-    url = pulumi.Output.from_input(f"https://{fqdn}")
-    resolve: pulumi.Output[str] | None = load_balancer.ip.apply(lambda ip: f"{fqdn}:{ip}")
-else:
-    url = load_balancer.ip.apply(lambda ip: f"http://{ip}")
-    resolve = None
-
-fleet = AppFleet(
-    "fleet",
-    AppFleetArgs(
-        app_name=app.name,
-        stack=settings.stack,
-        app_version=app.version,
-        source_hash=source_hash,
-        image_id=image.image_id,
-        count=settings.fleet.count,
-        size=settings.fleet.size,
-        region=settings.region,
-        vpc_id=network.vpc_id,
-        fleet_tag=network.fleet_tag,
-        load_balancer_id=load_balancer.load_balancer_id,
-        app_port=app.port,
-        database=DatabaseConnection(
-            host=database.host,
-            port=database.port,
-            name=database.database_name,
-            user=database.user_name,
-            password=database.password,
-            ca_certificate=database.ca_certificate,
-        ),
-        app_secret=settings.app_secret,
-        drain_seconds=drain_seconds(
-            check_interval_seconds=health_check.check_interval_seconds,
-            response_timeout_seconds=health_check.response_timeout_seconds,
-            unhealthy_threshold=health_check.unhealthy_threshold,
-        ),
-        # The gate checks the deep health path (database, version, instance id) through the balancer.
-        gate=GateSettings(url=url.apply(lambda base_url: base_url + HEALTH_PATH), timeout_seconds=settings.fleet.health_gate_timeout, resolve=resolve),
-        rollout=settings.fleet.rollout,
-        batch_size=settings.fleet.batch_size,
-        env=app.env,
-        tags=tags,
-        ssh_keys=settings.fleet.ssh_keys,
-        ssh_allow_cidrs=settings.fleet.ssh_allow_cidrs,
-    ),
-)
-
-pulumi.export("url", url)
-pulumi.export("loadBalancerIp", load_balancer.ip)
-pulumi.export("imageId", image.image_id)
-pulumi.export("imageName", image.image_name)
-pulumi.export("imageSourceHash", source_hash)
-pulumi.export("appVersion", app.version)
-pulumi.export("dropletNames", fleet.droplet_names)
-pulumi.export("dropletIds", fleet.droplet_ids)
-pulumi.export("databaseHost", database.host)
+# The program's own folder: the images it bakes, and the content hashes that name them, are read from here.
+deploy(load_settings(), project_dir=Path(__file__).resolve().parent)

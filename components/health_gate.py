@@ -12,11 +12,12 @@ before Pulumi deletes the replaced droplets: the old generation keeps serving.
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_command as command
+
+from components.common.gate import gate_command
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,31 +31,6 @@ class HealthGateArgs:
     resolve: pulumi.Input[str] | None = None
     """HOST:IP: connect to IP for HOST (an https name whose DNS has not propagated yet)."""
     python: str = "python3"
-
-
-REQUEST_TIMEOUT_SECONDS = 10
-
-
-def gate_command(python: str, url: str, version: str, instance_ids: list[str], timeout: int, resolve: str | None) -> str:
-    words = [
-        python,
-        "tools/health_gate.py",
-        "--url",
-        url,
-        "--expect-version",
-        version,
-        "--expect-instances",
-        ",".join(instance_ids),
-        "--timeout",
-        str(timeout),
-        # Each answer opens a database connection (TLS, SCRAM): allow a slow one on a busy server,
-        # rather than count it as an error that restarts nothing but delays the gate.
-        "--request-timeout",
-        str(REQUEST_TIMEOUT_SECONDS),
-    ]
-    if resolve:
-        words += ["--resolve", resolve]
-    return " ".join(shlex.quote(word) for word in words)
 
 
 class HealthGate(pulumi.ComponentResource):

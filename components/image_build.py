@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_command as command
 
-from components.packer import parse_artifact_id
+from components.common.packer_output import parse_artifact_id
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,7 +40,7 @@ class ImageBuildArgs:
     image_name: str
     """Deterministic snapshot name; carries the content hash (and the app version for app images)."""
     source_hash: str
-    """Content hash of everything the image is made from (see components.image_sources.source_hash)."""
+    """Content hash of everything the image is made from (see components.common.image_sources.source_hash)."""
     variables: Mapping[str, pulumi.Input[str] | Sequence[str]]
     """Packer variables, passed as PKR_VAR_<name> so no value is ever shell-quoted."""
     packer: str = "packer"

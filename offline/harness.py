@@ -34,6 +34,7 @@ from pulumi.runtime import mocks as runtime_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime import settings as runtime_settings
 
+from config.declarations import as_config_string, declarations_of
 from offline.providers import always_replaces
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -103,7 +104,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
 
 def _stack_file_error(path: Path, problem: str) -> Exception:
-    from components.config import ConfigError
+    from config.values import ConfigError
 
     return ConfigError([f"{path.name}: {problem}"])
 
@@ -139,15 +140,6 @@ def list_stacks() -> list[str]:
     return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in PROJECT_DIR.glob("Pulumi.*.yaml"))
 
 
-def _as_config_string(value: Any) -> str:
-    # The CLI passes every value as a string; structured values as JSON.
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, dict)):
-        return json.dumps(value)
-    return str(value)
-
-
 def stack_config(
     stack: str,
     overrides: Mapping[str, Any] | None = None,
@@ -163,10 +155,11 @@ def stack_config(
     namespace = project["name"]
     config: dict[str, str] = {}
     secret_keys: list[str] = []
-    declared = project.get("config", {}) or {}
+    # The CLI hands over every declared default the stack does not set (config.declarations reads them alike).
+    declared = declarations_of(project)
     for key, declaration in declared.items():
-        if isinstance(declaration, dict) and "default" in declaration:
-            config[f"{namespace}:{key}"] = _as_config_string(declaration["default"])
+        if declaration.default is not None:
+            config[f"{namespace}:{key}"] = declaration.default
 
     for key, value in (stack_file(stack).get("config") or {}).items():
         full_key = key if ":" in key else f"{namespace}:{key}"
@@ -174,13 +167,13 @@ def stack_config(
             config[full_key] = TEST_SECRET_PREFIX + full_key.split(":")[-1]
             secret_keys.append(full_key)
         else:
-            config[full_key] = _as_config_string(value)
+            config[full_key] = as_config_string(value)
 
     # Declared secrets the stack file does not carry (they are set per machine with
     # `pulumi config set --secret`): supply a test secret.
     for key, declaration in declared.items():
         full_key = f"{namespace}:{key}"
-        if isinstance(declaration, dict) and declaration.get("secret") and full_key not in config:
+        if declaration.secret and full_key not in config:
             config[full_key] = (secrets or {}).get(key, TEST_SECRET_PREFIX + key)
             secret_keys.append(full_key)
 
@@ -191,7 +184,7 @@ def stack_config(
             if full_key in secret_keys:
                 secret_keys.remove(full_key)
         else:
-            config[full_key] = _as_config_string(value)
+            config[full_key] = as_config_string(value)
     return config, secret_keys
 
 
@@ -548,7 +541,7 @@ def run_under_mocks(
 
 def _pinned_snapshot(config: Mapping[str, str]) -> dict[str, str]:
     """The image a promoting stack's config names, as though the baking stack had made it."""
-    from components.naming import app_image_name
+    from components.common.naming import app_image_name
 
     namespace = project_file()["name"]
     if config.get(f"{namespace}:imageMode") != "promote":

@@ -171,7 +171,7 @@ def test_prod_database_is_protected_and_highly_available(prod, staging):
 def test_load_balancer_health_checks_the_app(staging):
     balancer = staging.of_type(LOAD_BALANCER)[0]
     check = balancer.inputs["healthcheck"]
-    # Readiness, not the deep check: a database blip must not empty the pool (components/serving.py).
+    # Readiness, not the deep check: a database blip must not empty the pool (components/common/serving.py).
     assert check["protocol"] == "http" and check["port"] == 8080 and check["path"] == "/readyz"
     assert check["healthyThreshold"] >= 2 and check["unhealthyThreshold"] >= 2
     assert balancer.inputs["dropletTag"] == "hello-staging-fleet"

@@ -47,8 +47,8 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 if str(PROJECT_DIR) not in sys.path:
     sys.path.insert(0, str(PROJECT_DIR))
 
-from components.image_sources import image_source_hashes  # noqa: E402
-from components.naming import app_image_name, base_image_name  # noqa: E402
+from components.common.image_sources import image_source_hashes  # noqa: E402
+from components.common.naming import app_image_name, base_image_name  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from qemu import accelerator  # noqa: E402

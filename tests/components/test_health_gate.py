@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import shlex
 
-from components.health_gate import HealthGate, HealthGateArgs, gate_command
+from components.common.gate import gate_command
+from components.health_gate import HealthGate, HealthGateArgs
 from offline.harness import run_under_mocks
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from components.common.packer_output import parse_artifact_id
+from components.digitalocean.promoted_image import ImageNotFoundError, PromotedImage, PromotedImageArgs
 from components.image_build import PACKER_INTERPRETER, REUSE_PREVIOUS_BAKE, ImageBuild, ImageBuildArgs, packer_command
-from components.packer import parse_artifact_id
-from components.promoted_image import ImageNotFoundError, PromotedImage, PromotedImageArgs
 from offline.harness import RealisticMocks, run_program, run_under_mocks
 
 TRANSCRIPT = Path(__file__).resolve().parents[1] / "data" / "packer" / "null-build.machine-readable.txt"

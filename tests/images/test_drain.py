@@ -3,7 +3,7 @@
 The app processes run as the image runs them (Debian's python3 + psycopg2, a real
 PostgreSQL); HAProxy checks readiness with the program's LoadBalancer inputs
 (scaled down so the test takes seconds: interval 1 s, response timeout 1 s),
-never retries, and the drain window is `components.serving.drain_seconds` of
+never retries, and the drain window is `components.common.serving.drain_seconds` of
 those numbers. Stopping a server with SIGTERM, as systemd does when DigitalOcean
 shuts a droplet down, must cost no request; the same stop with no drain window
 must cost some (the test has teeth).
@@ -22,7 +22,7 @@ import pytest
 from conftest import require_tools
 from postgres import LocalPostgres, available, free_port, wait_for
 
-from components.serving import READINESS_PATH, drain_seconds
+from components.common.serving import READINESS_PATH, drain_seconds
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "images" / "local"))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from components.config import ConfigError
+from config.values import ConfigError
 from offline import harness, plan
 
 ROOT = Path(__file__).resolve().parent.parent.parent

@@ -9,7 +9,7 @@ the load balancer, SSH closed unless allow-listed, egress open.
 A droplet is never changed in place: any change to it replaces it
 (`replace_on_changes=["*"]`), and the replacement is created before the old one
 is deleted, so the load balancer always has a healthy generation to send
-traffic to. Waves (see ``components.rollout``): a wave's droplets are created
+traffic to. Waves (see ``components.common.rollout``): a wave's droplets are created
 only after the previous wave's gate passed; each gate waits for its wave's
 droplet ids, which no old droplet can answer with.
 """
@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_digitalocean as digitalocean
 
-from components.cloud_init import app_environment, render_user_data
+from components.common.cloud_init import app_environment, render_user_data
+from components.common.naming import droplet_hostname
+from components.common.rollout import RolloutStrategy, rollout_waves
 from components.health_gate import HealthGate, HealthGateArgs
-from components.naming import droplet_hostname
-from components.rollout import RolloutStrategy, rollout_waves
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,7 +67,7 @@ class AppFleetArgs:
     database: DatabaseConnection
     app_secret: pulumi.Input[str]
     drain_seconds: int
-    """How long a stopping droplet keeps serving (components.serving.drain_seconds)."""
+    """How long a stopping droplet keeps serving (components.common.serving.drain_seconds)."""
     gate: GateSettings
     rollout: RolloutStrategy = RolloutStrategy.ALL_AT_ONCE
     batch_size: int = 1

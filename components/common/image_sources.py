@@ -2,7 +2,7 @@
 
 `LAYER_SOURCES` is the one list of the files under `images/` each layer's
 Packer template uses: its own folder and the shared files its provisioners
-name (`tests/components/test_image_sources.py` checks the list against the
+name (`tests/components/common/test_image_sources.py` checks the list against the
 templates). `image_source_hashes` turns it into the two hashes the image
 names carry; the Pulumi program (`__main__.py`) and the local bake
 (`images/local/bake.py`) both call it, so the local image is named exactly as
@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from components.naming import base_image_name
+from components.common.naming import base_image_name
 
 # Paths relative to the project directory: a folder stands for every file in it.
 # The app layer builds on the base, so its hash also covers the base's (through the base's name).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi_digitalocean as digitalocean
 from conftest import CERTIFICATE, DOMAIN, LOAD_BALANCER
 
-from components.load_balancer import HealthCheck, LoadBalancer, LoadBalancerArgs
+from components.digitalocean.load_balancer import HealthCheck, LoadBalancer, LoadBalancerArgs
 from offline.harness import run_under_mocks
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pytest
 
-from components.promoted_image import ImageLookupError, ImageNotFoundError, PromotedImage, PromotedImageArgs
+from components.digitalocean.promoted_image import ImageLookupError, ImageNotFoundError, PromotedImage, PromotedImageArgs
 from offline.harness import RealisticMocks, run_under_mocks
 
 IMAGE = "hello-1.4.2-24df2df5dce8"

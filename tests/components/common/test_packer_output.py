@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from components.common.packer_output import PackerOutputError, parse_artifact_id
 from components.image_build import packer_command, packer_value
-from components.packer import PackerOutputError, parse_artifact_id
 
-TRANSCRIPT = (Path(__file__).resolve().parents[1] / "data" / "packer" / "null-build.machine-readable.txt").read_text()
+TRANSCRIPT = (Path(__file__).resolve().parents[2] / "data" / "packer" / "null-build.machine-readable.txt").read_text()
 
 
 def machine_escaped(value: str) -> str:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from components import serving
-from components.load_balancer import HealthCheck
+from components.common import serving
+from components.digitalocean.load_balancer import HealthCheck
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def app_constants() -> dict[str, object]:

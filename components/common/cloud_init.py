@@ -103,7 +103,7 @@ def app_environment(
         {
             "APP_ENV": app_env,
             "APP_PORT": str(app_port),
-            # How long the app keeps serving after SIGTERM while the load balancer notices (components.serving).
+            # How long the app keeps serving after SIGTERM while the load balancer notices (components.common.serving).
             "APP_DRAIN_SECONDS": str(drain_seconds),
             "APP_SECRET": app_secret,
             "DATABASE_HOST": database_host,

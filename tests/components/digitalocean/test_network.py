@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from components.network import Network, NetworkArgs
+from components.digitalocean.network import Network, NetworkArgs
 from offline.harness import run_under_mocks
 
 

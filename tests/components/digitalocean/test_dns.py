@@ -6,7 +6,7 @@ import pytest
 from conftest import DNS_RECORD, DOMAIN
 
 import offline.harness
-from components.dns import Dns, DnsArgs, DnsZone, DnsZoneArgs
+from components.digitalocean.dns import Dns, DnsArgs, DnsZone, DnsZoneArgs
 from offline.harness import run_under_mocks
 
 

@@ -1,6 +1,6 @@
 """Pure helpers around Packer: reading the image id from `packer build -machine-readable` output.
 
-(The content hashes that name images are in components/image_sources.py.)
+(The content hashes that name images are in components/common/image_sources.py.)
 """
 
 from __future__ import annotations

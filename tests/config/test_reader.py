@@ -12,9 +12,12 @@ import shutil
 import pulumi
 import pytest
 
-from components.config import KEYS, ConfigError, load_settings
-from components.config_rules import DIGITALOCEAN_REGIONS
-from components.promoted_image import ImageNotFoundError
+from components.digitalocean.promoted_image import ImageNotFoundError
+from config.declarations import declarations, declarations_of
+from config.digitalocean import DIGITALOCEAN_REGIONS
+from config.reader import BUILT_CLOUDS, PROJECT, load_settings, read_settings
+from config.values import ConfigError, Values
+from deployments import DEPLOYMENTS
 from offline import harness
 from offline.harness import list_stacks, project_file, run_program, stack_config
 
@@ -149,12 +152,12 @@ def test_a_stack_name_droplets_and_tags_cannot_carry_is_refused_naming_the_stack
 
 def test_other_namespaces_the_stacks_use_are_accepted():
     config, secret_keys = stack_config("staging", {"digitalocean:apiEndpoint": "https://api.digitalocean.com", "pulumi:disable-default-providers": "[]"})
-    assert load_settings(config, stack="staging", secret_keys=secret_keys).region == "nyc3"
+    assert load_settings(config, stack="staging", secret_keys=secret_keys).digitalocean.region == "nyc3"
 
 
 def test_standby_nodes_are_accepted_on_a_plan_that_offers_them():
     config, secret_keys = stack_config("staging", {"dbNodeCount": 2, "dbSize": "db-s-1vcpu-2gb"})
-    assert load_settings(config, stack="staging", secret_keys=secret_keys).database.node_count == 2
+    assert load_settings(config, stack="staging", secret_keys=secret_keys).digitalocean.database_node_count == 2
 
 
 def test_promote_mode_errors_are_specific_to_prod():
@@ -177,15 +180,29 @@ def test_secret_value_does_not_appear_in_config_errors():
     assert "hunter2" not in str(caught.value)
 
 
-def test_project_file_declares_exactly_the_keys_the_program_reads():
-    declared = project_file()["config"]
-    assert set(declared) == set(KEYS)
-    for key, spec in KEYS.items():
-        assert declared[key]["type"] == spec.type, key
-        assert declared[key].get("description"), f"{key} has no description"
-        assert bool(declared[key].get("secret")) == spec.secret, key
-        if spec.secret:
-            assert "default" not in declared[key], f"secret {key} must not have a default"
+def test_the_program_reads_exactly_the_declared_keys_as_their_declared_types():
+    config, secret_keys = stack_config("staging")
+    values = Values({key.removeprefix(f"{PROJECT}:"): value for key, value in config.items() if key.startswith(f"{PROJECT}:")})
+    assert read_settings(values, stack="staging", secret=secret_keys) is not None, values.problems
+    declared = declarations()
+    assert values.read == {key: declaration.type for key, declaration in declared.items()}
+    for key, declaration in declared.items():
+        assert declaration.description, f"{key} has no description"
+        if declaration.secret:
+            assert declaration.default is None, f"secret {key} must not have a default"
+    assert declarations() == declarations_of(project_file())
+
+
+def test_an_unset_key_takes_its_pulumi_yaml_default_and_one_without_a_default_is_required():
+    settings = load_settings({"region": "nyc3", "appVersion": "1.0.0", "appSecret": "s"}, stack="staging", secret_keys=["appSecret"])
+    assert (settings.fleet.count, settings.app.name, settings.digitalocean.droplet_size) == (2, "hello", "s-1vcpu-1gb")
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"appSecret": "s"}, stack="staging", secret_keys=["appSecret"])
+    assert {p.split(":")[1] for p in caught.value.problems} == {"region", "appVersion"}
+
+
+def test_every_cloud_the_config_accepts_has_a_deployment():
+    assert set(BUILT_CLOUDS) == set(DEPLOYMENTS)
 
 
 @pytest.mark.parametrize("stack", list_stacks())
@@ -193,4 +210,4 @@ def test_every_committed_stack_file_is_valid(stack):
     # Loads inside the test body: a ConfigError is this test failing, naming the problem.
     config, secret_keys = stack_config(stack)
     settings = load_settings(config, stack=stack, secret_keys=secret_keys)
-    assert settings.stack == stack and settings.region in DIGITALOCEAN_REGIONS
+    assert settings.stack == stack and settings.digitalocean.region in DIGITALOCEAN_REGIONS

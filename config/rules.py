@@ -1,10 +1,10 @@
-"""What DigitalOcean and this program accept in the stack config: catalogues and pure checks.
+"""What this program accepts in the stack config on any cloud: formats and pure checks.
 
-``components.config`` reads the raw values and calls these; each check returns
+``config.shared`` reads the raw values and calls these; each check returns
 the problems it finds (worded for the key being checked, never echoing a value
-that may be a credential) so the loader can report every problem at once. No
-cloud calls: regions and slugs are checked against DigitalOcean's published
-lists and formats.
+that may be a credential) so the loader can report every problem at once.
+Each cloud's catalogue (regions, size slugs, tag format) is in its own module,
+``config.digitalocean``.
 """
 
 from __future__ import annotations
@@ -13,30 +13,13 @@ import ipaddress
 import re
 from collections.abc import Sequence
 
-# DigitalOcean regions that offer droplets, load balancers, VPCs and managed
-# PostgreSQL (https://docs.digitalocean.com/platform/regional-availability/).
-DIGITALOCEAN_REGIONS = ("ams3", "atl1", "blr1", "fra1", "lon1", "nyc1", "nyc2", "nyc3", "sfo2", "sfo3", "sgp1", "syd1", "tor1")
-
-# Droplet size slugs: a family prefix, then vCPU/memory parts
-# (s-1vcpu-1gb, s-2vcpu-4gb-amd, c-4, g-2vcpu-8gb, m-2vcpu-16gb, so1_5-2vcpu-16gb, gd-4vcpu-16gb-intel).
-DROPLET_SIZE_PATTERN = re.compile(r"^(s|c|c2|g|gd|m|m3|m6|so|so1_5)-[0-9]+(vcpu)?(-[0-9]+gb)?(-(amd|intel|[0-9]+gb))*$")
-# Managed database size slugs: db-s-1vcpu-1gb, db-s-2vcpu-4gb, gd-2vcpu-8gb, so1_5-2vcpu-16gb, db-amd-1vcpu-1gb ...
-DATABASE_SIZE_PATTERN = re.compile(r"^(db-(s|amd|intel)|gd|m|so1_5)-[0-9]+vcpu-[0-9]+gb$")
-# The smallest plan is a single node: DigitalOcean offers no standby node on it.
-SINGLE_NODE_DATABASE_SIZES = ("db-s-1vcpu-1gb",)
+# PostgreSQL major versions the app and its image are tested with.
 DATABASE_VERSIONS = ("13", "14", "15", "16", "17")
 APP_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,19}$")
 VERSION_PATTERN = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+(-[0-9a-z]+(\.[0-9a-z]+)*)?$")
 SOURCE_HASH_PATTERN = re.compile(r"^[0-9a-f]{12}$")
-BASE_IMAGE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]{1,62}$")
 DOMAIN_PATTERN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 RECORD_PATTERN = re.compile(r"^(@|[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*)$")
-# DigitalOcean tag names: letters, numbers, colons, dashes and underscores, up to 255.
-TAG_PATTERN = re.compile(r"^[A-Za-z0-9:_-]{1,255}$")
-SSH_KEY_PATTERN = re.compile(r"^([0-9]{1,12}|([0-9a-f]{2}:){15}[0-9a-f]{2})$")
-# The stack name goes into droplet hostnames (no _ or .) and tags (no .): refused, not rewritten,
-# since two stacks rewritten to one name would share a fleet tag and each other's load balancer.
-STACK_NAME_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,40}$")
 
 # Name tokens (NAME split on _) that mark an environment variable as a credential.
 CREDENTIAL_TOKENS = frozenset(

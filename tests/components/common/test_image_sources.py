@@ -10,9 +10,9 @@ from pathlib import Path
 import hcl2
 import pytest
 
-from components.image_sources import LAYER_SOURCES, ImageSourceError, image_source_hashes, source_files
+from components.common.image_sources import LAYER_SOURCES, ImageSourceError, image_source_hashes, source_files
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def tracked_image_files() -> list[str]:

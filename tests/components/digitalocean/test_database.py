@@ -6,7 +6,7 @@ import pulumi
 import pytest
 from conftest import DB_CLUSTER, DB_FIREWALL
 
-from components.database import Database, DatabaseArgs
+from components.digitalocean.database import Database, DatabaseArgs
 from offline.harness import MOCK_DATABASE_CA, run_under_mocks
 
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from conftest import DROPLET, require_tools
 
-from components.cloud_init import DATABASE_CA_PATH, ENV_FILE_PATH, app_environment, render_env_file, render_user_data
+from components.common.cloud_init import DATABASE_CA_PATH, ENV_FILE_PATH, app_environment, render_env_file, render_user_data
 from offline.harness import MOCK_DATABASE_CA
 
 CLOUD_INIT = shutil.which("cloud-init")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.rollout import RolloutStrategy, rollout_waves
+from components.common.rollout import RolloutStrategy, rollout_waves
 
 
 @pytest.mark.parametrize(

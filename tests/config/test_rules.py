@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from components.config_rules import TAG_PATTERN, cidr_problems, dns_record_problem, env_credential_problem
+from config.digitalocean import TAG_PATTERN
+from config.rules import cidr_problems, dns_record_problem, env_credential_problem
 
 
 @pytest.mark.parametrize(

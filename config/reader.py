@@ -1,0 +1,132 @@
+"""The stack's configuration: read once, validated whole, turned into typed settings.
+
+This is the only module that touches Pulumi's config. Every key is declared
+(type, description, default) in ``Pulumi.yaml`` (``config.declarations``).
+``load_settings`` collects *every* problem before it raises, so a wrong stack
+file is fixed in one round, and it raises before any resource is registered:
+a bad value never reaches a cloud API.
+
+It reads either what the Pulumi CLI handed the program or, in tests, a plain
+dict. The settings come in two parts: what every cloud shares
+(``config.shared``) and what the stack's cloud alone sets (``config.digitalocean``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+
+import pulumi
+
+from config.digitalocean import DigitalOceanSettings, read_digitalocean
+from config.shared import AppSettings, Cloud, DatabaseSettings, DnsSettings, FleetSettings, ImageSettings, read_app, read_database, read_dns, read_fleet, read_image
+from config.values import PROJECT, ConfigError, Values
+
+# Config namespaces this program's stacks use: its own, the DigitalOcean provider's, and Pulumi's.
+NAMESPACES = (PROJECT, "digitalocean", "pulumi")
+
+
+@dataclass(frozen=True, kw_only=True)
+class StackSettings:
+    """Everything the program needs, validated. Components receive parts of it, never Pulumi's config."""
+
+    stack: str
+    cloud: Cloud
+    app: AppSettings
+    image: ImageSettings
+    fleet: FleetSettings
+    database: DatabaseSettings
+    dns: DnsSettings
+    digitalocean: DigitalOceanSettings
+    app_secret: pulumi.Output[str] = field(repr=False)
+
+
+# Keys earlier versions read, and why they are gone.
+RETIRED_KEYS: Mapping[str, str] = {
+    "healthPath": (
+        "is no longer configurable: the image serves /readyz (the load balancer's check) and /healthz (the health gate's), a contract fixed in the image (components/common/serving.py); remove the key"
+    ),
+}
+
+# The clouds with a deployment (deployments/, which a test holds to this); others are refused by name until theirs exists.
+BUILT_CLOUDS = (Cloud.DIGITALOCEAN,)
+
+
+def _runtime_config() -> tuple[dict[str, str], set[str]]:
+    """Every fully-qualified key and raw value the engine handed this program, and which are secret."""
+    from pulumi.runtime import config as runtime_config
+
+    keys = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
+    values = {key: runtime_config.get_config(key) for key in keys}
+    return {k: v for k, v in values.items() if v is not None}, {k for k in keys if pulumi.runtime.is_config_secret(k)}
+
+
+def _check_keys(values: Values, full_keys: Collection[str]) -> None:
+    """Keys in a namespace nobody reads (immutable_web:region) or unknown in ours (apPort) are typos."""
+    for full_key in sorted(full_keys):
+        namespace, _, key = full_key.rpartition(":")
+        if namespace == PROJECT and key in RETIRED_KEYS:
+            values.problem(key, RETIRED_KEYS[key])
+        elif namespace == PROJECT and key not in values.declared:
+            values.problem(key, f"is not a known key; allowed keys: {', '.join(sorted(values.declared))}")
+        elif namespace not in NAMESPACES:
+            hint = f"; did you mean {PROJECT}:{key}?" if key in values.declared else ""
+            values.problems.append(f"{full_key}: namespace {namespace or '(none)'!r} is read by nothing in this program; keys are {PROJECT}:KEY, digitalocean:KEY or pulumi:KEY{hint}")
+
+
+def read_settings(values: Values, *, stack: str, secret: Collection[str]) -> StackSettings | None:
+    """The settings from ``values``, or None when ``values.problems`` says what is wrong."""
+    cloud = Cloud(values.choice("cloud", tuple(Cloud)))
+    if cloud not in BUILT_CLOUDS:
+        values.problem("cloud", f"{cloud} is planned but not built yet; allowed now: {', '.join(BUILT_CLOUDS)}")
+    app = read_app(values)
+    image = read_image(values)
+    fleet = read_fleet(values)
+    database = read_database(values)
+    dns = read_dns(values, app.name)
+    digitalocean = read_digitalocean(values, stack=stack, app=app, image=image, fleet=fleet)
+
+    secret_value = values.raw("appSecret")
+    if secret_value is None:
+        values.problem("appSecret", 'is required and must be a secret: pulumi config set --secret appSecret "$(openssl rand -hex 32)"')
+    elif f"{PROJECT}:appSecret" not in secret:
+        values.problem("appSecret", 'is in plain text in the stack file; remove it and set it encrypted: pulumi config set --secret appSecret "$(openssl rand -hex 32)"')
+    if values.problems or secret_value is None:
+        return None
+    return StackSettings(
+        stack=stack,
+        cloud=cloud,
+        app=app,
+        image=image,
+        fleet=fleet,
+        database=database,
+        dns=dns,
+        digitalocean=digitalocean,
+        app_secret=pulumi.Output.secret(secret_value),
+    )
+
+
+def load_settings(
+    values: Mapping[str, str] | None = None,
+    *,
+    stack: str | None = None,
+    secret_keys: Collection[str] = (),
+) -> StackSettings:
+    """Read and validate the whole stack config. Raises ``ConfigError`` listing every problem.
+
+    With no ``values``, reads what the Pulumi CLI handed the program. Tests pass
+    ``values`` (keys short, ``region``, or full, ``digitalocean:token``; values as the
+    CLI's strings; an absent key takes its `Pulumi.yaml` default) and the keys that are ``secret_keys``.
+    """
+    if values is None:
+        full, secret = _runtime_config()
+    else:
+        full = {(key if ":" in key else f"{PROJECT}:{key}"): value for key, value in values.items()}
+        secret = {key if ":" in key else f"{PROJECT}:{key}" for key in secret_keys}
+    prefix = f"{PROJECT}:"
+    reader = Values({key[len(prefix) :]: value for key, value in full.items() if key.startswith(prefix)})
+    _check_keys(reader, full)
+    settings = read_settings(reader, stack=stack or pulumi.get_stack(), secret=secret)
+    if settings is None:
+        raise ConfigError(reader.problems)
+    return settings

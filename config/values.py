@@ -1,0 +1,121 @@
+"""Raw config values (the strings the Pulumi CLI hands over) turned into typed ones, recording problems.
+
+A ``Values`` never stops at the first bad value: each method records what is
+wrong, worded for the key, and returns a stand-in so reading goes on; the
+loader raises ``ConfigError`` with every problem at once. A key that is not
+set falls back to its default declared in `Pulumi.yaml` (``config.declarations``);
+a key declared without one is required.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+
+import pulumi
+
+from config.declarations import Declaration, declarations
+
+PROJECT = "immutable-web"
+
+
+class ConfigError(pulumi.RunError):
+    """One or more stack config values are wrong; the message lists every problem.
+
+    A ``pulumi.RunError``: the Pulumi CLI prints its message alone, with no
+    "Program failed with an unhandled exception" and no traceback.
+    """
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid stack configuration ({len(problems)} problem(s)):\n{lines}")
+
+
+class Values:
+    """This project's raw values by short key, read as typed values; ``problems`` lists what is wrong."""
+
+    def __init__(self, raw: Mapping[str, str], declared: Mapping[str, Declaration] | None = None):
+        self.raw_values = raw
+        self.declared = declarations() if declared is None else declared
+        self.problems: list[str] = []
+        # Each key read and the type it was read as: a test holds them to Pulumi.yaml's declarations.
+        self.read: dict[str, str] = {}
+
+    def problem(self, key: str, message: str) -> None:
+        self.problems.append(f"{PROJECT}:{key}: {message}")
+
+    def raw(self, key: str, type_: str = "string") -> str | None:
+        """The value as handed over, else the declared default; an empty string is no value."""
+        self.read[key] = type_
+        value = self.raw_values.get(key)
+        if value is None and key in self.declared:
+            value = self.declared[key].default
+        return None if value is None or value == "" else value
+
+    def _missing(self, key: str) -> None:
+        if key in self.declared and self.declared[key].default is None:
+            self.problem(key, f"is required; set it with `pulumi config set {key} <value>`")
+
+    def optional(self, key: str, pattern: re.Pattern[str] | None = None, what: str = "") -> str | None:
+        value = self.raw(key)
+        if value is not None and pattern is not None and not pattern.match(value):
+            self.problem(key, f"must be {what}; got {value!r}")
+        return value
+
+    def text(self, key: str, pattern: re.Pattern[str] | None = None, what: str = "") -> str:
+        value = self.optional(key, pattern, what)
+        if value is None:
+            self._missing(key)
+        return value or ""
+
+    def integer(self, key: str, *, low: int, high: int) -> int:
+        raw = self.raw(key, "integer")
+        if raw is None:
+            self._missing(key)
+            return low
+        try:
+            value = int(raw)
+        except ValueError:
+            self.problem(key, f"must be a whole number from {low} to {high}, got {raw!r}")
+            return low
+        if not low <= value <= high:
+            self.problem(key, f"must be from {low} to {high}, got {value}")
+        return value
+
+    def boolean(self, key: str) -> bool:
+        raw = self.raw(key, "boolean")
+        if raw is None:
+            self._missing(key)
+            return False
+        if raw.lower() in ("true", "false"):
+            return raw.lower() == "true"
+        self.problem(key, f"must be true or false, got {raw!r}")
+        return False
+
+    def array(self, key: str) -> list[str]:
+        raw = self.raw(key, "array")
+        if raw is None:
+            return []
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            self.problem(key, f"must be a list of strings, got {raw!r}")
+            return []
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            self.problem(key, "must be a list of strings")
+            return []
+        return value
+
+    def choice(self, key: str, allowed: tuple[str, ...]) -> str:
+        """One of ``allowed``; a stand-in (the first) when it is not."""
+        value = self.text(key)
+        if value and value not in allowed:
+            self.problem(key, f"must be one of {', '.join(allowed)}; got {value!r}")
+        return value if value in allowed else allowed[0]
+
+    def check_each(self, key: str, items: list[str], pattern: re.Pattern[str], what: str) -> None:
+        for item in items:
+            if not pattern.match(item):
+                self.problem(key, f"{item!r} {what}")
