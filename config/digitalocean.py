@@ -9,6 +9,7 @@ a standby node on a plan that has none, droplet hostnames too long.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from components.common.naming import droplet_hostname
@@ -50,7 +51,23 @@ class DigitalOceanSettings:
     tags: tuple[str, ...]
 
 
+# Keys only an AWS stack reads, and what to use on DigitalOcean instead.
+AWS_ONLY_KEYS: Mapping[str, str] = {
+    "instanceType": "use dropletSize",
+    "azCount": "a DigitalOcean VPC is regional",
+    "vpcCidr": "DigitalOcean picks a free VPC range",
+    "dbInstanceClass": "use dbSize",
+    "dbStorageGb": "storage comes with dbSize",
+    "dbMultiAz": "use dbNodeCount",
+    "dbBackupDays": "DigitalOcean keeps 7 days of backups",
+    "hostedZone": "use domain (and manageDomain)",
+}
+
+
 def read_digitalocean(values: Values, *, stack: str, app: AppSettings, image: ImageSettings, fleet: FleetSettings) -> DigitalOceanSettings:
+    for key, instead in AWS_ONLY_KEYS.items():
+        if values.is_set(key):
+            values.problem(key, f"is an AWS setting and this stack's cloud is digitalocean; {instead}")
     region = values.choice("region", DIGITALOCEAN_REGIONS)
     settings = DigitalOceanSettings(
         region=region,

@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 
 import pulumi
 
-from config.digitalocean import DigitalOceanSettings, read_digitalocean
+from config.aws import DIGITALOCEAN_ONLY_KEYS, AwsSettings, read_aws
+from config.digitalocean import AWS_ONLY_KEYS, DigitalOceanSettings, read_digitalocean
 from config.shared import AppSettings, Cloud, DatabaseSettings, DnsSettings, FleetSettings, ImageSettings, read_app, read_database, read_dns, read_fleet, read_image
 from config.values import PROJECT, ConfigError, Values
 
-# Config namespaces this program's stacks use: its own, the DigitalOcean provider's, and Pulumi's.
-NAMESPACES = (PROJECT, "digitalocean", "pulumi")
+# Config namespaces this program's stacks use: its own, the providers' (DigitalOcean, AWS), and Pulumi's.
+NAMESPACES = (PROJECT, "digitalocean", "aws", "pulumi")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,7 +38,10 @@ class StackSettings:
     fleet: FleetSettings
     database: DatabaseSettings
     dns: DnsSettings
-    digitalocean: DigitalOceanSettings
+    digitalocean: DigitalOceanSettings | None
+    """The DigitalOcean part: set exactly when `cloud` is digitalocean."""
+    aws: AwsSettings | None
+    """The AWS part: set exactly when `cloud` is aws."""
     app_secret: pulumi.Output[str] = field(repr=False)
 
 
@@ -49,7 +53,14 @@ RETIRED_KEYS: Mapping[str, str] = {
 }
 
 # The clouds with a deployment (deployments/, which a test holds to this); others are refused by name until theirs exists.
-BUILT_CLOUDS = (Cloud.DIGITALOCEAN,)
+BUILT_CLOUDS = (Cloud.DIGITALOCEAN, Cloud.AWS)
+
+
+def other_clouds_keys(cloud: str) -> frozenset[str]:
+    """Keys only other clouds read: a stack on ``cloud`` gets their declared defaults from the CLI, and uses none of them."""
+    if cloud == Cloud.AWS:
+        return frozenset(DIGITALOCEAN_ONLY_KEYS)
+    return frozenset(AWS_ONLY_KEYS) | {"dbPassword"}
 
 
 def _runtime_config() -> tuple[dict[str, str], set[str]]:
@@ -71,10 +82,10 @@ def _check_keys(values: Values, full_keys: Collection[str]) -> None:
             values.problem(key, f"is not a known key; allowed keys: {', '.join(sorted(values.declared))}")
         elif namespace not in NAMESPACES:
             hint = f"; did you mean {PROJECT}:{key}?" if key in values.declared else ""
-            values.problems.append(f"{full_key}: namespace {namespace or '(none)'!r} is read by nothing in this program; keys are {PROJECT}:KEY, digitalocean:KEY or pulumi:KEY{hint}")
+            values.problems.append(f"{full_key}: namespace {namespace or '(none)'!r} is read by nothing in this program; keys are {PROJECT}:KEY, digitalocean:KEY, aws:KEY or pulumi:KEY{hint}")
 
 
-def read_settings(values: Values, *, stack: str, secret: Collection[str]) -> StackSettings | None:
+def read_settings(values: Values, *, stack: str, secret: Collection[str], full: Mapping[str, str] | None = None) -> StackSettings | None:
     """The settings from ``values``, or None when ``values.problems`` says what is wrong."""
     cloud = Cloud(values.choice("cloud", tuple(Cloud)))
     if cloud not in BUILT_CLOUDS:
@@ -84,7 +95,8 @@ def read_settings(values: Values, *, stack: str, secret: Collection[str]) -> Sta
     fleet = read_fleet(values)
     database = read_database(values)
     dns = read_dns(values, app.name)
-    digitalocean = read_digitalocean(values, stack=stack, app=app, image=image, fleet=fleet)
+    digitalocean = read_digitalocean(values, stack=stack, app=app, image=image, fleet=fleet) if cloud == Cloud.DIGITALOCEAN else None
+    aws = read_aws(values, full=full or {}, secret=set(secret), image=image, fleet=fleet, dns=dns) if cloud == Cloud.AWS else None
 
     secret_value = values.raw("appSecret")
     if secret_value is None:
@@ -102,6 +114,7 @@ def read_settings(values: Values, *, stack: str, secret: Collection[str]) -> Sta
         database=database,
         dns=dns,
         digitalocean=digitalocean,
+        aws=aws,
         app_secret=pulumi.Output.secret(secret_value),
     )
 
@@ -126,7 +139,7 @@ def load_settings(
     prefix = f"{PROJECT}:"
     reader = Values({key[len(prefix) :]: value for key, value in full.items() if key.startswith(prefix)})
     _check_keys(reader, full)
-    settings = read_settings(reader, stack=stack or pulumi.get_stack(), secret=secret)
+    settings = read_settings(reader, stack=stack or pulumi.get_stack(), secret=secret, full=full)
     if settings is None:
         raise ConfigError(reader.problems)
     return settings

@@ -159,7 +159,7 @@ def read_dns(values: Values, app_name: str) -> DnsSettings:
         tls=values.boolean("tls"),
     )
     if dns.tls and domain is None:
-        values.problem("tls", "needs `domain`: a Let's Encrypt certificate is issued for a name in a domain DigitalOcean serves")
+        values.problem("tls", "needs `domain`: the certificate (Let's Encrypt on DigitalOcean, ACM on AWS) is issued for the app's name in that domain")
     if dns.manage_domain and domain is None:
         values.problem("manageDomain", "needs `domain`")
     return dns

@@ -54,6 +54,12 @@ class Values:
             value = self.declared[key].default
         return None if value is None or value == "" else value
 
+    def is_set(self, key: str) -> bool:
+        """The stack sets ``key`` to something other than its declared default (the CLI hands over defaults too)."""
+        value = self.raw_values.get(key)
+        default = self.declared[key].default if key in self.declared else None
+        return value not in (None, "", default)
+
     def _missing(self, key: str) -> None:
         if key in self.declared and self.declared[key].default is None:
             self.problem(key, f"is required; set it with `pulumi config set {key} <value>`")

@@ -2,23 +2,25 @@
 
 Each deployment wires one cloud's components (components/<cloud>/) with the
 neutral ones (ImageBuild, HealthGate) from the validated settings. The config
-refuses a cloud with no deployment (today: aws) before anything runs.
+refuses a cloud with no deployment before anything runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import importlib
+from collections.abc import Mapping
 from pathlib import Path
 
 from config.reader import StackSettings
 from config.shared import Cloud
-from deployments import digitalocean
 
-DEPLOYMENTS: Mapping[Cloud, Callable[[StackSettings, Path], None]] = {
-    Cloud.DIGITALOCEAN: digitalocean.deploy,
+# Each cloud's deployment module, imported only for a stack on that cloud (a provider SDK takes seconds to import).
+DEPLOYMENTS: Mapping[Cloud, str] = {
+    Cloud.DIGITALOCEAN: "deployments.digitalocean",
+    Cloud.AWS: "deployments.aws",
 }
 
 
 def deploy(settings: StackSettings, *, project_dir: Path) -> None:
     """Create the stack's resources on its cloud and export its outputs; ``project_dir`` holds the program and its images."""
-    DEPLOYMENTS[settings.cloud](settings, project_dir)
+    importlib.import_module(DEPLOYMENTS[settings.cloud]).deploy(settings, project_dir)

@@ -35,17 +35,19 @@ from config.shared import ImageMode
 def deploy(settings: StackSettings, project_dir: Path) -> None:
     """Create the stack's resources on DigitalOcean and export its outputs; the images' sources are under ``project_dir``."""
     app = settings.app
-    tags = common_tags(app.name, settings.stack, settings.digitalocean.tags)
+    assert settings.digitalocean is not None  # load_settings sets it exactly for cloud digitalocean
+    do_settings = settings.digitalocean
+    tags = common_tags(app.name, settings.stack, do_settings.tags)
 
     network = Network(
         "network",
-        NetworkArgs(region=settings.digitalocean.region, fleet_tag=fleet_tag_name(app.name, settings.stack), description=f"{app.name} {settings.stack}"),
+        NetworkArgs(region=do_settings.region, fleet_tag=fleet_tag_name(app.name, settings.stack), description=f"{app.name} {settings.stack}"),
     )
 
     # Each layer's content hash covers what its template uses (components.common.image_sources); the app's, also the base it builds on.
-    base_hash, app_hash = image_source_hashes(project_dir, base_image=settings.digitalocean.base_image, app_name=app.name)
+    base_hash, app_hash = image_source_hashes(project_dir, base_image=do_settings.base_image, app_name=app.name)
     if settings.image.mode == ImageMode.BAKE:
-        packer_region = {"region": settings.digitalocean.region, "snapshot_regions": [settings.digitalocean.region, *settings.digitalocean.image_copy_regions], "size": "s-1vcpu-1gb"}
+        packer_region = {"region": do_settings.region, "snapshot_regions": [do_settings.region, *do_settings.image_copy_regions], "size": "s-1vcpu-1gb"}
         base = ImageBuild(
             "base-image",
             ImageBuildArgs(
@@ -53,7 +55,7 @@ def deploy(settings: StackSettings, project_dir: Path) -> None:
                 build="digitalocean.base",
                 image_name=base_image_name(base_hash),
                 source_hash=base_hash,
-                variables={"source_image": settings.digitalocean.base_image, **packer_region},
+                variables={"source_image": do_settings.base_image, **packer_region},
             ),
         )
         source_hash = app_hash
@@ -73,18 +75,18 @@ def deploy(settings: StackSettings, project_dir: Path) -> None:
         source_hash = settings.image.source_hash
         image = PromotedImage(
             "app-image",
-            PromotedImageArgs(image_name=app_image_name(app.name, app.version, source_hash), region=settings.digitalocean.region),
+            PromotedImageArgs(image_name=app_image_name(app.name, app.version, source_hash), region=do_settings.region),
         )
 
     database = Database(
         "database",
         DatabaseArgs(
-            region=settings.digitalocean.region,
+            region=do_settings.region,
             vpc_id=network.vpc_id,
             fleet_tag=network.fleet_tag,
             version=settings.database.version,
-            size=settings.digitalocean.database_size,
-            node_count=settings.digitalocean.database_node_count,
+            size=do_settings.database_size,
+            node_count=do_settings.database_node_count,
             database_name=app.name,
             user_name=app.name,
             protect=settings.database.protect,
@@ -100,7 +102,7 @@ def deploy(settings: StackSettings, project_dir: Path) -> None:
     load_balancer = LoadBalancer(
         "load-balancer",
         LoadBalancerArgs(
-            region=settings.digitalocean.region,
+            region=do_settings.region,
             vpc_id=network.vpc_id,
             droplet_tag=network.fleet_tag,
             app_port=app.port,
@@ -130,8 +132,8 @@ def deploy(settings: StackSettings, project_dir: Path) -> None:
             source_hash=source_hash,
             image_id=image.image_id,
             count=settings.fleet.count,
-            size=settings.digitalocean.droplet_size,
-            region=settings.digitalocean.region,
+            size=do_settings.droplet_size,
+            region=do_settings.region,
             vpc_id=network.vpc_id,
             fleet_tag=network.fleet_tag,
             load_balancer_id=load_balancer.load_balancer_id,
@@ -156,7 +158,7 @@ def deploy(settings: StackSettings, project_dir: Path) -> None:
             batch_size=settings.fleet.batch_size,
             env=app.env,
             tags=tags,
-            ssh_keys=settings.digitalocean.ssh_keys,
+            ssh_keys=do_settings.ssh_keys,
             ssh_allow_cidrs=settings.fleet.ssh_allow_cidrs,
         ),
     )

@@ -232,49 +232,42 @@ AWS_FORCE_NEW: dict[str, tuple[str, ...]] = {
 # token -> [(property, condition under which CustomizeDiff / ModifyPlan forces replacement)]
 AWS_CONDITIONAL_FORCE_NEW: dict[str, list[tuple[str, str]]] = {
     "aws:ec2/vpc:Vpc": [
-        ("instanceTenancy",
-         "any change except dedicated -> default (ec2/vpc_.go:514-518)"),
-        ("cidrBlock",
-         "on an existing VPC, when cidr_block changes and ipv4_netmask_length is 0; if a netmask "
-         "is set (IPAM), the diff is cleared instead (ec2/vpc_.go:520-528)"),
+        ("instanceTenancy", "any change except dedicated -> default (ec2/vpc_.go:514-518)"),
+        ("cidrBlock", "on an existing VPC, when cidr_block changes and ipv4_netmask_length is 0; if a netmask is set (IPAM), the diff is cleared instead (ec2/vpc_.go:520-528)"),
     ],
     "aws:ec2/subnet:Subnet": [
-        ("ipv6CidrBlock",
-         "v6 @00cda125: ForceNewIf ipv6_cidr_block changes and the old value of "
-         "assign_ipv6_address_on_creation is true (not in 5.46)"),
+        ("ipv6CidrBlock", "v6 @00cda125: ForceNewIf ipv6_cidr_block changes and the old value of assign_ipv6_address_on_creation is true (not in 5.46)"),
     ],
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": [
-        ("cidrIpv4|cidrIpv6|prefixListId|referencedSecurityGroupId",
-         "ModifyPlan: when the source TYPE changes (e.g. cidr_ipv4 -> referenced_security_group_id) "
-         "both the old and the new source attribute RequiresReplace "
-         "(ec2/vpc_security_group_ingress_rule.go:388-404, 524-537)"),
+        (
+            "cidrIpv4|cidrIpv6|prefixListId|referencedSecurityGroupId",
+            "ModifyPlan: when the source TYPE changes (e.g. cidr_ipv4 -> referenced_security_group_id) "
+            "both the old and the new source attribute RequiresReplace "
+            "(ec2/vpc_security_group_ingress_rule.go:388-404, 524-537)",
+        ),
     ],
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": [
-        ("cidrIpv4|cidrIpv6|prefixListId|referencedSecurityGroupId",
-         "same shared ModifyPlan as the ingress rule (ec2/vpc_security_group_ingress_rule.go:388-404)"),
+        ("cidrIpv4|cidrIpv6|prefixListId|referencedSecurityGroupId", "same shared ModifyPlan as the ingress rule (ec2/vpc_security_group_ingress_rule.go:388-404)"),
     ],
     "aws:lb/loadBalancer:LoadBalancer": [
-        ("subnetMappings",
-         "ALB, existing LB, config known: same count but a mapping changed; or fewer mappings and "
-         "the remaining ones changed; or more mappings and the previous ones changed "
-         "(customizeDiffLoadBalancerALB, elbv2/load_balancer.go:1159-1213)"),
-        ("subnetMappings",
-         "NLB, existing LB: same count or fewer mappings (any removal); or more "
-         "mappings and the previous ones changed (customizeDiffLoadBalancerNLB, elbv2/load_balancer.go:1069-1119)"),
-        ("subnets",
-         "NLB, existing LB: subnets changed and the count did not grow (removal or swap); "
-         "adding subnets only is in place (elbv2/load_balancer.go:1124-1133)"),
-        ("securityGroups",
-         "NLB, existing LB: going from no security groups to some, or from some to none "
-         "(elbv2/load_balancer.go:1143-1153)"),
+        (
+            "subnetMappings",
+            "ALB, existing LB, config known: same count but a mapping changed; or fewer mappings and "
+            "the remaining ones changed; or more mappings and the previous ones changed "
+            "(customizeDiffLoadBalancerALB, elbv2/load_balancer.go:1159-1213)",
+        ),
+        (
+            "subnetMappings",
+            "NLB, existing LB: same count or fewer mappings (any removal); or more mappings and the previous ones changed (customizeDiffLoadBalancerNLB, elbv2/load_balancer.go:1069-1119)",
+        ),
+        ("subnets", "NLB, existing LB: subnets changed and the count did not grow (removal or swap); adding subnets only is in place (elbv2/load_balancer.go:1124-1133)"),
+        ("securityGroups", "NLB, existing LB: going from no security groups to some, or from some to none (elbv2/load_balancer.go:1143-1153)"),
     ],
     "aws:ssm/parameter:Parameter": [
         ("tier", "ForceNewIfChange old == Advanced && new == Standard (ssm/parameter.go:130-132)"),
     ],
     "aws:ec2/vpcEndpoint:VpcEndpoint": [
-        ("privateDnsEnabled",
-         "v6 @008db85a: on an existing endpoint, when private_dns_enabled changes and "
-         "vpc_endpoint_type != Interface (not in 5.46)"),
+        ("privateDnsEnabled", "v6 @008db85a: on an existing endpoint, when private_dns_enabled changes and vpc_endpoint_type != Interface (not in 5.46)"),
     ],
     "aws:rds/instance:Instance": [],  # CustomizeDiff (rds/instance.go:670-693) only validates blue_green_update
     "aws:autoscaling/group:Group": [],  # CustomizeDiff (autoscaling/group.go:928-990) only marks launch template IDs unknown

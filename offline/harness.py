@@ -35,6 +35,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime import settings as runtime_settings
 
 from config.declarations import as_config_string, declarations_of
+from offline import aws_mocks
 from offline.providers import always_replaces
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -235,8 +236,10 @@ def packer_machine_readable(build: str, region: str, snapshot_id: str, image_nam
 class RealisticMocks(pulumi.runtime.Mocks):
     """Answers for every resource type and invoke the program uses, shaped like the real providers'."""
 
-    def __init__(self, stack: str, snapshots: Mapping[str, str] | None = None, overrides: Mapping[str, Mapping[str, Any]] | None = None):
+    def __init__(self, stack: str, snapshots: Mapping[str, str] | None = None, overrides: Mapping[str, Mapping[str, Any]] | None = None, aws_region: str = "us-east-1"):
         self.stack = stack
+        # The AWS provider's region (aws:region): ARNs, zones and endpoints carry it.
+        self.aws_region = aws_region
         # image name -> snapshot id, for the PromotedImage lookup (images "baked by staging").
         self.snapshots = dict(snapshots or {})
         # resource type or invoke token -> output values forced by a test (e.g. the database host of a
@@ -259,7 +262,10 @@ class RealisticMocks(pulumi.runtime.Mocks):
         key = (self.stack, typ, name, *forcing)
         resource_id = _number(*key)
 
-        if typ == "digitalocean:index/vpc:Vpc":
+        if typ in aws_mocks.RESOURCES:
+            resource_id, computed = aws_mocks.RESOURCES[typ](name, inputs, key, self.aws_region)
+            outputs.update(computed)
+        elif typ == "digitalocean:index/vpc:Vpc":
             resource_id = _uuid(*key)
             outputs.setdefault("name", _auto_name(name, *key))
             outputs.update(ipRange="10.116.0.0/20", urn=f"do:vpc:{resource_id}", default=False)
@@ -321,6 +327,11 @@ class RealisticMocks(pulumi.runtime.Mocks):
     def _command_stdout(self, inputs: Mapping[str, Any]) -> str:
         create = str(inputs.get("create", ""))
         environment = inputs.get("environment") or {}
+        if " build " in create and "-only=amazon-ebs." in create:
+            build = create.split("-only=")[1].split()[0].strip("'")
+            image_name = environment.get("PKR_VAR_image_name", "image")
+            regions = [environment.get("PKR_VAR_aws_region", self.aws_region), *json.loads(environment.get("PKR_VAR_aws_copy_regions", "[]"))]
+            return aws_mocks.packer_machine_readable(build, {region: aws_mocks.ami_id(image_name, region) for region in regions}, image_name)
         if " build " in create and "-only=" in create:
             build = create.split("-only=")[1].split()[0].strip("'")
             image_name = environment.get("PKR_VAR_image_name", "image")
@@ -343,6 +354,16 @@ class RealisticMocks(pulumi.runtime.Mocks):
             if not cluster_id:
                 raise Exception("Error: cluster_id is required")  # as the provider refuses it
             return {"id": cluster_id, "clusterId": cluster_id, "certificate": MOCK_DATABASE_CA, **self.overrides.get(args.token, {})}, []
+        if args.token == "aws:ec2/getAmi:getAmi":
+            names = [value for entry in args.args.get("filters") or [] if entry.get("name") == "name" for value in entry.get("values", [])]
+            found = [self.snapshots[name] for name in names if name in self.snapshots]
+            if not found:
+                raise Exception("reading EC2 AMIs: Your query returned no results. Please change your search criteria and try again.")  # the provider's wording
+            return {"id": found[0], "imageId": found[0], "name": names[0], "ownerId": aws_mocks.ACCOUNT, "state": "available", "architecture": "x86_64"}, []
+        if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            return aws_mocks.availability_zones(self.aws_region), []
+        if args.token == "aws:route53/getZone:getZone":
+            return aws_mocks.hosted_zone(str(args.args.get("name", ""))), []
         raise NotImplementedError(f"no mock for invoke {args.token}")
 
 
@@ -490,7 +511,7 @@ def run_program(
     config, secret_keys = stack_config(stack, config_overrides, secrets=secrets)
     if snapshots is _UNSET:
         snapshots = _pinned_snapshot(config)
-    mocks = RealisticMocks(stack, snapshots=snapshots, overrides=mock_outputs)  # type: ignore[arg-type]
+    mocks = RealisticMocks(stack, snapshots=snapshots, overrides=mock_outputs, aws_region=config.get("aws:region", "us-east-1"))  # type: ignore[arg-type]
     return run_under_mocks(lambda: runpy.run_path(str(main), run_name="__main__"), stack=stack, mocks=mocks, config=config, secret_keys=secret_keys)
 
 
@@ -551,6 +572,8 @@ def _pinned_snapshot(config: Mapping[str, str]) -> dict[str, str]:
         config.get(f"{namespace}:appVersion", ""),
         config.get(f"{namespace}:imageSourceHash", ""),
     )
+    if config.get(f"{namespace}:cloud") == "aws":
+        return {name: aws_mocks.ami_id(name, config.get("aws:region", "us-east-1"))}
     return {name: _number("snapshot", name)}
 
 

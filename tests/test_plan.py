@@ -294,7 +294,7 @@ def test_cli_diff_refuses_what_is_not_a_plan(tmp_path, capsys, plans, content, m
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--stack", "qa"], "unknown stack 'qa'; stacks: prod, staging"),
+        (["--stack", "qa"], "unknown stack 'qa'; stacks: aws-prod, aws-staging, prod, staging"),
         (["--markdown"], "--markdown formats a diff: use it with --against REF"),
         (["--json", "--against", "HEAD"], "--json prints one plan and --against prints a diff"),
         (["diff", "only-one.json"], "the following arguments are required: new"),

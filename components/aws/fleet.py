@@ -35,9 +35,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.generation import fleet_generation
-from components.cloud_init import render_user_data
+from components.common.cloud_init import aws_app_environment, render_user_data
+from components.common.rollout import RolloutStrategy, rollout_waves
 from components.health_gate import HealthGate, HealthGateArgs
-from components.rollout import RolloutStrategy, rollout_waves
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,8 +49,22 @@ class AwsGateSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AwsDatabaseConnection:
+    host: pulumi.Input[str]
+    port: pulumi.Input[int]
+    name: pulumi.Input[str]
+    user: pulumi.Input[str]
+    password_parameter_name: pulumi.Input[str]
+    password_parameter_arn: pulumi.Input[str]
+    password_version: pulumi.Input[int]
+
+
+@dataclass(frozen=True, kw_only=True)
 class AwsFleetArgs:
+    stack: str
+    region: str
     app_version: str
+    app_port: int
     image_id: pulumi.Input[str]
     """The AMI."""
     count: int
@@ -59,12 +73,13 @@ class AwsFleetArgs:
     """Private subnets, one per zone: the groups spread instances over them."""
     security_group_id: pulumi.Input[str]
     target_group_arn: pulumi.Input[str]
-    environment: pulumi.Input[Mapping[str, str]]
-    """The app's environment file, without secrets: it names the SSM parameters instead (see `secret_parameters`)."""
-    database_ca_path: str
-    """Where the image keeps the database's CA bundle (baked: RDS's bundle is public and long-lived)."""
-    secret_parameter_arns: Sequence[pulumi.Input[str]]
-    """The SSM parameters the instances may read, and nothing else."""
+    database: AwsDatabaseConnection
+    app_secret: pulumi.Input[str]
+    """Stored as an SSM SecureString beside the database password; user-data names it, never holds it."""
+    parameter_prefix: str
+    """SSM path of this stack's parameters, e.g. /immutable-web/aws-staging."""
+    drain_seconds: int
+    env: Mapping[str, str]
     gate: AwsGateSettings
     rollout: RolloutStrategy = RolloutStrategy.ALL_AT_ONCE
     batch_size: int = 1
@@ -101,11 +116,41 @@ class AwsFleet(pulumi.ComponentResource):
         tags = dict(args.tags)
         waves = rollout_waves(args.count, args.rollout, args.batch_size)
 
+        app_secret = aws.ssm.Parameter(
+            f"{name}-app-secret",
+            name=f"{args.parameter_prefix}/app-secret",
+            type="SecureString",
+            value=pulumi.Output.secret(args.app_secret),
+            description="APP_SECRET; the fleet's instance role reads it at boot",
+            tags=tags,
+            opts=child,
+        )
+        database = args.database
+        environment = pulumi.Output.all(
+            database.host, database.port, database.name, database.user, database.password_parameter_name, database.password_version, app_secret.name, app_secret.version
+        ).apply(
+            lambda values: aws_app_environment(
+                app_env=args.stack,
+                app_port=args.app_port,
+                database_host=values[0],
+                database_port=int(values[1]),
+                database_name=values[2],
+                database_user=values[3],
+                database_password_parameter=values[4],
+                database_password_version=int(values[5]),
+                app_secret_parameter=values[6],
+                app_secret_version=int(values[7]),
+                region=args.region,
+                drain_seconds=args.drain_seconds,
+                extra_env=args.env,
+            )
+        )
+
         role = aws.iam.Role(f"{name}-role", assume_role_policy=ASSUME_ROLE_POLICY, description="Fleet instances: read the stack's SSM parameters", tags=tags, opts=child)
         aws.iam.RolePolicy(
             f"{name}-read-parameters",
             role=role.id,
-            policy=pulumi.Output.all(*args.secret_parameter_arns).apply(read_parameters_policy),
+            policy=pulumi.Output.all(database.password_parameter_arn, app_secret.arn).apply(read_parameters_policy),
             opts=child,
         )
         profile = aws.iam.InstanceProfile(f"{name}-profile", role=role.name, tags=tags, opts=child)
@@ -114,14 +159,14 @@ class AwsFleet(pulumi.ComponentResource):
         self.generation = pulumi.Output.all(
             image=args.image_id,
             instance_type=args.instance_type,
-            environment=args.environment,
+            environment=environment,
             subnets=args.subnet_ids,
             security_group=args.security_group_id,
             target_group=args.target_group_arn,
             profile=profile.arn,
             waves=[list(wave) for wave in waves],
         ).apply(fleet_generation)
-        user_data = pulumi.Output.all(args.environment, self.generation).apply(lambda values: render_user_data({**values[0], "APP_GENERATION": values[1]}, database_ca=None))
+        user_data = pulumi.Output.all(environment, self.generation).apply(lambda values: render_user_data({**values[0], "APP_GENERATION": values[1]}, database_ca=None))
 
         template = aws.ec2.LaunchTemplate(
             f"{name}-template",

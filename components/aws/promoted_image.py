@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.promoted_image import ImageLookupError, ImageNotFoundError
+from components.digitalocean.promoted_image import ImageLookupError, ImageNotFoundError
 
 # terraform-provider-aws, internal/service/ec2/ec2_ami_data_source.go, dataSourceAMIRead.
 NOT_FOUND_PATTERN = re.compile(r"your query returned no results", re.IGNORECASE)

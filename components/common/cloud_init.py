@@ -46,8 +46,21 @@ RESERVED_ENV_NAMES = frozenset(
         "DATABASE_PASSWORD",
         "DATABASE_SSLMODE",
         "DATABASE_SSLROOTCERT",
+        # AWS: where the boot-time fetch finds the password (images/webapp/fetch_secrets.py), and which fleet generation this is.
+        "DATABASE_PASSWORD_PARAMETER",
+        "DATABASE_PASSWORD_VERSION",
+        "APP_SECRET_PARAMETER",
+        "APP_SECRET_VERSION",
+        "AWS_REGION",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_SSM",
+        "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+        "APP_GENERATION",
     }
 )
+
+# Where the AWS image keeps RDS's CA bundle (baked by the amazon-ebs build: public, long-lived, per region).
+RDS_CA_BUNDLE_PATH = "/etc/webapp/rds-ca-bundle.pem"
 
 ENV_NAME_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
 
@@ -87,6 +100,7 @@ def app_environment(
     app_secret: str,
     drain_seconds: int,
     extra_env: Mapping[str, str],
+    database_ca_path: str = DATABASE_CA_PATH,
 ) -> dict[str, str]:
     """Everything the app reads at run time, as one flat mapping.
 
@@ -95,11 +109,8 @@ def app_environment(
     would encrypt to whoever answers at the database's address, and a server
     that silently fell back to plain text would be a drift we could not see.
     """
-    clash = RESERVED_ENV_NAMES.intersection(extra_env)
-    if clash:
-        raise ValueError(f"env may not set reserved names: {', '.join(sorted(clash))}")
-    env = dict(extra_env)
-    env.update(
+    return _environment(
+        extra_env,
         {
             "APP_ENV": app_env,
             "APP_PORT": str(app_port),
@@ -112,9 +123,63 @@ def app_environment(
             "DATABASE_USER": database_user,
             "DATABASE_PASSWORD": database_password,
             "DATABASE_SSLMODE": "verify-full",
-            "DATABASE_SSLROOTCERT": DATABASE_CA_PATH,
-        }
+            "DATABASE_SSLROOTCERT": database_ca_path,
+        },
     )
+
+
+def aws_app_environment(
+    *,
+    app_env: str,
+    app_port: int,
+    database_host: str,
+    database_port: int,
+    database_name: str,
+    database_user: str,
+    database_password_parameter: str,
+    database_password_version: int,
+    app_secret_parameter: str,
+    app_secret_version: int,
+    region: str,
+    drain_seconds: int,
+    extra_env: Mapping[str, str],
+) -> dict[str, str]:
+    """The AWS fleet's environment: as ``app_environment``, but no secret in it.
+
+    Launch-template user-data is readable by anyone allowed `ec2:DescribeLaunchTemplateVersions`,
+    so it names the SSM parameters holding the password and the app secret
+    (and their versions: a new value is a new generation of the fleet) and the
+    image fetches the values at boot, before the app starts
+    (images/webapp/fetch_secrets.py). The database's CA is RDS's bundle, baked into the AMI.
+    """
+    return _environment(
+        extra_env,
+        {
+            "APP_ENV": app_env,
+            "APP_PORT": str(app_port),
+            "APP_DRAIN_SECONDS": str(drain_seconds),
+            "APP_SECRET_PARAMETER": app_secret_parameter,
+            "APP_SECRET_VERSION": str(app_secret_version),
+            "DATABASE_HOST": database_host,
+            "DATABASE_PORT": str(database_port),
+            "DATABASE_NAME": database_name,
+            "DATABASE_USER": database_user,
+            "DATABASE_PASSWORD_PARAMETER": database_password_parameter,
+            "DATABASE_PASSWORD_VERSION": str(database_password_version),
+            "AWS_REGION": region,
+            "DATABASE_SSLMODE": "verify-full",
+            "DATABASE_SSLROOTCERT": RDS_CA_BUNDLE_PATH,
+        },
+    )
+
+
+def _environment(extra_env: Mapping[str, str], program: Mapping[str, str]) -> dict[str, str]:
+    """The stack's `env` under the program's own names (which it may not set)."""
+    clash = RESERVED_ENV_NAMES.intersection(extra_env)
+    if clash:
+        raise ValueError(f"env may not set reserved names: {', '.join(sorted(clash))}")
+    env = dict(extra_env)
+    env.update(program)
     return env
 
 
@@ -134,21 +199,19 @@ _LiteralDumper.add_representer(str, _represent_str)
 PEM_CERTIFICATES = re.compile(r"\A(?:-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n+)+\Z")
 
 
-def render_user_data(env: Mapping[str, str], *, database_ca: str) -> str:
-    """A ``#cloud-config`` document that writes the database's CA certificate and the app's environment file, nothing else."""
-    ca = database_ca.replace("\r\n", "\n").strip() + "\n"
-    if not PEM_CERTIFICATES.match(ca):
-        raise ValueError("the database CA must be one or more PEM certificates (-----BEGIN CERTIFICATE-----)")
+def render_user_data(env: Mapping[str, str], *, database_ca: str | None) -> str:
+    """A ``#cloud-config`` document that writes the database's CA certificate (unless the image has it) and the app's environment file, nothing else."""
+    files = []
+    if database_ca is not None:
+        ca = database_ca.replace("\r\n", "\n").strip() + "\n"
+        if not PEM_CERTIFICATES.match(ca):
+            raise ValueError("the database CA must be one or more PEM certificates (-----BEGIN CERTIFICATE-----)")
+        # Before the env file: once the app can start, its CA is there.
+        # Public: the app's sandboxed user reads it (the env file stays root's).
+        files.append({"path": DATABASE_CA_PATH, "owner": "root:root", "permissions": "0644", "content": ca})
     document = {
         "write_files": [
-            # Before the env file: once the app can start, its CA is there.
-            {
-                "path": DATABASE_CA_PATH,
-                "owner": "root:root",
-                # Public: the app's sandboxed user reads it (the env file stays root's).
-                "permissions": "0644",
-                "content": ca,
-            },
+            *files,
             {
                 "path": ENV_FILE_PATH,
                 "owner": "root:root",

@@ -35,7 +35,11 @@ def gate_resolve(tls_name: str, ip: str) -> str:
 REQUEST_TIMEOUT_SECONDS = 10
 
 
-def gate_command(python: str, url: str, version: str, instance_ids: list[str], timeout: int, resolve: str | None) -> str:
+def gate_command(python: str, url: str, version: str, instance_ids: list[str] | None, timeout: int, resolve: str | None, *, generation: str | None = None, count: int = 0) -> str:
+    """The gate's command line: it waits for these instance ids (DigitalOcean) or for `count` instances of `generation` (AWS)."""
+    if (instance_ids is None) == (generation is None):
+        raise ValueError("the gate waits for instance ids or for a generation, exactly one")
+    expect = ["--expect-instances", ",".join(instance_ids)] if instance_ids is not None else ["--expect-generation", str(generation), "--expect-count", str(count)]
     words = [
         python,
         "tools/health_gate.py",
@@ -43,8 +47,7 @@ def gate_command(python: str, url: str, version: str, instance_ids: list[str], t
         url,
         "--expect-version",
         version,
-        "--expect-instances",
-        ",".join(instance_ids),
+        *expect,
         "--timeout",
         str(timeout),
         # Each answer opens a database connection (TLS, SCRAM): allow a slow one on a busy server,

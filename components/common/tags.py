@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 
 def common_tags(app_name: str, stack: str, extra: Sequence[str] = ()) -> list[str]:
@@ -13,3 +13,8 @@ def common_tags(app_name: str, stack: str, extra: Sequence[str] = ()) -> list[st
     tags = [f"app:{app_name}", f"stack:{stack}", "managed-by:pulumi"]
     tags.extend(tag for tag in extra if tag not in tags)
     return tags
+
+
+def aws_tags(app_name: str, stack: str, extra: Mapping[str, str]) -> dict[str, str]:
+    """AWS tags (a map) for every taggable resource: the same owner, stack and manager, as keys."""
+    return {"app": app_name, "stack": stack, "managed-by": "pulumi", **{key: value for key, value in extra.items() if key not in ("app", "stack", "managed-by")}}

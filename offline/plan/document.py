@@ -111,10 +111,25 @@ def plan_document(run, project: Mapping[str, Any], secret_keys: Iterable[str] = 
         "schema": SCHEMA,
         "project": project["name"],
         "stack": run.stack,
-        "config": {key: (MASK if key in keys else value) for key, value in sorted(run.config.items())},
+        "config": {key: (MASK if key in keys else value) for key, value in sorted(_stack_config(run.config, project).items())},
         "resources": resources,
         "outputs": outputs,
         "secretOutputs": sorted(run.secret_outputs),
+    }
+
+
+def _stack_config(config: Mapping[str, str], project: Mapping[str, Any]) -> dict[str, str]:
+    """The run's config without the defaults of keys only another cloud reads (a value the stack set stays, to be seen)."""
+    from config.declarations import declarations_of
+    from config.reader import other_clouds_keys
+
+    namespace = project["name"]
+    declared = declarations_of(project)
+    unused = other_clouds_keys(config.get(f"{namespace}:cloud", "digitalocean"))
+    return {
+        key: value
+        for key, value in config.items()
+        if not (key.startswith(f"{namespace}:") and key.split(":", 1)[1] in unused and (declared[key.split(":", 1)[1]].secret or value == declared[key.split(":", 1)[1]].default))
     }
 
 

@@ -15,6 +15,7 @@ import pytest
 from components.digitalocean.promoted_image import ImageNotFoundError
 from config.declarations import declarations, declarations_of
 from config.digitalocean import DIGITALOCEAN_REGIONS
+from config.aws import AWS_REGIONS
 from config.reader import BUILT_CLOUDS, PROJECT, load_settings, read_settings
 from config.values import ConfigError, Values
 from deployments import DEPLOYMENTS
@@ -47,7 +48,9 @@ def program_config_error(stack: str = "staging", **overrides) -> ConfigError:
         ({"region": "mars1"}, "immutable-web:region", "nyc3"),
         ({"region": None}, "immutable-web:region", "is required"),
         ({"cloud": "gcp"}, "immutable-web:cloud", "digitalocean"),
-        ({"cloud": "aws"}, "immutable-web:cloud", "allowed now: digitalocean"),
+        ({"cloud": "aws"}, "aws:region", "is required on AWS"),
+        ({"cloud": "aws", "aws:region": "us-east-1", "dropletSize": "s-2vcpu-4gb"}, "immutable-web:dropletSize", "use instanceType"),
+        ({"instanceType": "m7i.large"}, "immutable-web:instanceType", "is an AWS setting"),
         ({"dropletSize": "huge"}, "immutable-web:dropletSize", "s-1vcpu-1gb"),
         ({"dbSize": "s-1vcpu-1gb"}, "immutable-web:dbSize", "db-s-1vcpu-1gb"),
         ({"dbVersion": "9"}, "immutable-web:dbVersion", "13, 14, 15, 16, 17"),
@@ -101,7 +104,7 @@ def program_config_error(stack: str = "staging", **overrides) -> ConfigError:
         ({"env": ["UPSTREAM_URL=https://user:pw@api.example.com/"]}, "immutable-web:env", "URL with credentials"),
         ({"dbNodeCount": 2, "dbSize": "db-s-1vcpu-1gb"}, "immutable-web:dbNodeCount", "no standby node"),
         ({"immutable_web:region": "nyc3"}, "immutable_web:region", "did you mean immutable-web:region"),
-        ({"digitalocen:token": "x"}, "digitalocen:token", "keys are immutable-web:KEY, digitalocean:KEY or pulumi:KEY"),
+        ({"digitalocen:token": "x"}, "digitalocen:token", "keys are immutable-web:KEY, digitalocean:KEY, aws:KEY or pulumi:KEY"),
     ],
 )
 def test_bad_value_is_refused_naming_the_key_and_what_is_allowed(overrides, key, allowed):
@@ -181,11 +184,14 @@ def test_secret_value_does_not_appear_in_config_errors():
 
 
 def test_the_program_reads_exactly_the_declared_keys_as_their_declared_types():
-    config, secret_keys = stack_config("staging")
-    values = Values({key.removeprefix(f"{PROJECT}:"): value for key, value in config.items() if key.startswith(f"{PROJECT}:")})
-    assert read_settings(values, stack="staging", secret=secret_keys) is not None, values.problems
+    read: dict[str, str] = {}
+    for stack in ("staging", "aws-staging"):  # each cloud reads the shared keys and its own
+        config, secret_keys = stack_config(stack)
+        values = Values({key.removeprefix(f"{PROJECT}:"): value for key, value in config.items() if key.startswith(f"{PROJECT}:")})
+        assert read_settings(values, stack=stack, secret=secret_keys, full=config) is not None, values.problems
+        read.update(values.read)
     declared = declarations()
-    assert values.read == {key: declaration.type for key, declaration in declared.items()}
+    assert read == {key: declaration.type for key, declaration in declared.items()}
     for key, declaration in declared.items():
         assert declaration.description, f"{key} has no description"
         if declaration.secret:
@@ -210,4 +216,9 @@ def test_every_committed_stack_file_is_valid(stack):
     # Loads inside the test body: a ConfigError is this test failing, naming the problem.
     config, secret_keys = stack_config(stack)
     settings = load_settings(config, stack=stack, secret_keys=secret_keys)
-    assert settings.stack == stack and settings.digitalocean.region in DIGITALOCEAN_REGIONS
+    if settings.cloud == "aws":
+        assert settings.aws is not None and settings.digitalocean is None
+        assert settings.stack == stack and settings.aws.region in AWS_REGIONS
+    else:
+        assert settings.digitalocean is not None and settings.aws is None
+        assert settings.stack == stack and settings.digitalocean.region in DIGITALOCEAN_REGIONS

@@ -8,6 +8,7 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -58,10 +59,10 @@ def test_the_new_generation_with_the_old_version_does_not_pass():
 class _Fleet(BaseHTTPRequestHandler):
     """Answers like the app behind a load balancer, round-robin over `answers`."""
 
-    answers: list[dict] = []
+    answers: ClassVar[list[dict]] = []
     turn = 0
 
-    def do_GET(self) -> None:  # noqa: N802 - the http.server API
+    def do_GET(self) -> None:
         body = json.dumps(self.answers[_Fleet.turn % len(self.answers)]).encode()
         _Fleet.turn += 1
         self.send_response(200 if json.loads(body)["status"] == "ok" else 503)

@@ -69,7 +69,11 @@ def _rule(name: str, inputs: dict[str, Any], key: tuple[str, ...], region: str) 
 
 def _endpoint(name: str, inputs: dict[str, Any], key: tuple[str, ...], region: str) -> tuple[str, dict[str, Any]]:
     endpoint_id = _hex_id("vpce", *key)
-    return endpoint_id, {"arn": _arn("ec2", region, f"vpc-endpoint/{endpoint_id}"), "state": "available", "dnsEntries": [{"dnsName": f"{endpoint_id}.ssm.{region}.vpce.amazonaws.com", "hostedZoneId": "Z7HUB22UULQXV"}]}
+    return endpoint_id, {
+        "arn": _arn("ec2", region, f"vpc-endpoint/{endpoint_id}"),
+        "state": "available",
+        "dnsEntries": [{"dnsName": f"{endpoint_id}.ssm.{region}.vpce.amazonaws.com", "hostedZoneId": "Z7HUB22UULQXV"}],
+    }
 
 
 def _load_balancer(name: str, inputs: dict[str, Any], key: tuple[str, ...], region: str) -> tuple[str, dict[str, Any]]:
@@ -197,3 +201,23 @@ def hosted_zone(name: str) -> dict[str, Any]:
     """`aws.route53.get_zone`: the account's public zone for ``name``."""
     zone = name.rstrip(".")
     return {"id": MOCK_HOSTED_ZONE_ID, "zoneId": MOCK_HOSTED_ZONE_ID, "name": zone, "privateZone": False, "arn": f"arn:aws:route53:::hostedzone/{MOCK_HOSTED_ZONE_ID}"}
+
+
+def ami_id(image_name: str, region: str) -> str:
+    return _hex_id("ami", image_name, region)
+
+
+def packer_machine_readable(build: str, amis: Mapping[str, str], image_name: str) -> str:
+    """What `packer build -machine-readable` prints for an amazon-ebs build: one REGION:AMI per region, sorted by region."""
+    t = "1700000000"
+    listed = "%!(PACKER_COMMA)".join(f"{region}:{ami}" for region, ami in sorted(amis.items()))
+    return "\n".join(
+        [
+            f"{t},{build},ui,say,==> {build}: Creating AMI {image_name} from instance i-0123456789abcdef0",
+            f"{t},{build},artifact-count,1",
+            f"{t},{build},artifact,0,builder-id,mitchellh.amazonebs",
+            f"{t},{build},artifact,0,id,{listed}",
+            f"{t},{build},artifact,0,string,AMIs were created:\\n{listed}",
+            f"{t},{build},artifact,0,end",
+        ]
+    )
