@@ -18,14 +18,18 @@ import shutil
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+from _pytest.mark.expression import Expression  # how pytest reads -m; no public equivalent
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from offline.harness import StackRun, run_program  # noqa: E402
+# The harness imports Pulumi (seconds): only where a program runs, not in every process that loads this file.
+if TYPE_CHECKING:
+    from offline.harness import StackRun
 
 DROPLET = "digitalocean:index/droplet:Droplet"
 COMMAND = "command:local:Command"
@@ -65,6 +69,17 @@ def skip_without(reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: `-n auto` (pyproject.toml's addopts) asks it how many workers
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """Run in parallel only when no slow test can be selected (`-m "not slow"`): the slow tests boot
+    QEMU VMs that need the whole CPU, so a run that may include them (no -m, `-m slow`) runs them one
+    after the other, in this process, as before. None: xdist's default (one worker per CPU)."""
+    mark_expression = config.option.markexpr
+    if mark_expression and not Expression.compile(mark_expression).evaluate(lambda name, /, **kwargs: name == "slow"):
+        return None
+    return 0
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     for mark in item.iter_markers(MISSING_TOOLS):
         pytest.fail(f"CI=true: {mark.kwargs['reason']}", pytrace=False)
@@ -72,11 +87,15 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.fixture(scope="session")
 def staging() -> StackRun:
+    from offline.harness import run_program
+
     return run_program("staging")
 
 
 @pytest.fixture(scope="session")
 def prod() -> StackRun:
+    from offline.harness import run_program
+
     return run_program("prod")
 
 
