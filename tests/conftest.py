@@ -13,12 +13,13 @@ under CI=true, where a silently skipped check would report green.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from _pytest.mark.expression import Expression  # how pytest reads -m; no public equivalent
@@ -97,6 +98,25 @@ def prod() -> StackRun:
     from offline.harness import run_program
 
     return run_program("prod")
+
+
+@pytest.fixture(scope="session")
+def run_with() -> Callable[[str, dict[str, Any]], StackRun]:
+    """``run_program(stack, config_overrides=...)``, run once per (stack, overrides) in a test process.
+
+    For tests that only read a changed stack's run, as they read ``staging`` and ``prod``.
+    """
+    from offline.harness import run_program
+
+    runs: dict[tuple[str, str], StackRun] = {}
+
+    def run(stack: str, overrides: dict[str, Any]) -> StackRun:
+        key = (stack, json.dumps(overrides, sort_keys=True))
+        if key not in runs:
+            runs[key] = run_program(stack, config_overrides=overrides)
+        return runs[key]
+
+    return run
 
 
 def packer_runs(run: StackRun):
