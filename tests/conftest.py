@@ -13,19 +13,24 @@ under CI=true, where a silently skipped check would report green.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
+from _pytest.mark.expression import Expression  # how pytest reads -m; no public equivalent
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from offline.harness import StackRun, run_program  # noqa: E402
+# The harness imports Pulumi (seconds): only where a program runs, not in every process that loads this file.
+if TYPE_CHECKING:
+    from offline.harness import StackRun
 
 DROPLET = "digitalocean:index/droplet:Droplet"
 COMMAND = "command:local:Command"
@@ -65,6 +70,17 @@ def skip_without(reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: `-n auto` (pyproject.toml's addopts) asks it how many workers
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """Run in parallel only when no slow test can be selected (`-m "not slow"`): the slow tests boot
+    QEMU VMs that need the whole CPU, so a run that may include them (no -m, `-m slow`) runs them one
+    after the other, in this process, as before. None: xdist's default (one worker per CPU)."""
+    mark_expression = config.option.markexpr
+    if mark_expression and not Expression.compile(mark_expression).evaluate(lambda name, /, **kwargs: name == "slow"):
+        return None
+    return 0
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     for mark in item.iter_markers(MISSING_TOOLS):
         pytest.fail(f"CI=true: {mark.kwargs['reason']}", pytrace=False)
@@ -72,12 +88,35 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.fixture(scope="session")
 def staging() -> StackRun:
+    from offline.harness import run_program
+
     return run_program("staging")
 
 
 @pytest.fixture(scope="session")
 def prod() -> StackRun:
+    from offline.harness import run_program
+
     return run_program("prod")
+
+
+@pytest.fixture(scope="session")
+def run_with() -> Callable[[str, dict[str, Any]], StackRun]:
+    """``run_program(stack, config_overrides=...)``, run once per (stack, overrides) in a test process.
+
+    For tests that only read a changed stack's run, as they read ``staging`` and ``prod``.
+    """
+    from offline.harness import run_program
+
+    runs: dict[tuple[str, str], StackRun] = {}
+
+    def run(stack: str, overrides: dict[str, Any]) -> StackRun:
+        key = (stack, json.dumps(overrides, sort_keys=True))
+        if key not in runs:
+            runs[key] = run_program(stack, config_overrides=overrides)
+        return runs[key]
+
+    return run
 
 
 def packer_runs(run: StackRun):

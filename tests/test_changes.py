@@ -32,8 +32,8 @@ def test_promoting_another_version_in_prod_changes_every_droplets_image(prod):
     assert promoted.outputs["imageName"] == "hello-1.5.0-aaaaaaaaaaaa"
 
 
-def test_changed_env_var_changes_user_data_but_not_the_image(staging):
-    changed = run_program("staging", config_overrides={"env": ["LOG_LEVEL=info", "FEATURE_NEW_CHECKOUT=true"]})
+def test_changed_env_var_changes_user_data_but_not_the_image(staging, run_with):
+    changed = run_with("staging", {"env": ["LOG_LEVEL=info", "FEATURE_NEW_CHECKOUT=true"]})
     before, after = droplet_inputs(staging), droplet_inputs(changed)
     for name in before:
         assert after[name]["userData"] != before[name]["userData"], name
@@ -80,9 +80,9 @@ def gate_expects(run) -> set[str]:
     return set(command.split("--expect-instances ")[1].split()[0].split(","))
 
 
-def test_a_config_only_change_makes_the_gate_wait_for_new_ids_only(staging):
+def test_a_config_only_change_makes_the_gate_wait_for_new_ids_only(staging, run_with):
     """Same image, same names: the gate must still wait for droplets no old one can impersonate."""
-    changed = run_program("staging", config_overrides={"env": ["LOG_LEVEL=info", "FEATURE_NEW_CHECKOUT=true"]})
+    changed = run_with("staging", {"env": ["LOG_LEVEL=info", "FEATURE_NEW_CHECKOUT=true"]})
     assert [d.inputs["name"] for d in changed.of_type(DROPLET)] == [d.inputs["name"] for d in staging.of_type(DROPLET)]
     old_ids, new_ids = {d.id for d in staging.of_type(DROPLET)}, {d.id for d in changed.of_type(DROPLET)}
     assert gate_expects(changed) == new_ids and not new_ids & old_ids

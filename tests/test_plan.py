@@ -26,6 +26,20 @@ GOLDEN = Path(__file__).parent / "golden"
 
 
 @pytest.fixture(scope="module")
+def plan_of():
+    """``build_plan``, run once per (stack, overrides) in this module: several tests read the same changed plan."""
+    built: dict[tuple[str, str], dict] = {}
+
+    def plan(stack: str, overrides: dict | None = None) -> dict:
+        key = (stack, json.dumps(overrides, sort_keys=True))
+        if key not in built:
+            built[key] = build_plan(stack, overrides)
+        return copy.deepcopy(built[key])  # a test may change its copy
+
+    return plan
+
+
+@pytest.fixture(scope="module")
 def plans():
     return {stack: build_plan(stack) for stack in ("staging", "prod")}
 
@@ -65,8 +79,8 @@ def actions(old, new) -> dict[str, str]:
     return {change.name: change.action for change in diff_plans(old, new)}
 
 
-def test_version_bump_bakes_one_image_and_replaces_every_droplet(plans):
-    bumped = build_plan("staging", {"appVersion": "1.5.0"})
+def test_version_bump_bakes_one_image_and_replaces_every_droplet(plans, plan_of):
+    bumped = plan_of("staging", {"appVersion": "1.5.0"})
     assert actions(plans["staging"], bumped) == {
         "app-image-packer": "replace",
         "app-image-copy": "replace",  # the new image's regions are checked (Packer already copied it: a no-op)
@@ -78,22 +92,22 @@ def test_version_bump_bakes_one_image_and_replaces_every_droplet(plans):
     assert "create new, then delete old" in text and "base-image-packer" not in text
 
 
-def test_env_change_replaces_the_fleet_and_bakes_nothing(plans):
-    changed = build_plan("staging", {"env": ["LOG_LEVEL=info", "FEATURE_NEW_CHECKOUT=true"]})
+def test_env_change_replaces_the_fleet_and_bakes_nothing(plans, plan_of):
+    changed = plan_of("staging", {"env": ["LOG_LEVEL=info", "FEATURE_NEW_CHECKOUT=true"]})
     assert actions(plans["staging"], changed) == {"fleet-0": "replace", "fleet-1": "replace", "fleet-gate-0-wait": "replace"}
 
 
-def test_fleet_count_two_to_three_creates_one_droplet(plans):
-    grown = build_plan("staging", {"fleetCount": 3})
+def test_fleet_count_two_to_three_creates_one_droplet(plans, plan_of):
+    grown = plan_of("staging", {"fleetCount": 3})
     assert actions(plans["staging"], grown) == {"fleet-2": "create", "fleet-gate-0-wait": "replace"}
 
 
-def test_dns_only_change_updates_only_the_record(plans):
-    assert actions(plans["prod"], build_plan("prod", {"dnsTtl": 300})) == {"dns-record": "update"}
+def test_dns_only_change_updates_only_the_record(plans, plan_of):
+    assert actions(plans["prod"], plan_of("prod", {"dnsTtl": 300})) == {"dns-record": "update"}
 
 
-def test_region_change_is_flagged_as_refused_for_the_protected_database(plans):
-    text = render_diff(plans["prod"], build_plan("prod", {"region": "ams3"}))
+def test_region_change_is_flagged_as_refused_for_the_protected_database(plans, plan_of):
+    text = render_diff(plans["prod"], plan_of("prod", {"region": "ams3"}))
     assert "database-cluster" in text and "PROTECTED: pulumi up will refuse this replacement" in text
 
 
@@ -149,8 +163,8 @@ def with_changes(plan, name, *, inputs=None, options=None, removed=False):
     return changed
 
 
-def test_unprotecting_the_prod_database_is_an_update_that_says_so(plans):
-    unprotected = build_plan("prod", {"dbProtect": False})
+def test_unprotecting_the_prod_database_is_an_update_that_says_so(plans, plan_of):
+    unprotected = plan_of("prod", {"dbProtect": False})
     assert actions(plans["prod"], unprotected) == {"database-cluster": "update", "database-db": "update"}
     text = render_diff(plans["prod"], unprotected)
     assert "protect: true -> false (protect removed: it can now be deleted or replaced)" in text
@@ -187,16 +201,16 @@ def test_unprotecting_and_replacing_in_one_update_is_allowed(plans):
     assert "protect removed in the same update" in change.reason
 
 
-def test_diff_shows_old_and_new_values_and_hides_secret_ones(plans):
-    text = render_diff(plans["prod"], build_plan("prod", {"dnsTtl": 300}))
+def test_diff_shows_old_and_new_values_and_hides_secret_ones(plans, plan_of):
+    text = render_diff(plans["prod"], plan_of("prod", {"dnsTtl": 300}))
     assert "ttl: 60 -> 300" in text
-    changed = build_plan("staging", {"env": ["LOG_LEVEL=info", "FEATURE_NEW_CHECKOUT=true"]})
+    changed = plan_of("staging", {"env": ["LOG_LEVEL=info", "FEATURE_NEW_CHECKOUT=true"]})
     text = render_diff(plans["staging"], changed)
     assert "userData: [secret] -> [secret] (changed)" in text and "LOG_LEVEL" not in text
 
 
-def test_version_bump_says_which_commands_will_run(plans):
-    text = render_diff(plans["staging"], build_plan("staging", {"appVersion": "1.5.0"}))
+def test_version_bump_says_which_commands_will_run(plans, plan_of):
+    text = render_diff(plans["staging"], plan_of("staging", {"appVersion": "1.5.0"}))
     assert "runs: packer init images/app && packer build -machine-readable -color=false -only=digitalocean.app images/app" in text
     assert "runs: health gate (python3 tools/health_gate.py" in text
     assert "create: ... --expect-version 1.4.2 --expect-instances" in text  # long values: shown from where they differ
@@ -370,19 +384,19 @@ def test_cli_against_head_shows_no_changes_then_a_working_copy_change(in_reposit
     assert "| `+` create | `fleet-2` |" in out and "1 to create, 0 to update, 1 to replace, 0 to delete" in out
 
 
-def test_a_changed_timeout_option_is_shown(plans):
+def test_a_changed_timeout_option_is_shown(plans, plan_of):
     """customTimeouts is a mapping: an option whose value is not a flag is compared and shown too."""
-    text = render_diff(plans["staging"], build_plan("staging", {"healthGateTimeout": 180}))
+    text = render_diff(plans["staging"], plan_of("staging", {"healthGateTimeout": 180}))
     assert "customTimeouts: " in text and "'create': '720s'" not in text and "300s" in text, text
 
 
-def test_the_plan_shows_the_rollout_waves_in_order():
+def test_the_plan_shows_the_rollout_waves_in_order(plan_of):
     from offline.plan.waves import rollout_waves
 
-    canary = build_plan("prod", {"rollout": "canary"})
+    canary = plan_of("prod", {"rollout": "canary"})
     assert rollout_waves(canary) == [(["fleet-0"], "fleet-gate-0-wait"), (["fleet-1", "fleet-2"], "fleet-gate-1-wait")]
     assert "wave 2: fleet-1, fleet-2 (after fleet-gate-0-wait passed) -> gate fleet-gate-1-wait" in render_text(canary)
-    batches = build_plan("staging", {"rollout": "batches", "rolloutBatchSize": 2, "fleetCount": 5})
+    batches = plan_of("staging", {"rollout": "batches", "rolloutBatchSize": 2, "fleetCount": 5})
     assert [names for names, _ in rollout_waves(batches)] == [["fleet-0", "fleet-1"], ["fleet-2", "fleet-3"], ["fleet-4"]]
 
 

@@ -105,8 +105,8 @@ def test_bake_commands_use_packer_with_the_content_hash_as_trigger(staging):
     assert app.options["custom_timeouts"]["create"] == "60m"
 
 
-def test_snapshots_are_copied_to_every_region_a_promoting_stack_needs():
-    run = run_program("staging", config_overrides={"imageCopyRegions": ["ams3", "fra1"]})
+def test_snapshots_are_copied_to_every_region_a_promoting_stack_needs(run_with):
+    run = run_with("staging", {"imageCopyRegions": ["ams3", "fra1"]})
     for bake in ("base-image-packer", "app-image-packer"):
         env = run.named(bake).inputs["environment"]
         assert json.loads(env["PKR_VAR_snapshot_regions"]) == ["nyc3", "ams3", "fra1"], bake
@@ -195,14 +195,14 @@ def test_dns_points_the_app_name_at_the_load_balancer(prod):
     assert prod.outputs["url"] == "https://www.example.com"
 
 
-def test_managed_domain_zone_is_protected():
-    run = run_program("prod", config_overrides={"manageDomain": True})
+def test_managed_domain_zone_is_protected(run_with):
+    run = run_with("prod", {"manageDomain": True})
     zone = run.of_type(DOMAIN)[0]
     assert zone.inputs["name"] == "example.com" and zone.options["protect"] is True
 
 
-def test_managed_domain_zone_exists_before_the_certificate_and_the_record():
-    run = run_program("prod", config_overrides={"manageDomain": True})
+def test_managed_domain_zone_exists_before_the_certificate_and_the_record(run_with):
+    run = run_with("prod", {"manageDomain": True})
     [zone] = run.of_type(DOMAIN)
     for resource in run.of_type(CERTIFICATE) + run.of_type(DNS_RECORD):
         assert zone.urn in resource.options["dependencies"], f"{resource.name} must wait for the zone {zone.name}"

@@ -11,7 +11,7 @@ import pytest
 from components.common.packer_output import parse_artifact_id
 from components.digitalocean.promoted_image import ImageNotFoundError, PromotedImage, PromotedImageArgs
 from components.image_build import PACKER_INTERPRETER, REUSE_PREVIOUS_BAKE, ImageBuild, ImageBuildArgs, packer_command
-from offline.harness import RealisticMocks, run_program, run_under_mocks
+from offline.harness import RealisticMocks, run_under_mocks
 
 TRANSCRIPT = Path(__file__).resolve().parents[1] / "data" / "packer" / "null-build.machine-readable.txt"
 
@@ -50,9 +50,9 @@ def test_image_build_runs_packer_once_and_hands_on_the_snapshot_id():
     assert copy.inputs["triggers"] == [run.outputs["image_id"], ["fra1", "ams3"]]
 
 
-def test_new_copy_region_copies_the_snapshots_and_bakes_nothing(staging):
+def test_new_copy_region_copies_the_snapshots_and_bakes_nothing(staging, run_with):
     """A changed region list must not re-run Packer: a re-bake under the same name is an image staging never tested."""
-    copied = run_program("staging", config_overrides={"imageCopyRegions": ["ams3", "fra1"]})
+    copied = run_with("staging", {"imageCopyRegions": ["ams3", "fra1"]})
     for layer in ("base-image", "app-image"):
         before, after = staging.named(f"{layer}-packer").inputs, copied.named(f"{layer}-packer").inputs
         for key in ("create", "triggers", "update", "interpreter"):

@@ -189,8 +189,10 @@ def test_without_database_config_it_starts_and_reports_unhealthy(postgres):
 
 def test_ready_only_after_the_database_answered_once(postgres, tmp_path):
     """A wrong password never becomes ready (the load balancer never sends it traffic); the right one does."""
+    log_before = len(postgres.log_text())
     with RunningApp(postgres, DATABASE_PASSWORD="wrong-password-xyz") as app:
-        time.sleep(3)  # several connection attempts
+        # Several connection attempts (the app retries every 2 s), each refused by the server.
+        assert wait_for(lambda: postgres.log_text()[log_before:].count("password authentication failed") >= 2, timeout=20), postgres.log_text()[log_before:]
         status, body = get(app.url + "/readyz")
     assert status == 503 and body["status"] == "starting", body
     with RunningApp(postgres) as app:

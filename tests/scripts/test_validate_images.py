@@ -15,8 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from offline.harness import run_program
-
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "validate-images"
 
@@ -33,16 +31,17 @@ def run_script(tmp_path: Path, *args: str, fail_on: str = "") -> tuple[subproces
     packer = tmp_path / "packer"
     packer.write_text(FAKE_PACKER.format(python=sys.executable, log=str(log)))
     packer.chmod(0o755)
-    env = {**os.environ, "FAIL_ON": fail_on}
+    # UV_NO_SYNC: the script's `uv run` uses the environment this test runs in, already synced (by `uv run
+    # pytest`), instead of checking it again and recompiling its bytecode on each of these runs.
+    env = {**os.environ, "FAIL_ON": fail_on, "UV_NO_SYNC": "1"}
     result = subprocess.run([str(SCRIPT), "--packer", str(packer), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
     return result, calls
 
 
 @pytest.fixture(scope="module")
-def staging_bakes():
-    run = run_program("staging")
-    return {r.name: r.inputs for r in run.resources if str(r.inputs.get("create", "")).startswith("packer init")}
+def staging_bakes(staging):
+    return {r.name: r.inputs for r in staging.resources if str(r.inputs.get("create", "")).startswith("packer init")}
 
 
 def test_every_bake_is_initialised_then_validated_with_the_programs_variables(tmp_path, staging_bakes):
