@@ -6,12 +6,20 @@ DigitalOcean provider replace the resource, read from the provider's schema
 `ForceNew: true` fields, and `customdiff.ForceNewIfChange` rules, which force a
 new resource only for some changes. Schema fields are snake_case there; Pulumi
 inputs are camelCase here. What is not listed updates in place.
+
+The AWS provider's table (terraform-provider-aws) is in ``offline.aws_force_new``,
+with file and line for each entry; it joins this one here. A nested field that
+forces a new resource (``initialLifecycleHooks.name``) counts as its top-level
+input changing; its CustomizeDiff rules (``AWS_CONDITIONAL_FORCE_NEW``) are
+listed there and not applied by the mocks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from offline.aws_force_new import AWS_FORCE_NEW
 
 # A rule: None when any change forces a new resource (ForceNew), else a predicate on (old, new) (ForceNewIfChange).
 ForceNewRule = Callable[[Any, Any], bool] | None
@@ -22,7 +30,7 @@ def turned_off(old: Any, new: Any) -> bool:
     return bool(old) and not bool(new)
 
 
-PROVIDER_REPLACES: Mapping[str, Mapping[str, ForceNewRule]] = {
+DIGITALOCEAN_REPLACES: Mapping[str, Mapping[str, ForceNewRule]] = {
     # droplet/resource_droplet.go; `size` resizes in place, `ipv6` false -> true enables it in place.
     "digitalocean:index/droplet:Droplet": {
         "image": None,
@@ -69,6 +77,13 @@ PROVIDER_REPLACES: Mapping[str, Mapping[str, ForceNewRule]] = {
     "digitalocean:index/domain:Domain": {"name": None, "ipAddress": None},
     "digitalocean:index/dnsRecord:DnsRecord": {"type": None, "domain": None},
 }
+
+
+def _aws_replaces() -> dict[str, dict[str, ForceNewRule]]:
+    return {token: {path.split(".")[0]: None for path in paths} for token, paths in AWS_FORCE_NEW.items()}
+
+
+PROVIDER_REPLACES: Mapping[str, Mapping[str, ForceNewRule]] = {**DIGITALOCEAN_REPLACES, **_aws_replaces()}
 
 
 def forces_replacement(resource_type: str, key: str, old: Any, new: Any) -> bool:

@@ -12,9 +12,13 @@ fi
 
 install -d -m 0755 /opt/webapp /etc/webapp
 install -m 0755 "$WEBAPP_SOURCE/app.py" /opt/webapp/app.py
+# Fetches the database password from SSM at boot on AWS (webapp-secrets.service runs it as root).
+install -m 0755 "$WEBAPP_SOURCE/fetch_secrets.py" /opt/webapp/fetch_secrets.py
 # Compile now: at run time the file system is read-only to the app (ProtectSystem=strict).
 python3 -m compileall -q /opt/webapp
 install -m 0644 "$WEBAPP_SOURCE/webapp.service" /etc/systemd/system/webapp.service
+# Not enabled: webapp.service pulls it in (Requires=).
+install -m 0644 "$WEBAPP_SOURCE/webapp-secrets.service" /etc/systemd/system/webapp-secrets.service
 
 # What this image is. Never written at boot, so /healthz reports the truth.
 cat > /etc/webapp/image.env <<ENV

@@ -1,4 +1,4 @@
-"""The app's systemd unit: it verifies in a file system laid out as the image lays it out, and it is hardened.
+"""The app's systemd units (webapp.service, webapp-secrets.service): they verify in a file system laid out as the image lays it out, and it is hardened.
 
 `systemd-analyze verify --root=ROOT` loads the unit as the image's systemd would: the
 unit file's syntax, every directive's value, the units it names (targets), and that
@@ -18,16 +18,20 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
 from conftest import require_tools
 
 ROOT = Path(__file__).resolve().parents[2]
 UNIT = ROOT / "images" / "webapp" / "webapp.service"
+SECRETS_UNIT = ROOT / "images" / "webapp" / "webapp-secrets.service"
 APP = ROOT / "images" / "webapp" / "app.py"
+FETCHER = ROOT / "images" / "webapp" / "fetch_secrets.py"
 HOST_UNITS = Path("/usr/lib/systemd/system")
+FETCHER_DEADLINE_SECONDS = float(re.search(r"^DEADLINE_SECONDS = ([0-9.]+)$", FETCHER.read_text(), re.MULTILINE).group(1))
 pytestmark = require_tools("systemd-analyze", present={"systemd (its unit tree)": (HOST_UNITS / "multi-user.target").exists()})
 
 
-def image_like_root(root: Path, *, unit_text: str | None = None, with_python: bool = True) -> Path:
+def image_like_root(root: Path, *, unit_text: str | None = None, secrets_unit_text: str | None = None, with_python: bool = True) -> Path:
     """A file system root holding what app.sh installs, over Debian's systemd unit tree."""
     (root / "usr" / "lib" / "systemd").mkdir(parents=True)
     shutil.copytree(HOST_UNITS, root / "usr" / "lib" / "systemd" / "system", symlinks=True)
@@ -37,8 +41,10 @@ def image_like_root(root: Path, *, unit_text: str | None = None, with_python: bo
         shutil.copy2(Path("/usr/bin/python3").resolve(), root / "usr" / "bin" / "python3")
     (root / "opt" / "webapp").mkdir(parents=True)
     shutil.copy2(APP, root / "opt" / "webapp" / "app.py")
+    shutil.copy2(FETCHER, root / "opt" / "webapp" / "fetch_secrets.py")
     (root / "etc" / "systemd" / "system").mkdir(parents=True)
     (root / "etc" / "systemd" / "system" / "webapp.service").write_text(unit_text if unit_text is not None else UNIT.read_text())
+    (root / "etc" / "systemd" / "system" / "webapp-secrets.service").write_text(secrets_unit_text if secrets_unit_text is not None else SECRETS_UNIT.read_text())
     (root / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\nwebapp:x:999:999::/nonexistent:/usr/sbin/nologin\n")
     (root / "etc" / "group").write_text("root:x:0:\nwebapp:x:999:\n")
     (root / "etc" / "webapp").mkdir()
@@ -46,13 +52,32 @@ def image_like_root(root: Path, *, unit_text: str | None = None, with_python: bo
     return root
 
 
-def verify(root: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(["systemd-analyze", "verify", f"--root={root}", "webapp.service"], capture_output=True, text=True, timeout=120)
+def verify(root: Path, unit: str = "webapp.service") -> subprocess.CompletedProcess:
+    return subprocess.run(["systemd-analyze", "verify", f"--root={root}", unit], capture_output=True, text=True, timeout=120)
 
 
 def test_unit_verifies_in_an_image_like_root(tmp_path):
     result = verify(image_like_root(tmp_path / "root"))
     assert result.returncode == 0 and not result.stderr.strip(), result.stderr
+
+
+def test_secrets_unit_verifies_in_an_image_like_root(tmp_path):
+    result = verify(image_like_root(tmp_path / "root"), "webapp-secrets.service")
+    assert result.returncode == 0 and not result.stderr.strip(), result.stderr
+
+
+def test_verify_fails_when_the_app_requires_a_secrets_unit_the_image_lacks(tmp_path):
+    """webapp.service's Requires= is checked: without webapp-secrets.service installed, verify refuses it."""
+    root = image_like_root(tmp_path / "root")
+    (root / "etc" / "systemd" / "system" / "webapp-secrets.service").unlink()
+    result = verify(root)
+    assert result.returncode != 0 and "webapp-secrets.service" in result.stderr, result.stderr
+
+
+def test_verify_reports_a_misspelt_directive_in_the_secrets_unit(tmp_path):
+    broken = SECRETS_UNIT.read_text().replace("RemainAfterExit=yes", "RemainAfterExits=yes")
+    result = verify(image_like_root(tmp_path / "root", secrets_unit_text=broken), "webapp-secrets.service")
+    assert "Unknown key 'RemainAfterExits'" in result.stderr, result.stderr
 
 
 def test_verify_fails_when_the_image_lacks_the_interpreter(tmp_path):
@@ -83,7 +108,8 @@ def test_unit_is_hardened_and_runs_as_its_own_user():
     found = directives(UNIT.read_text())
     expected = {
         "User": ["webapp"],
-        "EnvironmentFile": ["/etc/webapp/image.env", "/etc/webapp/app.env"],  # both required: no leading '-'
+        # Both baked/written files required (no leading '-'); the fetched password only where fetched.
+        "EnvironmentFile": ["/etc/webapp/image.env", "/etc/webapp/app.env", "-/run/webapp/secrets.env"],
         "ConditionPathExists": ["/etc/webapp/app.env"],
         "Restart": ["on-failure"],
         "NoNewPrivileges": ["yes"],
@@ -100,12 +126,40 @@ def test_unit_is_hardened_and_runs_as_its_own_user():
         assert found.get(key) == values, f"{key}: {found.get(key)}"
     assert "cloud-init.service" in found["After"][0].split() and "network-online.target" in found["After"][0].split()
     assert found["SystemCallFilter"][0] == "@system-service"
+    # No password, no app: the secrets unit must have succeeded, and finished, before the app starts.
+    assert "webapp-secrets.service" in found["Requires"] and "webapp-secrets.service" in found["After"]
 
 
-def test_every_directive_says_why():
+def test_secrets_unit_runs_once_before_the_app_and_is_hardened():
+    found = directives(SECRETS_UNIT.read_text())
+    expected = {
+        "Type": ["oneshot"],
+        "RemainAfterExit": ["yes"],
+        "User": ["root"],
+        "ExecStart": ["/usr/bin/python3 -I /opt/webapp/fetch_secrets.py"],
+        "Before": ["webapp.service"],
+        "ConditionPathExists": ["/etc/webapp/app.env"],
+        "RuntimeDirectory": ["webapp"],
+        "RuntimeDirectoryMode": ["0700"],
+        "NoNewPrivileges": ["yes"],
+        "ProtectSystem": ["strict"],
+        "CapabilityBoundingSet": [""],
+        "PrivateUsers": ["yes"],
+        "RestrictAddressFamilies": ["AF_INET AF_INET6 AF_UNIX"],
+        "MemoryDenyWriteExecute": ["yes"],
+    }
+    for key, values in expected.items():
+        assert found.get(key) == values, f"{key}: {found.get(key)}"
+    assert "cloud-init.service" in found["After"][0].split() and "network-online.target" in found["After"][0].split()
+    # Its deadline (the script's) fits inside the unit's start timeout.
+    assert float(found["TimeoutStartSec"][0]) > FETCHER_DEADLINE_SECONDS
+
+
+@pytest.mark.parametrize("unit", [UNIT, SECRETS_UNIT], ids=lambda unit: unit.name)
+def test_every_directive_says_why(unit):
     """STYLE.md: units hardened *and commented*: each [Service] directive group has a comment above it."""
-    lines = UNIT.read_text().splitlines()
-    service = lines[lines.index("[Service]") + 1 : lines.index("[Install]")]
+    lines = unit.read_text().splitlines()
+    service = lines[lines.index("[Service]") + 1 : lines.index("[Install]") if "[Install]" in lines else len(lines)]
     uncommented = []
     for number, line in enumerate(service):
         if line and not line.startswith("#"):
@@ -131,6 +185,11 @@ def test_security_exposure_is_low(tmp_path):
     score = exposure(unit)
     print(f"\nsystemd-analyze security --offline=true webapp.service: {score}")
     assert score <= 2.0
+    secrets_unit = tmp_path / "webapp-secrets.service"
+    shutil.copy(SECRETS_UNIT, secrets_unit)
+    secrets_score = exposure(secrets_unit)
+    print(f"systemd-analyze security --offline=true webapp-secrets.service: {secrets_score}")
+    assert secrets_score <= 2.5  # root (without capabilities) and the network: a little above the app
     # The scorer reacts to the unit: the same unit without its sandboxing scores far worse.
     bare = tmp_path / "bare.service"
     bare.write_text("[Service]\nExecStart=/usr/bin/python3 -I /opt/webapp/app.py\n")

@@ -1,0 +1,360 @@
+"""Fetch the app's database password at boot, on AWS, before the app starts (webapp-secrets.service).
+
+On AWS the password is not in user-data (anyone allowed ec2:Describe* can read a launch
+template's user-data): the program stores it in SSM Parameter Store as a SecureString
+and writes only its name into /etc/webapp/app.env:
+
+    DATABASE_PASSWORD_PARAMETER="/immutable-web/<stack>/database-password"
+    AWS_REGION="<region>"
+
+This script, run as root by a oneshot unit ordered before webapp.service:
+
+1. reads /etc/webapp/app.env; without DATABASE_PASSWORD_PARAMETER (DigitalOcean, where
+   user-data carries the password) it does nothing and exits 0;
+2. asks the instance metadata service for the instance role's credentials, IMDSv2 only
+   (a session token first, then every GET carries it; it never falls back to IMDSv1);
+3. calls SSM GetParameter (WithDecryption) with them, signed with Signature Version 4;
+4. writes /run/webapp/secrets.env (mode 0600, `DATABASE_PASSWORD="..."` in systemd's
+   EnvironmentFile quoting) atomically, which webapp.service reads.
+
+Everything is retried with backoff until a deadline (the instance role's credentials
+can take seconds to appear on a first boot); errors that no retry can fix (no such
+parameter, a refused signature or token) stop at once. Each failure is one line on
+stderr (the journal) that never holds the password or the credentials; the exit status
+is non-zero, so webapp.service (Requires=) does not start without its password, the
+deep health check fails and the rollout's gate stops the deploy.
+
+Standard library only: botocore (Debian's python3-botocore) would add ~79 MB to the image
+for two HTTP calls. Endpoint overrides, read from app.env as the AWS SDKs read them from
+the environment: AWS_EC2_METADATA_SERVICE_ENDPOINT, AWS_ENDPOINT_URL_SSM, AWS_ENDPOINT_URL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import hmac
+import json
+import os
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+
+APP_ENV = "/etc/webapp/app.env"
+SECRETS_ENV = "/run/webapp/secrets.env"
+PARAMETER_NAME = "DATABASE_PASSWORD_PARAMETER"
+IMDS_ENDPOINT = "http://169.254.169.254"
+# What one attempt may wait for one answer, and what all attempts together may take
+# (webapp-secrets.service's TimeoutStartSec leaves room above it).
+REQUEST_TIMEOUT_SECONDS = 5.0
+DEADLINE_SECONDS = 120.0
+# Waits between attempts: 1, 2, 4, 8, then 10 s each, until the deadline.
+FIRST_BACKOFF_SECONDS = 1.0
+MAX_BACKOFF_SECONDS = 10.0
+TOKEN_TTL_SECONDS = "300"
+
+
+class PermanentError(Exception):
+    """A failure no retry fixes (a missing parameter, a refused signature, bad config)."""
+
+
+class TransientError(Exception):
+    """A failure worth retrying (no answer yet, no role credentials yet, throttling, 5xx)."""
+
+
+# -- app.env -------------------------------------------------------------------
+
+
+def parse_env_file(text: str) -> dict[str, str]:
+    """systemd's EnvironmentFile= lines: NAME=value, NAME="value" (backslash escapes), NAME='value'; # and ; comments."""
+    values: dict[str, str] = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", ";")) or "=" not in line:
+            continue
+        name, raw = (part.strip() for part in line.split("=", 1))
+        if raw[:1] == '"' and raw.endswith('"') and len(raw) >= 2:
+            value, escaped = [], False
+            for char in raw[1:-1]:
+                if escaped:
+                    value.append(char)
+                    escaped = False
+                elif char == "\\":
+                    escaped = True
+                else:
+                    value.append(char)
+            values[name] = "".join(value)
+        elif raw[:1] == "'" and raw.endswith("'") and len(raw) >= 2:
+            values[name] = raw[1:-1]
+        else:
+            values[name] = raw
+    return values
+
+
+def quote_env_value(value: str) -> str:
+    """A double-quoted EnvironmentFile= value: systemd expands nothing in it, so only " and \\ are escaped."""
+    if "\n" in value or "\r" in value:
+        raise PermanentError("the parameter's value holds a line break, which an environment file cannot carry")
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# -- Signature Version 4 ---------------------------------------------------------
+
+
+def _hmac(key: bytes, message: str) -> bytes:
+    return hmac.new(key, message.encode(), hashlib.sha256).digest()
+
+
+def sigv4_headers(
+    *,
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    region: str,
+    service: str,
+    access_key: str,
+    secret_key: str,
+    token: str | None,
+    now: datetime.datetime,
+) -> dict[str, str]:
+    """``headers`` plus Host, X-Amz-Date, X-Amz-Security-Token and the Authorization that signs them all.
+
+    Every header given is signed (names lower-cased, values trimmed), as botocore's SigV4Auth
+    does; the payload's SHA-256 is part of the signature. ``url`` has no query string here.
+    """
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port is not None and (parts.scheme, parts.port) not in (("http", 80), ("https", 443)):
+        host = f"{host}:{parts.port}"
+    amz_date = now.astimezone(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+    signed = {**headers, "Host": host, "X-Amz-Date": amz_date}
+    if token:
+        signed["X-Amz-Security-Token"] = token
+    canonical = {name.lower(): " ".join(value.split()) for name, value in signed.items()}
+    names = sorted(canonical)
+    canonical_request = "\n".join(
+        [
+            method,
+            urllib.parse.quote(parts.path or "/", safe="/~"),
+            "",
+            "".join(f"{name}:{canonical[name]}\n" for name in names),
+            ";".join(names),
+            hashlib.sha256(body).hexdigest(),
+        ]
+    )
+    scope = f"{amz_date[:8]}/{region}/{service}/aws4_request"
+    string_to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical_request.encode()).hexdigest()])
+    key = _hmac(_hmac(_hmac(_hmac(("AWS4" + secret_key).encode(), amz_date[:8]), region), service), "aws4_request")
+    signature = hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
+    signed["Authorization"] = f"AWS4-HMAC-SHA256 Credential={access_key}/{scope}, SignedHeaders={';'.join(names)}, Signature={signature}"
+    return signed
+
+
+# -- HTTP ----------------------------------------------------------------------
+
+
+# Straight to the endpoint: never through a proxy named in the environment (the metadata
+# service must be asked directly, and the unit sets none).
+OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def http(method: str, url: str, headers: Mapping[str, str], body: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+    """(status, headers with lower-case names, body) for any answer; TransientError if nothing answered."""
+    request = urllib.request.Request(url, data=body, headers=dict(headers), method=method)
+    try:
+        with OPENER.open(request, timeout=REQUEST_TIMEOUT_SECONDS) as response:
+            return response.status, {name.lower(): value for name, value in response.headers.items()}, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, {name.lower(): value for name, value in error.headers.items()}, error.read()
+    except (OSError, ValueError) as error:  # refused, unreachable, timed out, a broken answer
+        reason = getattr(error, "reason", error)
+        raise TransientError(f"{method} {url}: no answer ({reason})") from None
+
+
+# -- the instance role's credentials (IMDSv2) -------------------------------------
+
+
+def role_credentials(endpoint: str) -> dict[str, str]:
+    """AccessKeyId, SecretAccessKey and Token of the instance's role, through an IMDSv2 session."""
+    base = endpoint.rstrip("/")
+    status, _, token = http("PUT", f"{base}/latest/api/token", {"X-aws-ec2-metadata-token-ttl-seconds": TOKEN_TTL_SECONDS})
+    if status in (400, 403, 405):
+        # 403: the metadata service is off, or refuses tokens; we never fall back to IMDSv1.
+        raise PermanentError(f"instance metadata refused an IMDSv2 session token (HTTP {status})")
+    if status != 200 or not token:
+        raise TransientError(f"instance metadata token: HTTP {status}")
+    session = {"X-aws-ec2-metadata-token": token.decode("ascii", "replace")}
+    roles_url = f"{base}/latest/meta-data/iam/security-credentials/"
+    status, _, roles = http("GET", roles_url, session)
+    if status != 200 or not roles.strip():
+        # 404 until the instance profile's role is attached (first seconds of a first boot).
+        raise TransientError(f"no instance role credentials yet (HTTP {status})")
+    role = roles.decode().split()[0]
+    status, _, document = http("GET", roles_url + urllib.parse.quote(role), session)
+    if status != 200:
+        raise TransientError(f"instance role {role}: HTTP {status}")
+    try:
+        credentials = json.loads(document)
+        if credentials.get("Code", "Success") != "Success":
+            raise TransientError(f"instance role {role}: {credentials.get('Code')}")
+        return {name: str(credentials[name]) for name in ("AccessKeyId", "SecretAccessKey", "Token")}
+    except (ValueError, KeyError, AttributeError):
+        raise TransientError(f"instance role {role}: not a credentials document") from None
+
+
+# -- SSM GetParameter ----------------------------------------------------------------
+
+# SSM error types no retry fixes. Any other error is retried until the deadline: throttling,
+# 5xx, and AccessDenied (a role's new policy can take seconds to reach every IAM endpoint).
+PERMANENT_ERRORS = frozenset(
+    {
+        "ParameterNotFound",
+        "ParameterVersionNotFound",
+        "InvalidKeyId",
+        "ValidationException",
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "InvalidSignatureException",
+        "SignatureDoesNotMatch",
+        "IncompleteSignature",
+        "MissingAuthenticationToken",
+        "ExpiredTokenException",
+    }
+)
+
+
+def error_code(headers: Mapping[str, str], body: bytes) -> tuple[str, str]:
+    """(error type, message) of an AWS error answer: JSON 1.1's `__type`, the x-amzn-ErrorType header, or a Query-style XML <Code>."""
+    code, message = headers.get("x-amzn-errortype", "").split(":", 1)[0], ""
+    try:
+        document = json.loads(body or b"{}")
+    except ValueError:
+        document = None
+    if isinstance(document, dict):
+        # "ParameterNotFound" or "com.amazonaws.ssm#ParameterNotFound"
+        code = str(document.get("__type", "")).rsplit("#", 1)[-1] or code
+        message = str(document.get("message") or document.get("Message") or "")
+    else:
+        text = body.decode(errors="replace")
+        code = code or _between(text, "<Code>", "</Code>")
+        message = _between(text, "<Message>", "</Message>")
+    # Messages name the parameter or the caller, never a value; cut anyway, for one readable line.
+    return code or "error", " ".join(message.split())[:200]
+
+
+def _between(text: str, start: str, end: str) -> str:
+    _, found, tail = text.partition(start)
+    return tail.partition(end)[0] if found else ""
+
+
+def get_parameter(endpoint: str, region: str, name: str, credentials: Mapping[str, str]) -> str:
+    """The decrypted value of SSM parameter ``name`` (AWS JSON 1.1 protocol)."""
+    body = json.dumps({"Name": name, "WithDecryption": True}).encode()
+    url = endpoint.rstrip("/") + "/"
+    headers = sigv4_headers(
+        method="POST",
+        url=url,
+        headers={"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "AmazonSSM.GetParameter"},
+        body=body,
+        region=region,
+        service="ssm",
+        access_key=credentials["AccessKeyId"],
+        secret_key=credentials["SecretAccessKey"],
+        token=credentials["Token"],
+        now=datetime.datetime.now(datetime.UTC),
+    )
+    status, answer_headers, answer = http("POST", url, headers, body)
+    if status == 200:
+        try:
+            return str(json.loads(answer)["Parameter"]["Value"])
+        except (ValueError, KeyError, TypeError):
+            raise TransientError("SSM GetParameter: an answer without Parameter.Value") from None
+    code, message = error_code(answer_headers, answer)
+    line = f"SSM GetParameter {name}: HTTP {status} {code}{': ' + message if message else ''}"
+    raise (PermanentError if code in PERMANENT_ERRORS else TransientError)(line)
+
+
+# -- the whole fetch -----------------------------------------------------------------
+
+
+def ssm_endpoint(env: Mapping[str, str], region: str) -> str:
+    return env.get("AWS_ENDPOINT_URL_SSM") or env.get("AWS_ENDPOINT_URL") or f"https://ssm.{region}.amazonaws.com"
+
+
+def fetch_password(env: Mapping[str, str], deadline_seconds: float) -> str:
+    """The password; or the failure, at the first permanent one or the last transient one past the deadline.
+
+    A last attempt started just before the deadline may outlast it by its own requests' timeouts
+    (four of REQUEST_TIMEOUT_SECONDS at most): the unit's TimeoutStartSec covers that.
+    """
+    name = env[PARAMETER_NAME]
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+    if not region:
+        raise PermanentError(f"{PARAMETER_NAME} is set but AWS_REGION is not")
+    imds = env.get("AWS_EC2_METADATA_SERVICE_ENDPOINT") or IMDS_ENDPOINT
+    ssm = ssm_endpoint(env, region)
+    deadline = time.monotonic() + deadline_seconds
+    backoff, attempt = FIRST_BACKOFF_SECONDS, 1
+    while True:
+        try:
+            return get_parameter(ssm, region, name, role_credentials(imds))
+        except TransientError as error:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TransientError(f"{error} (gave up after {attempt} attempts, {deadline_seconds:g}s)") from None
+            print(f"fetch_secrets: attempt {attempt}: {error}; retrying", file=sys.stderr, flush=True)
+            time.sleep(min(backoff, remaining))
+            backoff, attempt = min(backoff * 2, MAX_BACKOFF_SECONDS), attempt + 1
+
+
+def write_atomically(path: str, content: str) -> None:
+    """Write ``content`` to ``path`` with mode 0600: a temporary file in the same folder, then rename."""
+    folder = os.path.dirname(path) or "."
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=".secrets-")  # mode 0600
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--env-file", default=APP_ENV)
+    parser.add_argument("--output", default=SECRETS_ENV)
+    parser.add_argument("--deadline", type=float, default=DEADLINE_SECONDS, help="seconds all attempts together may take")
+    args = parser.parse_args(argv)
+    try:
+        with open(args.env_file, encoding="utf-8") as handle:
+            env = parse_env_file(handle.read())
+    except OSError as error:
+        print(f"fetch_secrets: cannot read {args.env_file}: {error.strerror}", file=sys.stderr)
+        return 1
+    if not env.get(PARAMETER_NAME):
+        return 0  # the password, if any, is in app.env itself (DigitalOcean)
+    try:
+        password = fetch_password(env, args.deadline)
+        write_atomically(args.output, f"DATABASE_PASSWORD={quote_env_value(password)}\n")
+    except (PermanentError, TransientError) as error:
+        print(f"fetch_secrets: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"fetch_secrets: cannot write {args.output}: {error.strerror}", file=sys.stderr)
+        return 1
+    print(f"fetch_secrets: wrote {args.output} from SSM parameter {env[PARAMETER_NAME]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

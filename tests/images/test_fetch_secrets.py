@@ -1,0 +1,223 @@
+"""images/webapp/fetch_secrets.py: the database password from SSM at boot, checked against botocore and a real moto server.
+
+The oracle for the signature is botocore's own SigV4Auth (same request, same instant,
+same Authorization header). The oracle for the whole fetch is a moto server with its
+authentication on: it recomputes every request's signature with the role's secret key,
+checks the session token, and evaluates the role's IAM policy before it answers. The
+instance metadata service is a stand-in (tests/aws_stand_ins.py) that answers IMDSv2
+only. The fetcher runs as the image runs it: Debian's /usr/bin/python3 in isolated mode,
+as a subprocess, with an app.env like the one cloud-init writes.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime
+import os
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from aws_stand_ins import REGION, MetadataStandIn, MotoServer
+from conftest import require_tools
+from postgres import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+FETCHER = ROOT / "images" / "webapp" / "fetch_secrets.py"
+SYSTEM_PYTHON = "/usr/bin/python3"
+sys.path.insert(0, str(FETCHER.parent))
+
+import fetch_secrets  # noqa: E402
+
+PARAMETER = "/immutable-web/staging/database-password"
+# Everything systemd's EnvironmentFile= quoting has to get right, and no single quote (the VM test reuses it as SQL).
+PASSWORD = 'c0rrect "horse" \\battery $HOME #staple;`x`'
+
+pytestmark = require_tools(present={"Debian's python3": Path(SYSTEM_PYTHON).exists()})
+
+
+# -- the signature, against botocore --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "token"),
+    [("https://ssm.eu-west-1.amazonaws.com/", "FwoGZXIvYXdzEJr//////////wEaDH+session=="), ("http://127.0.0.1:4566/", None)],
+    ids=["real-endpoint-with-session-token", "local-endpoint-with-port-no-token"],
+)
+def test_signature_is_the_one_botocore_computes(url, token):
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    instant = datetime.datetime(2025, 3, 4, 5, 6, 7, tzinfo=datetime.UTC)
+    body = b'{"Name": "/immutable-web/prod/database-password", "WithDecryption": true}'
+    headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "AmazonSSM.GetParameter"}
+    ours = fetch_secrets.sigv4_headers(
+        method="POST", url=url, headers=headers, body=body, region="eu-west-1", service="ssm", access_key="ASIAQEXAMPLE", secret_key="wJalr/K7MDENG+bPxRfiCY", token=token, now=instant
+    )
+    request = AWSRequest(method="POST", url=url, headers=dict(headers), data=body)
+    with mock.patch("botocore.auth.get_current_datetime", return_value=instant.replace(tzinfo=None)):
+        SigV4Auth(Credentials("ASIAQEXAMPLE", "wJalr/K7MDENG+bPxRfiCY", token), "ssm", "eu-west-1").add_auth(request)
+    assert ours["Authorization"] == request.headers["Authorization"]
+    assert ours["X-Amz-Date"] == request.headers["X-Amz-Date"] == "20250304T050607Z"
+    assert ours.get("X-Amz-Security-Token") == request.headers.get("X-Amz-Security-Token")
+
+
+def test_the_fetcher_needs_only_the_standard_library():
+    """The image has no botocore (python3-botocore is 79 MB): every import must be in the stdlib."""
+    imported = set()
+    for node in ast.walk(ast.parse(FETCHER.read_text())):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            imported.add(node.module.split(".")[0])
+    assert imported - sys.stdlib_module_names - {"__future__"} == set()
+
+
+def test_env_file_quoting_round_trips():
+    line = f"DATABASE_PASSWORD={fetch_secrets.quote_env_value(PASSWORD)}\n"
+    assert line == 'DATABASE_PASSWORD="c0rrect \\"horse\\" \\\\battery $HOME #staple;`x`"\n'
+    assert fetch_secrets.parse_env_file(line) == {"DATABASE_PASSWORD": PASSWORD}
+
+
+# -- the whole fetch, against moto and an IMDSv2 stand-in ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def moto():
+    with MotoServer() as server:
+        yield server
+
+
+@pytest.fixture
+def granted(moto):
+    """A SecureString and a role allowed to read it; from here on moto checks every request."""
+    moto.trust_everyone()
+    moto.put_secure_string(PARAMETER, PASSWORD)
+    credentials = moto.role_credentials()
+    moto.enforce_auth()
+    return credentials
+
+
+def write_app_env(tmp_path: Path, **lines: str) -> Path:
+    """An app.env as cloud-init writes it (components/cloud_init.py's quoting), the DigitalOcean part left out."""
+    env = tmp_path / "app.env"
+    env.write_text("".join(f'{name}="{value}"\n' for name, value in sorted({"APP_ENV": "staging", "DATABASE_HOST": "db.internal", **lines}.items())))
+    return env
+
+
+def aws_lines(moto: MotoServer, imds_url: str, parameter: str = PARAMETER) -> dict[str, str]:
+    return {"DATABASE_PASSWORD_PARAMETER": parameter, "AWS_REGION": REGION, "AWS_ENDPOINT_URL_SSM": moto.url, "AWS_EC2_METADATA_SERVICE_ENDPOINT": imds_url}
+
+
+def fetch(tmp_path: Path, env_file: Path, deadline: float = 30) -> tuple[subprocess.CompletedProcess, Path, float]:
+    """Run the fetcher as the unit does; the secret must never be in what it prints, whatever happens."""
+    output = tmp_path / "run" / "webapp" / "secrets.env"
+    started = time.monotonic()
+    result = subprocess.run(
+        [SYSTEM_PYTHON, "-I", str(FETCHER), "--env-file", str(env_file), "--output", str(output), "--deadline", str(deadline)],
+        capture_output=True,
+        text=True,
+        timeout=deadline + 60,
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+    )
+    for part in ("c0rrect", "horse", "battery", "staple"):
+        assert part not in result.stdout + result.stderr, "the password reached the journal"
+    return result, output, time.monotonic() - started
+
+
+def test_writes_the_password_into_a_private_env_file(tmp_path, moto, granted):
+    with MetadataStandIn(granted) as imds:
+        result, output, _ = fetch(tmp_path, write_app_env(tmp_path, **aws_lines(moto, imds.url)))
+    assert result.returncode == 0, result.stderr
+    assert output.read_text() == 'DATABASE_PASSWORD="c0rrect \\"horse\\" \\\\battery $HOME #staple;`x`"\n'
+    assert stat.S_IMODE(output.stat().st_mode) == 0o600
+    assert output.stat().st_uid == os.geteuid()
+    assert sorted(path.name for path in output.parent.iterdir()) == ["secrets.env"], "a temporary file was left behind"
+    # IMDSv2 only: a token first, every GET with it.
+    assert imds.requests[0][:2] == ("PUT", "/latest/api/token")
+    assert all(valid for method, _, valid, _ in imds.requests if method == "GET"), imds.requests
+    assert f"from SSM parameter {PARAMETER}" in result.stdout
+
+
+def test_does_nothing_where_user_data_carries_the_password(tmp_path):
+    """DigitalOcean: no DATABASE_PASSWORD_PARAMETER in app.env, nothing to fetch, nothing written."""
+    result, output, _ = fetch(tmp_path, write_app_env(tmp_path, DATABASE_PASSWORD="from-user-data"))
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    assert not output.exists()
+
+
+def test_waits_for_the_instance_role_to_appear(tmp_path, moto, granted):
+    with MetadataStandIn(granted, missing_role_for=2) as imds:
+        result, output, _ = fetch(tmp_path, write_app_env(tmp_path, **aws_lines(moto, imds.url)))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("no instance role credentials yet (HTTP 404); retrying") == 2, result.stderr
+    assert output.exists()
+
+
+def failed(result: subprocess.CompletedProcess, output: Path) -> str:
+    """The failure's last line (what the journal shows), after checking it stopped the app's start."""
+    assert result.returncode != 0
+    assert not output.exists()
+    lines = result.stderr.strip().splitlines()
+    assert lines and all(line.startswith("fetch_secrets: ") for line in lines), result.stderr
+    return lines[-1]
+
+
+def test_a_missing_parameter_fails_at_once(tmp_path, moto, granted):
+    with MetadataStandIn(granted) as imds:
+        result, output, seconds = fetch(tmp_path, write_app_env(tmp_path, **aws_lines(moto, imds.url, parameter="/immutable-web/staging/no-such")))
+    assert "HTTP 400 ParameterNotFound" in failed(result, output)
+    assert seconds < 15, "no retry can create the parameter: it must not wait for the deadline"
+
+
+def test_a_wrong_signature_is_refused(tmp_path, moto, granted):
+    """moto recomputes the signature with the role's real secret key."""
+    with MetadataStandIn({**granted, "SecretAccessKey": granted["SecretAccessKey"][::-1]}) as imds:
+        result, output, seconds = fetch(tmp_path, write_app_env(tmp_path, **aws_lines(moto, imds.url)))
+    assert "HTTP 403 SignatureDoesNotMatch" in failed(result, output)
+    assert seconds < 15, "no retry fixes a wrong key: it must not wait for the deadline"
+
+
+def test_a_role_without_get_parameter_is_denied(tmp_path, moto):
+    """Denied is retried (a new role's policy takes seconds to reach every IAM endpoint), until the deadline."""
+    moto.trust_everyone()
+    moto.put_secure_string(PARAMETER, PASSWORD)
+    credentials = moto.role_credentials(actions=("ssm:GetParameters", "kms:Decrypt"))
+    moto.enforce_auth()
+    with MetadataStandIn(credentials) as imds:
+        result, output, _ = fetch(tmp_path, write_app_env(tmp_path, **aws_lines(moto, imds.url)), deadline=3)
+    last = failed(result, output)
+    assert "HTTP 403 AccessDenied" in last and "ssm:GetParameter" in last and "gave up after" in last, last
+
+
+def test_never_falls_back_to_imdsv1(tmp_path, moto, granted):
+    """A metadata service that refuses session tokens is an error: no GET without a token is ever tried."""
+    with MetadataStandIn(granted, refuse_tokens=True) as imds:
+        result, output, seconds = fetch(tmp_path, write_app_env(tmp_path, **aws_lines(moto, imds.url)))
+    assert "refused an IMDSv2 session token (HTTP 403)" in failed(result, output)
+    assert [method for method, *_ in imds.requests] == ["PUT"], imds.requests
+    assert seconds < 15
+
+
+def test_gives_up_within_its_deadline_when_the_metadata_service_is_down(tmp_path, moto):
+    nothing_listens = f"http://127.0.0.1:{free_port()}"
+    result, output, seconds = fetch(tmp_path, write_app_env(tmp_path, **aws_lines(moto, nothing_listens)), deadline=4)
+    last = failed(result, output)
+    assert "no answer" in last and "gave up after" in last, last
+    assert seconds < 4 + 10, f"took {seconds:.1f}s"
+    assert "retrying" in result.stderr
+
+
+def test_a_value_an_env_file_cannot_hold_fails_without_printing_it(tmp_path, moto):
+    moto.trust_everyone()
+    moto.put_secure_string(PARAMETER, PASSWORD + "\nstaple-two")
+    credentials = moto.role_credentials()
+    moto.enforce_auth()
+    with MetadataStandIn(credentials) as imds:
+        result, output, _ = fetch(tmp_path, write_app_env(tmp_path, **aws_lines(moto, imds.url)))
+    assert "line break" in failed(result, output)
