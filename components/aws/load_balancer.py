@@ -116,7 +116,7 @@ class AwsLoadBalancer(pulumi.ComponentResource):
             )
             option = certificate.domain_validation_options[0]
             record = aws.route53.Record(
-                f"{name}-certificate-validation",
+                f"{name}-certificate-validation-record",
                 zone_id=args.hosted_zone_id,
                 name=option.resource_record_name,
                 type=option.resource_record_type,

@@ -87,10 +87,10 @@ class AwsNetwork(pulumi.ComponentResource):
             subnet = aws.ec2.Subnet(
                 f"{name}-public-{index}", vpc_id=vpc.id, cidr_block=public_cidrs[index], availability_zone=zone, map_public_ip_on_launch=False, tags=tagged(f"public-{index}"), opts=child
             )
-            aws.ec2.RouteTableAssociation(f"{name}-public-{index}", subnet_id=subnet.id, route_table_id=public_routes.id, opts=child)
+            aws.ec2.RouteTableAssociation(f"{name}-public-{index}-routes", subnet_id=subnet.id, route_table_id=public_routes.id, opts=child)
             public.append(subnet)
             subnet = aws.ec2.Subnet(f"{name}-private-{index}", vpc_id=vpc.id, cidr_block=private_cidrs[index], availability_zone=zone, tags=tagged(f"private-{index}"), opts=child)
-            aws.ec2.RouteTableAssociation(f"{name}-private-{index}", subnet_id=subnet.id, route_table_id=private_routes.id, opts=child)
+            aws.ec2.RouteTableAssociation(f"{name}-private-{index}-routes", subnet_id=subnet.id, route_table_id=private_routes.id, opts=child)
             private.append(subnet)
 
         def group(label: str, description: str) -> aws.ec2.SecurityGroup:
