@@ -43,9 +43,9 @@ sys.path.insert(0, str(ROOT / "images" / "webapp"))
 
 from bake import bake  # noqa: E402
 from boot import BootedImage  # noqa: E402
-from components.common.cloud_init import ENV_FILE_PATH, render_user_data  # noqa: E402
 from fetch_secrets import parse_env_file  # noqa: E402
 
+from components.common.cloud_init import ENV_FILE_PATH, render_user_data  # noqa: E402
 from offline.harness import run_program, staging_user_data  # noqa: E402
 
 TOOLS = ("packer", "qemu-system-x86_64", "qemu-img", "mmdebstrap", "genisoimage", "ssh", "ssh-keygen", "socat")
