@@ -13,9 +13,9 @@ import pulumi
 import pytest
 
 from components.digitalocean.promoted_image import ImageNotFoundError
+from config.aws import AWS_REGIONS
 from config.declarations import declarations, declarations_of
 from config.digitalocean import DIGITALOCEAN_REGIONS
-from config.aws import AWS_REGIONS
 from config.reader import BUILT_CLOUDS, PROJECT, load_settings, read_settings
 from config.values import ConfigError, Values
 from deployments import DEPLOYMENTS
