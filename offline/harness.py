@@ -18,6 +18,7 @@ ciphertext can only be decrypted by the stack's own secrets provider.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import runpy
@@ -607,4 +608,27 @@ def staging_user_data(
     return droplets[0].inputs["userData"]
 
 
-__all__: Sequence[str] = ["Resource", "StackRun", "list_stacks", "run_program", "run_under_mocks", "stack_config", "staging_user_data"]
+def aws_staging_user_data(
+    *,
+    database_host: str,
+    database_port: int,
+    database_user: str,
+    database_name: str,
+    stack: str = "aws-staging",
+    config_overrides: Mapping[str, Any] | None = None,
+) -> str:
+    """The user-data the program puts in the AWS fleet's launch template (decoded), with the database where a test puts it.
+
+    Used by the AWS VM boot test: the RDS instance's outputs point at a real local
+    PostgreSQL; everything else is exactly what the program would send, which on AWS
+    holds no secret (the SSM parameters' names and versions, the region, the fleet
+    generation). What production has and a local boot lacks (AWS's endpoints, RDS's CA)
+    is the test's to add, in the open.
+    """
+    overrides = {"aws:rds/instance:Instance": {"address": database_host, "port": database_port, "username": database_user, "dbName": database_name}}
+    run = run_program(stack, config_overrides=config_overrides, mock_outputs=overrides)
+    (template,) = run.of_type("aws:ec2/launchTemplate:LaunchTemplate")
+    return base64.b64decode(template.inputs["userData"]).decode()
+
+
+__all__: Sequence[str] = ["Resource", "StackRun", "aws_staging_user_data", "list_stacks", "run_program", "run_under_mocks", "stack_config", "staging_user_data"]

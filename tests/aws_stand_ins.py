@@ -81,13 +81,14 @@ class MotoServer:
         """Authentication off (setting up)."""
         self._auth("inf")
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, region: str = REGION) -> Any:
         import boto3  # moto's own dependency
 
-        return boto3.client(service, region_name=REGION, endpoint_url=self.url, aws_access_key_id="setup", aws_secret_access_key="setup")
+        return boto3.client(service, region_name=region, endpoint_url=self.url, aws_access_key_id="setup", aws_secret_access_key="setup")
 
-    def put_secure_string(self, name: str, value: str) -> None:
-        self.client("ssm").put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
+    def put_secure_string(self, name: str, value: str, region: str = REGION) -> None:
+        """SSM keeps parameters per region (moto too): put it where the fetcher's AWS_REGION will look."""
+        self.client("ssm", region).put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
 
     def role_credentials(self, actions: tuple[str, ...] = ROLE_ACTIONS) -> dict[str, str]:
         """A role allowed ``actions``, assumed: the temporary credentials an instance profile hands out."""

@@ -1,13 +1,17 @@
 #!/usr/bin/python3
 """webapp: the sample 12-factor service baked into the app image.
 
-Config comes only from the environment, which systemd loads from two files:
+Config comes only from the environment, which systemd loads from these files:
   /etc/webapp/image.env  baked by Packer: APP_NAME, APP_VERSION, IMAGE_NAME
   /etc/webapp/app.env    written by cloud-init on first boot (mode 0600):
                          APP_ENV, APP_PORT, APP_DRAIN_SECONDS, APP_SECRET, DATABASE_HOST,
                          DATABASE_PORT, DATABASE_NAME, DATABASE_USER, DATABASE_PASSWORD,
                          DATABASE_SSLMODE (verify-full), DATABASE_SSLROOTCERT (the
-                         cluster's CA, /etc/webapp/database-ca.crt, also cloud-init's)
+                         cluster's CA, /etc/webapp/database-ca.crt, also cloud-init's);
+                         on AWS no secret but APP_GENERATION (the fleet generation),
+                         and DATABASE_SSLROOTCERT names RDS's bundle, baked in the AMI
+  /run/webapp/secrets.env  AWS only: DATABASE_PASSWORD and APP_SECRET, fetched from SSM
+                         at boot by webapp-secrets.service (fetch_secrets.py)
 and which server it is from cloud-init's instance data (the droplet id, the EC2
 instance id, NoCloud's instance-id), read once at start.
 
@@ -20,8 +24,10 @@ instance id, NoCloud's instance-id), read once at start.
   GET /healthz  deep health, for the deploy's health gate: 200 {"status": "ok"}
                 only while the database answers `SELECT 1`, else 503
                 {"status": "unhealthy"} (or "draining"); both report version,
-                image, instance and hostname
-  GET /         hello, with version and hostname
+                image, instance, hostname and generation (APP_GENERATION, the
+                fleet generation the deploy's gate counts on AWS; null on
+                DigitalOcean, where the gate counts droplet ids instead)
+  GET /         hello, with the same identity
 
 Starts fast (no database connection at start), serves each request in a thread.
 On SIGTERM it drains: readiness fails at once, it keeps serving for
@@ -69,6 +75,8 @@ class Settings:
         self.bind = environ.get("APP_BIND", "0.0.0.0")
         self.drain_seconds = min(max(float(environ.get("APP_DRAIN_SECONDS", "0")), 0.0), MAX_DRAIN_SECONDS)
         self.instance = instance_id(environ.get("CLOUD_INIT_INSTANCE_DATA", INSTANCE_DATA))
+        # The fleet generation this server was launched as (AWS user-data); None where there is none.
+        self.generation = environ.get("APP_GENERATION") or None
         self.database = {
             "host": environ.get("DATABASE_HOST", ""),
             "port": environ.get("DATABASE_PORT", "5432"),
@@ -145,7 +153,7 @@ def make_handler(settings: Settings, started: threading.Event, draining: threadi
             self.wfile.write(body)
 
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-            identity = {"version": settings.version, "image": settings.image, "hostname": hostname, "instance": settings.instance}
+            identity = {"version": settings.version, "image": settings.image, "hostname": hostname, "instance": settings.instance, "generation": settings.generation}
             if self.path == READINESS_PATH:
                 if draining.is_set():
                     self._send(503, {"status": "draining", **identity})

@@ -1,31 +1,37 @@
-"""Fetch the app's database password at boot, on AWS, before the app starts (webapp-secrets.service).
+"""Fetch the app's secrets at boot, on AWS, before the app starts (webapp-secrets.service).
 
-On AWS the password is not in user-data (anyone allowed ec2:Describe* can read a launch
-template's user-data): the program stores it in SSM Parameter Store as a SecureString
+On AWS no secret is in user-data (anyone allowed ec2:Describe* can read a launch
+template's user-data): the program stores each in SSM Parameter Store as a SecureString
 and writes only its name into /etc/webapp/app.env:
 
     DATABASE_PASSWORD_PARAMETER="/immutable-web/<stack>/database-password"
+    APP_SECRET_PARAMETER="/immutable-web/<stack>/app-secret"
     AWS_REGION="<region>"
 
 This script, run as root by a oneshot unit ordered before webapp.service:
 
-1. reads /etc/webapp/app.env; without DATABASE_PASSWORD_PARAMETER (DigitalOcean, where
-   user-data carries the password) it does nothing and exits 0;
+1. reads /etc/webapp/app.env and, for each secret of SECRET_NAMES (an allow-list:
+   DATABASE_PASSWORD, APP_SECRET) whose <NAME>_PARAMETER it sets, notes the parameter;
+   a <NAME>_PARAMETER for any other name is ignored (a stack's own env may hold such a
+   name, and it must not choose what lands in the app's environment); with none
+   (DigitalOcean, where user-data carries the secrets) it does nothing and exits 0;
 2. asks the instance metadata service for the instance role's credentials, IMDSv2 only
    (a session token first, then every GET carries it; it never falls back to IMDSv1);
-3. calls SSM GetParameter (WithDecryption) with them, signed with Signature Version 4;
-4. writes /run/webapp/secrets.env (mode 0600, `DATABASE_PASSWORD="..."` in systemd's
-   EnvironmentFile quoting) atomically, which webapp.service reads.
+3. calls SSM GetParameter (WithDecryption) with them, once per parameter, signed with
+   Signature Version 4;
+4. writes /run/webapp/secrets.env (mode 0600, one `NAME="..."` line per secret in systemd's
+   EnvironmentFile quoting) atomically, all secrets or none, which webapp.service reads.
 
 Everything is retried with backoff until a deadline (the instance role's credentials
-can take seconds to appear on a first boot); errors that no retry can fix (no such
-parameter, a refused signature or token) stop at once. Each failure is one line on
-stderr (the journal) that never holds the password or the credentials; the exit status
-is non-zero, so webapp.service (Requires=) does not start without its password, the
-deep health check fails and the rollout's gate stops the deploy.
+can take seconds to appear on a first boot; a value already fetched is kept across
+attempts); errors that no retry can fix (no such parameter, a refused signature or
+token) stop at once. Each failure is one line on stderr (the journal) that never holds
+a secret or the credentials; the exit status is non-zero and nothing is written, so
+webapp.service (Requires=) does not start without its secrets, the deep health check
+fails and the rollout's gate stops the deploy.
 
 Standard library only: botocore (Debian's python3-botocore) would add ~79 MB to the image
-for two HTTP calls. Endpoint overrides, read from app.env as the AWS SDKs read them from
+for a few HTTP calls. Endpoint overrides, read from app.env as the AWS SDKs read them from
 the environment: AWS_EC2_METADATA_SERVICE_ENDPOINT, AWS_ENDPOINT_URL_SSM, AWS_ENDPOINT_URL.
 """
 
@@ -47,7 +53,10 @@ from collections.abc import Mapping
 
 APP_ENV = "/etc/webapp/app.env"
 SECRETS_ENV = "/run/webapp/secrets.env"
-PARAMETER_NAME = "DATABASE_PASSWORD_PARAMETER"
+# The secrets this script may write into the app's environment, each named in app.env by
+# <NAME>_PARAMETER. An allow-list: app.env's other *_PARAMETER lines are not secrets to fetch.
+SECRET_NAMES = ("DATABASE_PASSWORD", "APP_SECRET")
+PARAMETER_SUFFIX = "_PARAMETER"
 IMDS_ENDPOINT = "http://169.254.169.254"
 # What one attempt may wait for one answer, and what all attempts together may take
 # (webapp-secrets.service's TimeoutStartSec leaves room above it).
@@ -287,23 +296,36 @@ def ssm_endpoint(env: Mapping[str, str], region: str) -> str:
     return env.get("AWS_ENDPOINT_URL_SSM") or env.get("AWS_ENDPOINT_URL") or f"https://ssm.{region}.amazonaws.com"
 
 
-def fetch_password(env: Mapping[str, str], deadline_seconds: float) -> str:
-    """The password; or the failure, at the first permanent one or the last transient one past the deadline.
+def parameters_named(env: Mapping[str, str]) -> dict[str, str]:
+    """Secret name -> SSM parameter name, for each allowed secret app.env names a parameter for."""
+    return {name: env[name + PARAMETER_SUFFIX] for name in SECRET_NAMES if env.get(name + PARAMETER_SUFFIX)}
 
-    A last attempt started just before the deadline may outlast it by its own requests' timeouts
-    (four of REQUEST_TIMEOUT_SECONDS at most): the unit's TimeoutStartSec covers that.
+
+def fetch_secrets(env: Mapping[str, str], deadline_seconds: float) -> dict[str, str]:
+    """Secret name -> value for every parameter app.env names; or the failure, at the first
+    permanent one or the last transient one past the deadline.
+
+    Each attempt asks for fresh role credentials, then for the values not fetched yet.
+    A last attempt started just before the deadline may outlast it by its own requests'
+    timeouts (three, plus one per parameter, of REQUEST_TIMEOUT_SECONDS at most): the
+    unit's TimeoutStartSec covers that.
     """
-    name = env[PARAMETER_NAME]
+    parameters = parameters_named(env)
     region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
     if not region:
-        raise PermanentError(f"{PARAMETER_NAME} is set but AWS_REGION is not")
+        raise PermanentError(f"{', '.join(name + PARAMETER_SUFFIX for name in parameters)} set but AWS_REGION is not")
     imds = env.get("AWS_EC2_METADATA_SERVICE_ENDPOINT") or IMDS_ENDPOINT
     ssm = ssm_endpoint(env, region)
     deadline = time.monotonic() + deadline_seconds
     backoff, attempt = FIRST_BACKOFF_SECONDS, 1
+    values: dict[str, str] = {}
     while True:
         try:
-            return get_parameter(ssm, region, name, role_credentials(imds))
+            credentials = role_credentials(imds)
+            for name, parameter in parameters.items():
+                if name not in values:
+                    values[name] = get_parameter(ssm, region, parameter, credentials)
+            return values
         except TransientError as error:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -311,6 +333,17 @@ def fetch_password(env: Mapping[str, str], deadline_seconds: float) -> str:
             print(f"fetch_secrets: attempt {attempt}: {error}; retrying", file=sys.stderr, flush=True)
             time.sleep(min(backoff, remaining))
             backoff, attempt = min(backoff * 2, MAX_BACKOFF_SECONDS), attempt + 1
+
+
+def render_secrets(values: Mapping[str, str]) -> str:
+    """secrets.env: one NAME="value" line per secret, sorted; a value no env file can carry names its secret, never itself."""
+    lines = []
+    for name in sorted(values):
+        try:
+            lines.append(f"{name}={quote_env_value(values[name])}\n")
+        except PermanentError as error:
+            raise PermanentError(f"{name}: {error}") from None
+    return "".join(lines)
 
 
 def write_atomically(path: str, content: str) -> None:
@@ -341,18 +374,19 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as error:
         print(f"fetch_secrets: cannot read {args.env_file}: {error.strerror}", file=sys.stderr)
         return 1
-    if not env.get(PARAMETER_NAME):
-        return 0  # the password, if any, is in app.env itself (DigitalOcean)
+    parameters = parameters_named(env)
+    if not parameters:
+        return 0  # the secrets, if any, are in app.env itself (DigitalOcean)
     try:
-        password = fetch_password(env, args.deadline)
-        write_atomically(args.output, f"DATABASE_PASSWORD={quote_env_value(password)}\n")
+        values = fetch_secrets(env, args.deadline)
+        write_atomically(args.output, render_secrets(values))
     except (PermanentError, TransientError) as error:
         print(f"fetch_secrets: {error}", file=sys.stderr)
         return 1
     except OSError as error:
         print(f"fetch_secrets: cannot write {args.output}: {error.strerror}", file=sys.stderr)
         return 1
-    print(f"fetch_secrets: wrote {args.output} from SSM parameter {env[PARAMETER_NAME]}")
+    print(f"fetch_secrets: wrote {args.output}: " + ", ".join(f"{name} from SSM parameter {parameters[name]}" for name in sorted(parameters)))
     return 0
 
 

@@ -221,6 +221,17 @@ def test_identity_is_the_instance_id_cloud_init_reports(postgres, tmp_path):
         assert get(app.url + "/healthz")[1]["instance"] is None, "no instance data: no identity, so no gate can count it"
 
 
+def test_health_reports_the_fleet_generation_the_server_was_launched_as(postgres):
+    """AWS user-data sets APP_GENERATION and the gate counts instances reporting it; DigitalOcean sets none: null."""
+    with RunningApp(postgres, APP_GENERATION="3f9d2c1e5b7a") as app:
+        status, body = get(app.url + "/healthz")
+        hello = get(app.url + "/")[1]
+    assert status == 200 and body["generation"] == "3f9d2c1e5b7a" and hello["generation"] == "3f9d2c1e5b7a", body
+    with RunningApp(postgres) as app:
+        assert get(app.url + "/healthz")[1]["generation"] is None
+        assert get(app.url + "/")[1]["generation"] is None
+
+
 def test_sigterm_drains_serving_but_not_ready_then_exits(postgres):
     with RunningApp(postgres, APP_DRAIN_SECONDS="3") as app:
         assert wait_for(lambda: get(app.url + "/readyz")[0] == 200, timeout=20)

@@ -1,30 +1,44 @@
-"""Boot the baked app image as an AWS instance would boot it: the database password comes from SSM, not user-data.
+"""Boot the baked app image with the AWS program's own user-data: no secret in it, both secrets fetched from SSM.
 
-The image is the one `images/local/bake.py` bakes (as in test_boot.py). The user-data is
-the staging stack's, with its env file changed the way the AWS program will change it:
-no DATABASE_PASSWORD, and instead the parameter's name and the region. At boot
+The user-data is what the program puts in the `aws-staging` launch template
+(`offline.harness.aws_staging_user_data`: the real `__main__.py` under the mocks, the RDS
+instance's address and port pointing at a real PostgreSQL on this machine). Its env file
+names the SSM parameters of the database password and the app secret, their versions, the
+region and the fleet generation; it holds no secret and no CA. At boot
 webapp-secrets.service (images/webapp/fetch_secrets.py) asks the instance metadata service
-(IMDSv2) for the instance role's credentials and SSM for the SecureString, and the app
-starts with it; /healthz then reaches a real PostgreSQL with that password.
+(IMDSv2) for the instance role's credentials and SSM for both SecureStrings, and the app
+starts with them; /healthz then reaches PostgreSQL with that password (verify-full) and
+reports the generation the user-data carries, the one the deploy's gate counts.
+
+What differs from production, and why (`local_user_data` below does exactly this to the
+program's cloud-config, nothing else; the program's own env lines stay byte for byte):
+
+- Two lines are appended to /etc/webapp/app.env: `AWS_ENDPOINT_URL_SSM` and
+  `AWS_EC2_METADATA_SERVICE_ENDPOINT`, pointing at the stand-ins below. Production has
+  neither: the fetcher asks `https://ssm.<region>.amazonaws.com` and 169.254.169.254.
+  Here nothing else answers (the guest's network reaches only its forwards), and QEMU's
+  user network forwards guest connections only to addresses inside its own subnet
+  (`guestfwd=tcp:169.254.169.254:80-...` stops QEMU with "Conflicting/invalid host:port in
+  guest forwarding rule"). On AWS the fetcher asks 169.254.169.254 as root, which the
+  base's nftables rule lets through (test_boot.py checks the rule in the image).
+- One write_files entry is added: the CA that signed the local PostgreSQL's certificate,
+  at the path the program's `DATABASE_SSLROOTCERT` names. In production the AMI carries
+  RDS's CA bundle there and user-data writes none; RDS's CAs did not sign this server's
+  certificate, and verify-full must still verify.
 
 What stands in for AWS, all on this machine's 127.0.0.1, reached by the guest only through
 per-connection guest forwards (`-netdev user,restrict=on`):
 
-| guest address       | here                           | app.env line                        |
-|---------------------|--------------------------------|-------------------------------------|
-| 10.0.2.100:5432     | PostgreSQL (tests/postgres.py) | DATABASE_HOST / DATABASE_PORT       |
-| 10.0.2.101:4566     | moto server, auth enforced     | AWS_ENDPOINT_URL_SSM                |
-| 10.0.2.102:80       | the IMDSv2 stand-in            | AWS_EC2_METADATA_SERVICE_ENDPOINT   |
-
-The metadata service is not at 169.254.169.254 here: QEMU's user network forwards guest
-connections only to addresses inside its own subnet (`guestfwd=tcp:169.254.169.254:80-...`
-stops QEMU with "Conflicting/invalid host:port in guest forwarding rule"), so the test uses
-the standard endpoint override instead. On AWS the fetcher asks 169.254.169.254 as root,
-which the base's nftables rule lets through (test_boot.py checks the rule in the image).
+| guest address       | here                           | app.env line                                    |
+|---------------------|--------------------------------|-------------------------------------------------|
+| 10.0.2.100:5432     | PostgreSQL (tests/postgres.py) | DATABASE_HOST / DATABASE_PORT (the program's)   |
+| 10.0.2.101:4566     | moto server, auth enforced     | AWS_ENDPOINT_URL_SSM (added)                    |
+| 10.0.2.102:80       | the IMDSv2 stand-in            | AWS_EC2_METADATA_SERVICE_ENDPOINT (added)       |
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import subprocess
 import sys
@@ -33,7 +47,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from aws_stand_ins import REGION, MetadataStandIn, MotoServer
+from aws_stand_ins import MetadataStandIn, MotoServer
 from conftest import require_tools
 from postgres import LocalPostgres, available
 
@@ -45,8 +59,8 @@ from bake import bake  # noqa: E402
 from boot import BootedImage  # noqa: E402
 from fetch_secrets import parse_env_file  # noqa: E402
 
-from components.common.cloud_init import ENV_FILE_PATH, render_user_data  # noqa: E402
-from offline.harness import run_program, staging_user_data  # noqa: E402
+from components.common.cloud_init import ENV_FILE_PATH, render_env_file  # noqa: E402
+from offline.harness import aws_staging_user_data, run_program  # noqa: E402
 
 TOOLS = ("packer", "qemu-system-x86_64", "qemu-img", "mmdebstrap", "genisoimage", "ssh", "ssh-keygen", "socat")
 pytestmark = [
@@ -59,9 +73,11 @@ FAILED_BOOT_SECONDS = 420  # for the failure case: long enough for the fetcher's
 GUEST_DATABASE = "10.0.2.100:5432"
 GUEST_SSM = "10.0.2.101:4566"
 GUEST_METADATA = "10.0.2.102:80"
-PARAMETER = "/immutable-web/staging/database-password"
 # What systemd's EnvironmentFile= quoting must carry intact (no single quote: LocalPostgres puts it in SQL).
 PASSWORD = 'c0rrect "horse" \\battery $HOME #staple;`x`'
+APP_SECRET = "zebra-'quagga' $okapi"
+# Words of either secret that must never show up where they do not belong.
+SECRET_WORDS = ("battery", "staple", "quagga", "okapi")
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +87,7 @@ def staging():
 
 @pytest.fixture(scope="module")
 def image(staging):
+    """The local bake of images/app; the amazon-ebs build bakes the same app layer on Debian's AMI."""
     layers = bake(app_version=staging.outputs["appVersion"], app_name="hello")
     assert layers["app"].name == staging.outputs["imageName"], "the local bake must produce the image the staging stack names"
     return layers["app"].qcow2
@@ -83,11 +100,26 @@ def postgres():
 
 
 @pytest.fixture(scope="module")
-def moto(postgres):
-    """SSM with the SecureString, and a role allowed to read it; from then on every request is checked."""
+def program_user_data(postgres) -> str:
+    """The aws-staging launch template's user-data, the RDS instance being the local PostgreSQL (as the guest reaches it)."""
+    host, port = GUEST_DATABASE.split(":")
+    return aws_staging_user_data(database_host=host, database_port=int(port), database_user=postgres.user, database_name=postgres.database)
+
+
+@pytest.fixture(scope="module")
+def program_env(program_user_data) -> dict[str, str]:
+    (env_file,) = [entry for entry in yaml.safe_load(program_user_data)["write_files"] if entry["path"] == ENV_FILE_PATH]
+    return parse_env_file(env_file["content"])
+
+
+@pytest.fixture(scope="module")
+def moto(postgres, program_env):
+    """SSM with both SecureStrings under the names the user-data gives, and a role allowed to read them; then every request is checked."""
     with MotoServer() as server:
         server.trust_everyone()
-        server.put_secure_string(PARAMETER, postgres.password)
+        # In the stack's region (aws:region), which the user-data's AWS_REGION names and the fetcher signs for.
+        server.put_secure_string(program_env["DATABASE_PASSWORD_PARAMETER"], postgres.password, region=program_env["AWS_REGION"])
+        server.put_secure_string(program_env["APP_SECRET_PARAMETER"], APP_SECRET, region=program_env["AWS_REGION"])
         server.role = server.role_credentials()
         server.enforce_auth()
         yield server
@@ -100,29 +132,22 @@ def ssh_key(tmp_path_factory):
     return key
 
 
-def aws_user_data(postgres: LocalPostgres, parameter: str) -> str:
-    """The staging user-data with the env file as the AWS program will write it: the parameter's name, not the password."""
-    host, port = GUEST_DATABASE.split(":")
-    staging_document = yaml.safe_load(
-        staging_user_data(
-            database_host=host,
-            database_port=int(port),
-            database_user=postgres.user,
-            database_password="not-in-user-data",
-            database_name=postgres.database,
-            database_ca=postgres.ca_certificate,
-        )
-    )
-    (env_file,) = [entry for entry in staging_document["write_files"] if entry["path"] == ENV_FILE_PATH]
-    env = parse_env_file(env_file["content"])
-    del env["DATABASE_PASSWORD"]
-    env |= {
-        "DATABASE_PASSWORD_PARAMETER": parameter,
-        "AWS_REGION": REGION,
-        "AWS_ENDPOINT_URL_SSM": f"http://{GUEST_SSM}",
-        "AWS_EC2_METADATA_SERVICE_ENDPOINT": f"http://{GUEST_METADATA.removesuffix(':80')}",
-    }
-    return render_user_data(env, database_ca=postgres.ca_certificate)
+def local_endpoints() -> dict[str, str]:
+    return {"AWS_ENDPOINT_URL_SSM": f"http://{GUEST_SSM}", "AWS_EC2_METADATA_SERVICE_ENDPOINT": f"http://{GUEST_METADATA.removesuffix(':80')}"}
+
+
+def local_user_data(program_user_data: str, database_ca: str, **env_changes: str) -> str:
+    """The program's cloud-config plus what only a local boot needs (the module docstring says what and why).
+
+    ``env_changes`` (appended after the program's lines; systemd keeps the last value of a
+    name) lets the failure case name a parameter that does not exist.
+    """
+    document = yaml.safe_load(program_user_data)
+    (env_file,) = [entry for entry in document["write_files"] if entry["path"] == ENV_FILE_PATH]
+    env_file["content"] += render_env_file({**local_endpoints(), **env_changes})
+    ca_path = parse_env_file(env_file["content"])["DATABASE_SSLROOTCERT"]
+    document["write_files"].insert(0, {"path": ca_path, "owner": "root:root", "permissions": "0644", "content": database_ca})
+    return "#cloud-config\n" + yaml.safe_dump(document, sort_keys=False, width=4096)
 
 
 def booted(image: Path, user_data: str, postgres: LocalPostgres, moto: MotoServer, metadata: MetadataStandIn, **options) -> BootedImage:
@@ -136,14 +161,15 @@ def metadata(moto):
 
 
 @pytest.fixture(scope="module")
-def server(image, postgres, moto, metadata, ssh_key, staging):
+def server(image, postgres, moto, metadata, ssh_key, program_user_data):
     vm = booted(
         image,
-        aws_user_data(postgres, PARAMETER),
+        local_user_data(program_user_data, postgres.ca_certificate),
         postgres,
         moto,
         metadata,
-        hostname=staging.outputs["dropletNames"][0],
+        hostname="ip-10-0-1-23",
+        instance_id="i-0a1b2c3d4e5f60718",
         ssh_public_keys=[ssh_key.with_suffix(".pub").read_text().strip()],
         ssh_private_key=ssh_key,
     )
@@ -158,26 +184,49 @@ def guest(server: BootedImage, command: str) -> str:
     return result.stdout.strip()
 
 
-def test_healthz_reaches_the_database_with_the_password_from_ssm(server):
+def test_program_user_data_holds_no_secret(program_user_data, program_env):
+    """The oracle for the rest: what the launch template carries names the parameters and nothing more."""
+    assert "DATABASE_PASSWORD" not in program_env and "APP_SECRET" not in program_env
+    assert PASSWORD not in program_user_data and APP_SECRET not in program_user_data
+    assert program_env["AWS_REGION"] and re.fullmatch(r"[0-9a-f]{12}", program_env["APP_GENERATION"]), program_env
+    assert [entry["path"] for entry in yaml.safe_load(program_user_data)["write_files"]] == [ENV_FILE_PATH], "production writes no CA: the AMI carries RDS's"
+
+
+def test_healthz_reaches_the_database_and_reports_the_generation(server, program_env):
     answer, seconds = server.first_healthy
     assert answer is not None, f"no answer within {BOOT_TIMEOUT_SECONDS}s; console:\n{server.console_text()[-3000:]}"
     status, body = answer
     assert status == 200 and body["database"] is True, body
-    print(f"\nboot to healthy, password from SSM: {seconds:.1f}s ({server.accelerator})")
+    assert body["generation"] == program_env["APP_GENERATION"], body
+    assert body["instance"] == "i-0a1b2c3d4e5f60718", body
+    load = Path("/proc/loadavg").read_text().split()[:3]
+    print(f"\nboot to healthy, both secrets from SSM: {seconds:.1f}s ({server.accelerator}; load {' '.join(load)})")
 
 
-def test_user_data_carries_no_password(server, postgres):
-    app_env = guest(server, f"cat {ENV_FILE_PATH}")
-    assert "DATABASE_PASSWORD=" not in app_env and postgres.password not in app_env
-    assert f'DATABASE_PASSWORD_PARAMETER="{PARAMETER}"' in app_env
+def test_env_file_is_the_programs_with_only_the_local_endpoints_added(server, program_user_data):
+    (env_file,) = [entry for entry in yaml.safe_load(program_user_data)["write_files"] if entry["path"] == ENV_FILE_PATH]
+    app_env = guest(server, f"cat {ENV_FILE_PATH}") + "\n"
+    assert app_env == env_file["content"] + render_env_file(local_endpoints())
+    assert "DATABASE_PASSWORD=" not in app_env and "APP_SECRET=" not in app_env
+    assert PASSWORD not in app_env and APP_SECRET not in app_env
 
 
-def test_the_password_sits_in_a_root_only_file_on_tmpfs(server, postgres):
+def test_both_secrets_sit_in_a_root_only_file_on_tmpfs(server):
     assert guest(server, "stat -c '%a %U %G' /run/webapp /run/webapp/secrets.env") == "700 root root\n600 root root"
     assert guest(server, "findmnt -n -o FSTYPE --target /run/webapp") == "tmpfs"
-    # The exact bytes systemd must read back as the password: quotes, backslash, dollar, hash, backquotes.
-    assert guest(server, "cat /run/webapp/secrets.env") == 'DATABASE_PASSWORD="c0rrect \\"horse\\" \\\\battery $HOME #staple;`x`"'
+    # The exact bytes systemd must read back: quotes, backslash, dollar, hash, backquotes.
+    assert guest(server, "cat /run/webapp/secrets.env").splitlines() == [
+        "APP_SECRET=\"zebra-'quagga' $okapi\"",
+        'DATABASE_PASSWORD="c0rrect \\"horse\\" \\\\battery $HOME #staple;`x`"',
+    ]
     assert guest(server, "ls -A /run/webapp") == "secrets.env"
+
+
+def test_the_app_runs_with_both_secrets_in_its_environment(server, postgres):
+    """Read back as systemd handed them over (hashed in the guest: no secret on a command line or in this test's output)."""
+    digest = "tr '\\0' '\\n' < /proc/$(systemctl show -p MainPID --value webapp.service)/environ | grep -x '{name}=.*' | sha256sum | cut -d' ' -f1"
+    for name, value in (("DATABASE_PASSWORD", postgres.password), ("APP_SECRET", APP_SECRET)):
+        assert guest(server, digest.format(name=name)) == hashlib.sha256(f"{name}={value}\n".encode()).hexdigest(), name
 
 
 def test_metadata_was_asked_with_imdsv2_only(server, metadata):
@@ -201,23 +250,29 @@ def test_secrets_unit_verifies_and_is_confined_inside_the_image(server):
     assert score <= 2.5, line
 
 
-def test_the_password_never_reaches_the_journal(server, postgres):
+def test_no_secret_reaches_the_journal(server, program_env):
     journal = guest(server, "journalctl -b --no-pager -o cat")
-    assert f"fetch_secrets: wrote /run/webapp/secrets.env from SSM parameter {PARAMETER}" in journal, "the fetcher's own line is not in the journal"
+    wrote = (
+        "fetch_secrets: wrote /run/webapp/secrets.env: "
+        f"APP_SECRET from SSM parameter {program_env['APP_SECRET_PARAMETER']}, "
+        f"DATABASE_PASSWORD from SSM parameter {program_env['DATABASE_PASSWORD_PARAMETER']}"
+    )
+    assert wrote in journal, "the fetcher's own line is not in the journal"
     for text, where in ((journal, "journal"), (server.console_text(), "serial console")):
-        assert postgres.password not in text and "battery" not in text, where
+        assert not [word for word in SECRET_WORDS if word in text], where
 
 
-def test_without_its_password_the_app_never_starts(image, postgres, moto, metadata, ssh_key, server):
-    """A parameter that does not exist: the fetcher fails at once, webapp.service never starts, /healthz never answers."""
+def test_without_its_app_secret_the_app_never_starts(image, postgres, moto, metadata, ssh_key, program_user_data, server):
+    """The password exists, the app secret's parameter does not: nothing is written, webapp.service never starts."""
     server.kill()  # one VM at a time on this machine
+    missing = "/immutable-web/aws-staging/no-such-secret"
     vm = booted(
         image,
-        aws_user_data(postgres, "/immutable-web/staging/no-such-parameter"),
+        local_user_data(program_user_data, postgres.ca_certificate, APP_SECRET_PARAMETER=missing),
         postgres,
         moto,
         metadata,
-        hostname="no-password",
+        hostname="no-secret",
         ssh_public_keys=[ssh_key.with_suffix(".pub").read_text().strip()],
         ssh_private_key=ssh_key,
     )
@@ -225,15 +280,16 @@ def test_without_its_password_the_app_never_starts(image, postgres, moto, metada
         deadline = time.monotonic() + FAILED_BOOT_SECONDS
         result = ""
         while time.monotonic() < deadline and result != "exit-code":
-            assert vm.http_get("/healthz", timeout=2) is None, "the app answered without its password"
+            assert vm.http_get("/healthz", timeout=2) is None, "the app answered without its secret"
             attempt = vm.ssh("systemctl show -p Result --value webapp-secrets.service", timeout=30)
             result = attempt.stdout.strip() if attempt.returncode == 0 else ""
             time.sleep(3)
         assert result == "exit-code", f"webapp-secrets.service did not fail within {FAILED_BOOT_SECONDS}s; console:\n{vm.console_text()[-3000:]}"
         assert guest(vm, "systemctl show -p ActiveState --value webapp.service") in ("inactive", "failed")
         assert guest(vm, "systemctl show -p ExecMainStartTimestampMonotonic --value webapp.service") == "0", "the app was started"
+        assert guest(vm, "test -e /run/webapp/secrets.env || echo absent") == "absent", "the password alone was written"
         journal = guest(vm, "journalctl -b --no-pager -o cat")
         assert vm.http_get("/healthz", timeout=5) is None
-    assert "HTTP 400 ParameterNotFound" in journal, journal[-3000:]
+    assert f"{missing}: HTTP 400 ParameterNotFound" in journal, journal[-3000:]
     assert "Dependency failed for webapp.service" in journal or "Dependency failed for webapp" in journal, journal[-3000:]
-    assert postgres.password not in journal and postgres.password not in vm.console_text()
+    assert not [word for word in SECRET_WORDS if word in journal + vm.console_text()]

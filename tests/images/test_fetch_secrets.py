@@ -1,4 +1,4 @@
-"""images/webapp/fetch_secrets.py: the database password from SSM at boot, checked against botocore and a real moto server.
+"""images/webapp/fetch_secrets.py: the app's secrets from SSM at boot, checked against botocore and a real moto server.
 
 The oracle for the signature is botocore's own SigV4Auth (same request, same instant,
 same Authorization header). The oracle for the whole fetch is a moto server with its
@@ -36,6 +36,10 @@ import fetch_secrets  # noqa: E402
 PARAMETER = "/immutable-web/staging/database-password"
 # Everything systemd's EnvironmentFile= quoting has to get right, and no single quote (the VM test reuses it as SQL).
 PASSWORD = 'c0rrect "horse" \\battery $HOME #staple;`x`'
+SECRET_PARAMETER = "/immutable-web/staging/app-secret"
+APP_SECRET = "zebra-'quagga' $okapi"
+# Words of either secret that must never reach stdout or stderr.
+SECRET_WORDS = ("c0rrect", "horse", "battery", "staple", "zebra", "quagga", "okapi")
 
 pytestmark = require_tools(present={"Debian's python3": Path(SYSTEM_PYTHON).exists()})
 
@@ -110,8 +114,8 @@ def write_app_env(tmp_path: Path, **lines: str) -> Path:
     return env
 
 
-def aws_lines(moto: MotoServer, imds_url: str, parameter: str = PARAMETER) -> dict[str, str]:
-    return {"DATABASE_PASSWORD_PARAMETER": parameter, "AWS_REGION": REGION, "AWS_ENDPOINT_URL_SSM": moto.url, "AWS_EC2_METADATA_SERVICE_ENDPOINT": imds_url}
+def aws_lines(moto: MotoServer, imds_url: str, parameter: str = PARAMETER, **more: str) -> dict[str, str]:
+    return {"DATABASE_PASSWORD_PARAMETER": parameter, "AWS_REGION": REGION, "AWS_ENDPOINT_URL_SSM": moto.url, "AWS_EC2_METADATA_SERVICE_ENDPOINT": imds_url, **more}
 
 
 def fetch(tmp_path: Path, env_file: Path, deadline: float = 30) -> tuple[subprocess.CompletedProcess, Path, float]:
@@ -125,8 +129,8 @@ def fetch(tmp_path: Path, env_file: Path, deadline: float = 30) -> tuple[subproc
         timeout=deadline + 60,
         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
     )
-    for part in ("c0rrect", "horse", "battery", "staple"):
-        assert part not in result.stdout + result.stderr, "the password reached the journal"
+    for part in SECRET_WORDS:
+        assert part not in result.stdout + result.stderr, "a secret reached the journal"
     return result, output, time.monotonic() - started
 
 
@@ -145,8 +149,58 @@ def test_writes_the_password_into_a_private_env_file(tmp_path, moto, granted):
 
 
 def test_does_nothing_where_user_data_carries_the_password(tmp_path):
-    """DigitalOcean: no DATABASE_PASSWORD_PARAMETER in app.env, nothing to fetch, nothing written."""
-    result, output, _ = fetch(tmp_path, write_app_env(tmp_path, DATABASE_PASSWORD="from-user-data"))
+    """DigitalOcean: no *_PARAMETER in app.env, nothing to fetch, nothing written."""
+    result, output, _ = fetch(tmp_path, write_app_env(tmp_path, DATABASE_PASSWORD="from-user-data", APP_SECRET="from-user-data"))
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    assert not output.exists()
+
+
+@pytest.fixture
+def granted_both(moto):
+    """The database password and the app secret as SecureStrings, and a role allowed to read them."""
+    moto.trust_everyone()
+    moto.put_secure_string(PARAMETER, PASSWORD)
+    moto.put_secure_string(SECRET_PARAMETER, APP_SECRET)
+    credentials = moto.role_credentials()
+    moto.enforce_auth()
+    return credentials
+
+
+def test_writes_every_named_secret_into_one_env_file(tmp_path, moto, granted_both):
+    """What the AWS program's user-data names (components/common/cloud_init.py: aws_app_environment): both secrets, one file."""
+    with MetadataStandIn(granted_both) as imds:
+        lines = aws_lines(moto, imds.url, APP_SECRET_PARAMETER=SECRET_PARAMETER, DATABASE_PASSWORD_VERSION="1", APP_SECRET_VERSION="1")
+        result, output, _ = fetch(tmp_path, write_app_env(tmp_path, **lines))
+    assert result.returncode == 0, result.stderr
+    assert output.read_text() == 'APP_SECRET="zebra-\'quagga\' $okapi"\nDATABASE_PASSWORD="c0rrect \\"horse\\" \\\\battery $HOME #staple;`x`"\n'
+    assert fetch_secrets.parse_env_file(output.read_text()) == {"APP_SECRET": APP_SECRET, "DATABASE_PASSWORD": PASSWORD}
+    assert stat.S_IMODE(output.stat().st_mode) == 0o600
+    assert sorted(path.name for path in output.parent.iterdir()) == ["secrets.env"], "a temporary file was left behind"
+    assert f"APP_SECRET from SSM parameter {SECRET_PARAMETER}" in result.stdout and f"DATABASE_PASSWORD from SSM parameter {PARAMETER}" in result.stdout
+    # One session's credentials serve both parameters: one token, two GETs.
+    assert [method for method, *_ in imds.requests] == ["PUT", "GET", "GET"], imds.requests
+
+
+def test_only_the_app_secret_is_fetched_when_only_it_is_named(tmp_path, moto, granted_both):
+    lines = {"APP_SECRET_PARAMETER": SECRET_PARAMETER, "AWS_REGION": REGION, "AWS_ENDPOINT_URL_SSM": moto.url}
+    with MetadataStandIn(granted_both) as imds:
+        result, output, _ = fetch(tmp_path, write_app_env(tmp_path, DATABASE_PASSWORD="from-user-data", AWS_EC2_METADATA_SERVICE_ENDPOINT=imds.url, **lines))
+    assert result.returncode == 0, result.stderr
+    assert fetch_secrets.parse_env_file(output.read_text()) == {"APP_SECRET": APP_SECRET}
+
+
+def test_parameters_outside_the_allow_list_are_never_fetched(tmp_path, moto, granted_both):
+    """A stack's own env may hold a *_PARAMETER name: it must not choose what lands in the app's environment (PATH here)."""
+    with MetadataStandIn(granted_both) as imds:
+        env_file = write_app_env(tmp_path, PATH_PARAMETER=SECRET_PARAMETER, **aws_lines(moto, imds.url))
+        result, output, _ = fetch(tmp_path, env_file)
+        assert result.returncode == 0, result.stderr
+        assert fetch_secrets.parse_env_file(output.read_text()) == {"DATABASE_PASSWORD": PASSWORD}
+        # ... and a file that names only such a parameter is a file with nothing to fetch.
+        output.unlink()
+        only = tmp_path / "only"
+        only.mkdir()
+        result, output, _ = fetch(only, write_app_env(only, PATH_PARAMETER=SECRET_PARAMETER, AWS_REGION=REGION, AWS_EC2_METADATA_SERVICE_ENDPOINT=imds.url))
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
     assert not output.exists()
 
@@ -173,6 +227,26 @@ def test_a_missing_parameter_fails_at_once(tmp_path, moto, granted):
         result, output, seconds = fetch(tmp_path, write_app_env(tmp_path, **aws_lines(moto, imds.url, parameter="/immutable-web/staging/no-such")))
     assert "HTTP 400 ParameterNotFound" in failed(result, output)
     assert seconds < 15, "no retry can create the parameter: it must not wait for the deadline"
+
+
+def test_one_missing_parameter_of_two_writes_neither(tmp_path, moto, granted_both):
+    """All or nothing: the password alone would start an app without its secret."""
+    with MetadataStandIn(granted_both) as imds:
+        lines = aws_lines(moto, imds.url, APP_SECRET_PARAMETER="/immutable-web/staging/no-such-secret")
+        result, output, seconds = fetch(tmp_path, write_app_env(tmp_path, **lines))
+    last = failed(result, output)
+    assert "/immutable-web/staging/no-such-secret: HTTP 400 ParameterNotFound" in last, last
+    assert seconds < 15
+    assert not output.parent.exists() or not any(output.parent.iterdir()), "a temporary file was left behind"
+
+
+def test_a_parameter_without_a_region_fails_at_once(tmp_path):
+    # Nothing listens there: whatever happens, this machine's own metadata service is never asked.
+    nothing_listens = f"http://127.0.0.1:{free_port()}"
+    env_file = write_app_env(tmp_path, APP_SECRET_PARAMETER=SECRET_PARAMETER, AWS_EC2_METADATA_SERVICE_ENDPOINT=nothing_listens)
+    result, output, _ = fetch(tmp_path, env_file, deadline=3)
+    assert "APP_SECRET_PARAMETER set but AWS_REGION is not" in failed(result, output)
+    assert "retrying" not in result.stderr
 
 
 def test_a_wrong_signature_is_refused(tmp_path, moto, granted):
@@ -221,3 +295,15 @@ def test_a_value_an_env_file_cannot_hold_fails_without_printing_it(tmp_path, mot
     with MetadataStandIn(credentials) as imds:
         result, output, _ = fetch(tmp_path, write_app_env(tmp_path, **aws_lines(moto, imds.url)))
     assert "line break" in failed(result, output)
+
+
+def test_an_app_secret_an_env_file_cannot_hold_is_named_not_printed(tmp_path, moto):
+    moto.trust_everyone()
+    moto.put_secure_string(PARAMETER, PASSWORD)
+    moto.put_secure_string(SECRET_PARAMETER, APP_SECRET + "\rokapi-two")
+    credentials = moto.role_credentials()
+    moto.enforce_auth()
+    with MetadataStandIn(credentials) as imds:
+        result, output, _ = fetch(tmp_path, write_app_env(tmp_path, **aws_lines(moto, imds.url, APP_SECRET_PARAMETER=SECRET_PARAMETER)))
+    last = failed(result, output)
+    assert "APP_SECRET:" in last and "line break" in last, last

@@ -1,4 +1,7 @@
-"""Stack files are read as the Pulumi CLI reads them: a broken file is a clear one-line error, never a traceback."""
+"""Stack files are read as the Pulumi CLI reads them: a broken file is a clear one-line error, never a traceback.
+
+And the user-data helpers the VM boot tests stand on give what the program renders.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from config.values import ConfigError
 from offline import harness, plan
@@ -74,3 +78,21 @@ def test_the_plan_command_itself_exits_2_on_a_duplicate_key(tmp_path):
     assert result.returncode == 2, result.stderr
     assert problem in result.stderr and "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+def test_aws_staging_user_data_is_the_launch_templates_with_the_database_where_the_test_puts_it():
+    text = harness.aws_staging_user_data(database_host="10.0.2.100", database_port=5433, database_user="tester", database_name="testdb")
+    assert text.startswith("#cloud-config\n")
+    (env_file,) = yaml.safe_load(text)["write_files"]
+    assert env_file["path"] == "/etc/webapp/app.env" and env_file["permissions"] == "0600"
+    env = dict(line.split("=", 1) for line in env_file["content"].splitlines())
+    assert {name: env[name] for name in ("DATABASE_HOST", "DATABASE_PORT", "DATABASE_USER", "DATABASE_NAME")} == {
+        "DATABASE_HOST": '"10.0.2.100"',
+        "DATABASE_PORT": '"5433"',
+        "DATABASE_USER": '"tester"',
+        "DATABASE_NAME": '"testdb"',
+    }
+    assert env["DATABASE_PASSWORD_PARAMETER"] == '"/immutable-web/aws-staging/database-password"'
+    assert env["APP_SECRET_PARAMETER"] == '"/immutable-web/aws-staging/app-secret"'
+    # No secret: not the stack's test secrets, not a line for either value.
+    assert "DATABASE_PASSWORD" not in env and "APP_SECRET" not in env and harness.TEST_SECRET_PREFIX not in text
