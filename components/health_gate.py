@@ -40,6 +40,16 @@ class HealthGateArgs:
     python: str = "python3"
 
 
+@dataclass(frozen=True, kw_only=True)
+class GateSettings:
+    """What every wave's health gate checks, and how long it may wait."""
+
+    url: pulumi.Input[str]
+    """The deep health endpoint through the load balancer."""
+    timeout_seconds: int
+    resolve: pulumi.Input[str] | None = None
+
+
 class HealthGate(pulumi.ComponentResource):
     report: pulumi.Output[str]
     command: command.local.Command

@@ -18,7 +18,7 @@ import pulumi
 
 from components.aws.database import AwsDatabase, AwsDatabaseArgs
 from components.aws.dns import AwsDns, AwsDnsArgs, hosted_zone_id
-from components.aws.fleet import AwsDatabaseConnection, AwsFleet, AwsFleetArgs, AwsGateSettings
+from components.aws.fleet import AwsDatabaseConnection, AwsFleet, AwsFleetArgs
 from components.aws.load_balancer import AwsHealthCheck, AwsLoadBalancer, AwsLoadBalancerArgs
 from components.aws.network import AwsNetwork, AwsNetworkArgs
 from components.aws.promoted_image import AwsPromotedImage, AwsPromotedImageArgs
@@ -27,6 +27,7 @@ from components.common.image_sources import image_source_hashes
 from components.common.naming import app_image_name, base_image_name
 from components.common.serving import READINESS_PATH, drain_seconds
 from components.common.tags import aws_tags
+from components.health_gate import GateSettings
 from components.image_build import ImageBuild, ImageBuildArgs
 from config.aws import AwsSettings
 from config.reader import StackSettings
@@ -121,7 +122,7 @@ def deploy(settings: StackSettings, project_dir: Path) -> None:
             parameter_prefix=f"/{PROJECT}/{settings.stack}",
             drain_seconds=drain,
             env=app.env,
-            gate=AwsGateSettings(url=url.apply(gate_url), timeout_seconds=settings.fleet.health_gate_timeout),
+            gate=GateSettings(url=url.apply(gate_url), timeout_seconds=settings.fleet.health_gate_timeout),
             rollout=settings.fleet.rollout,
             batch_size=settings.fleet.batch_size,
             tags=tags,

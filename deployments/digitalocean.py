@@ -21,12 +21,13 @@ from components.common.image_sources import image_source_hashes
 from components.common.naming import app_image_name, base_image_name, fleet_tag_name
 from components.common.serving import READINESS_PATH, drain_seconds
 from components.common.tags import common_tags
-from components.digitalocean.app_fleet import AppFleet, AppFleetArgs, DatabaseConnection, GateSettings
+from components.digitalocean.app_fleet import AppFleet, AppFleetArgs, DatabaseConnection
 from components.digitalocean.database import Database, DatabaseArgs
 from components.digitalocean.dns import Dns, DnsArgs, DnsZone, DnsZoneArgs
 from components.digitalocean.load_balancer import HealthCheck, LoadBalancer, LoadBalancerArgs
 from components.digitalocean.network import Network, NetworkArgs
 from components.digitalocean.promoted_image import PromotedImage, PromotedImageArgs
+from components.health_gate import GateSettings
 from components.image_build import ImageBuild, ImageBuildArgs
 from config.reader import StackSettings
 from config.shared import ImageMode

@@ -37,15 +37,7 @@ import pulumi_aws as aws
 from components.aws.generation import fleet_generation
 from components.common.cloud_init import aws_app_environment, render_user_data
 from components.common.rollout import RolloutStrategy, rollout_waves
-from components.health_gate import HealthGate, HealthGateArgs
-
-
-@dataclass(frozen=True, kw_only=True)
-class AwsGateSettings:
-    url: pulumi.Input[str]
-    """The deep health endpoint through the ALB."""
-    timeout_seconds: int
-    resolve: pulumi.Input[str] | None = None
+from components.health_gate import GateSettings, HealthGate, HealthGateArgs
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,7 +72,7 @@ class AwsFleetArgs:
     """SSM path of this stack's parameters, e.g. /immutable-web/aws-staging."""
     drain_seconds: int
     env: Mapping[str, str]
-    gate: AwsGateSettings
+    gate: GateSettings
     rollout: RolloutStrategy = RolloutStrategy.ALL_AT_ONCE
     batch_size: int = 1
     tags: Mapping[str, str] = field(default_factory=dict)

@@ -25,7 +25,7 @@ import pulumi_digitalocean as digitalocean
 from components.common.cloud_init import app_environment, render_user_data
 from components.common.naming import droplet_hostname
 from components.common.rollout import RolloutStrategy, rollout_waves
-from components.health_gate import HealthGate, HealthGateArgs
+from components.health_gate import GateSettings, HealthGate, HealthGateArgs
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,16 +37,6 @@ class DatabaseConnection:
     password: pulumi.Input[str]
     ca_certificate: pulumi.Input[str]
     """PEM of the CA that signed the database's certificate: the app verifies the server and its host name against it."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class GateSettings:
-    """What every wave's health gate checks, and how long it may wait."""
-
-    url: pulumi.Input[str]
-    """The deep health endpoint through the load balancer."""
-    timeout_seconds: int
-    resolve: pulumi.Input[str] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

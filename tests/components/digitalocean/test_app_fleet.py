@@ -9,7 +9,8 @@ from conftest import COMMAND, DROPLET, FIREWALL
 
 from components.common.cloud_init import DATABASE_CA_PATH, ENV_FILE_PATH
 from components.common.rollout import RolloutStrategy
-from components.digitalocean.app_fleet import AppFleet, AppFleetArgs, DatabaseConnection, GateSettings
+from components.digitalocean.app_fleet import AppFleet, AppFleetArgs, DatabaseConnection
+from components.health_gate import GateSettings
 from offline.harness import MOCK_DATABASE_CA, run_under_mocks
 
 
