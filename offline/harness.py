@@ -79,15 +79,20 @@ _UNSET = object()
 # Config, as the Pulumi CLI hands it to the program.
 
 
+# libyaml's parser (PyYAML's wheels carry it) reads the project file in a twentieth of the pure-Python
+# one's time, and every program run reads it; the pure-Python one where PyYAML was built without it.
+_SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def project_file() -> dict[str, Any]:
-    return yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())
+    return yaml.load((PROJECT_DIR / "Pulumi.yaml").read_text(), Loader=_SAFE_LOADER)
 
 
 # What the Pulumi CLI reads at the top of a stack file; anything else is a typo it would ignore.
 STACK_FILE_KEYS = ("config", "environment", "secretsprovider", "encryptedkey", "encryptionsalt")
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+class _UniqueKeyLoader(_SAFE_LOADER):  # type: ignore[valid-type,misc]
     """YAML's safe loader, refusing a key given twice in one mapping (the Pulumi CLI refuses it too)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from offline.plan import build_plan
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "validate-images"
 
@@ -40,6 +42,20 @@ def run_script(tmp_path: Path, *args: str, fail_on: str = "") -> tuple[subproces
 
 
 @pytest.fixture(scope="module")
+def plan_file(tmp_path_factory):
+    """The plan `plan --stack STACK --json` prints, written once per stack (the end-to-end test runs the planner itself)."""
+    written: dict[str, Path] = {}
+
+    def write(stack: str) -> Path:
+        if stack not in written:
+            written[stack] = tmp_path_factory.mktemp("plans") / f"{stack}.json"
+            written[stack].write_text(json.dumps(build_plan(stack)))
+        return written[stack]
+
+    return write
+
+
+@pytest.fixture(scope="module")
 def staging_bakes(staging):
     return {r.name: r.inputs for r in staging.resources if str(r.inputs.get("create", "")).startswith("packer init")}
 
@@ -60,12 +76,22 @@ def test_every_bake_is_initialised_then_validated_with_the_programs_variables(tm
         assert call["vars"] == command["environment"], f"{layer}: the variables differ from the bake's"
 
 
-def test_a_template_that_does_not_validate_fails_the_script(tmp_path):
-    result, calls = run_script(tmp_path, "--stack", "staging", fail_on="-only=digitalocean.app")
+def test_a_template_that_does_not_validate_fails_the_script(tmp_path, plan_file):
+    result, calls = run_script(tmp_path, "--plan", str(plan_file("staging")), fail_on="-only=digitalocean.app")
     assert result.returncode == 3
     assert ["init", "images/base"] not in [c["argv"] for c in calls], "stops at the first failure"
 
 
-def test_a_stack_that_bakes_nothing_is_an_error(tmp_path):
-    result, calls = run_script(tmp_path, "--stack", "prod")
+def test_a_stack_that_bakes_nothing_is_an_error(tmp_path, plan_file):
+    result, calls = run_script(tmp_path, "--plan", str(plan_file("prod")))
     assert result.returncode == 1 and "bakes nothing" in result.stderr and calls == []
+
+
+@pytest.mark.parametrize(("content", "message"), [(None, "No such file"), ("[1, 2]", "not a plan document"), ("{", "not a plan document")])
+def test_a_plan_file_that_is_not_a_plan_is_a_usage_error(tmp_path, content, message):
+    plan = tmp_path / "plan.json"
+    if content is not None:
+        plan.write_text(content)
+    result, calls = run_script(tmp_path, "--plan", str(plan))
+    assert result.returncode == 2 and f"--plan {plan}" in result.stderr and message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and calls == []
