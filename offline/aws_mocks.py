@@ -9,9 +9,10 @@ against realistic values.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from offline.mock_ids import auto_name, digest
 
 ACCOUNT = "123456789012"
 # The hosted zone id of every ALB in a region (Route53 alias targets name it). us-east-1's; others are documented per region.
@@ -19,17 +20,8 @@ ALB_ZONE_IDS = {"us-east-1": "Z35SXDOTRQ7X7K", "us-east-2": "Z3AADJGX6KTTL2", "u
 MOCK_HOSTED_ZONE_ID = "Z0123456789ABCDEFGHIJ"
 
 
-def _digest(*parts: str) -> str:
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
-
-
 def _hex_id(prefix: str, *parts: str) -> str:
-    return f"{prefix}-{_digest(*parts)[:17]}"
-
-
-def auto_name(name: str, *parts: str) -> str:
-    """Pulumi's auto-naming: the logical name plus a 7-character suffix."""
-    return f"{name}-{_digest(name, *parts)[:7]}"
+    return f"{prefix}-{digest(*parts)[:17]}"
 
 
 Handler = Callable[[str, dict[str, Any], tuple[str, ...], str], tuple[str, dict[str, Any]]]
@@ -78,25 +70,25 @@ def _endpoint(name: str, inputs: dict[str, Any], key: tuple[str, ...], region: s
 
 def _load_balancer(name: str, inputs: dict[str, Any], key: tuple[str, ...], region: str) -> tuple[str, dict[str, Any]]:
     physical = inputs.get("name") or auto_name(name, *key)[:32]
-    arn = _arn("elasticloadbalancing", region, f"loadbalancer/app/{physical}/{_digest(*key)[:16]}")
-    return arn, {"arn": arn, "name": physical, "dnsName": f"{physical}-{int(_digest(*key)[:8], 16) % 10**10}.{region}.elb.amazonaws.com", "zoneId": ALB_ZONE_IDS.get(region, "Z35SXDOTRQ7X7K")}
+    arn = _arn("elasticloadbalancing", region, f"loadbalancer/app/{physical}/{digest(*key)[:16]}")
+    return arn, {"arn": arn, "name": physical, "dnsName": f"{physical}-{int(digest(*key)[:8], 16) % 10**10}.{region}.elb.amazonaws.com", "zoneId": ALB_ZONE_IDS.get(region, "Z35SXDOTRQ7X7K")}
 
 
 def _target_group(name: str, inputs: dict[str, Any], key: tuple[str, ...], region: str) -> tuple[str, dict[str, Any]]:
     physical = inputs.get("name") or auto_name(name, *key)[:32]
-    arn = _arn("elasticloadbalancing", region, f"targetgroup/{physical}/{_digest(*key)[:16]}")
+    arn = _arn("elasticloadbalancing", region, f"targetgroup/{physical}/{digest(*key)[:16]}")
     return arn, {"arn": arn, "name": physical}
 
 
 def _listener(name: str, inputs: dict[str, Any], key: tuple[str, ...], region: str) -> tuple[str, dict[str, Any]]:
-    arn = _arn("elasticloadbalancing", region, f"listener/app/{_digest('lb', *key)[:16]}/{_digest(*key)[:16]}")
+    arn = _arn("elasticloadbalancing", region, f"listener/app/{digest('lb', *key)[:16]}/{digest(*key)[:16]}")
     return arn, {"arn": arn}
 
 
 def _certificate(name: str, inputs: dict[str, Any], key: tuple[str, ...], region: str) -> tuple[str, dict[str, Any]]:
-    arn = _arn("acm", region, f"certificate/{_digest(*key)[:8]}-{_digest(*key)[8:12]}-4{_digest(*key)[13:16]}-a{_digest(*key)[17:20]}-{_digest(*key)[20:32]}")
+    arn = _arn("acm", region, f"certificate/{digest(*key)[:8]}-{digest(*key)[8:12]}-4{digest(*key)[13:16]}-a{digest(*key)[17:20]}-{digest(*key)[20:32]}")
     domain = inputs["domainName"]
-    token = _digest("validation", *key)
+    token = digest("validation", *key)
     return arn, {
         "arn": arn,
         "status": "PENDING_VALIDATION",
@@ -122,14 +114,14 @@ def _record(name: str, inputs: dict[str, Any], key: tuple[str, ...], region: str
 
 def _db_instance(name: str, inputs: dict[str, Any], key: tuple[str, ...], region: str) -> tuple[str, dict[str, Any]]:
     identifier = inputs.get("identifier") or auto_name(name, *key)
-    address = f"{identifier}.c{_digest(*key)[:12]}.{region}.rds.amazonaws.com"
-    return f"db-{_digest(*key)[:26].upper()}", {
+    address = f"{identifier}.c{digest(*key)[:12]}.{region}.rds.amazonaws.com"
+    return f"db-{digest(*key)[:26].upper()}", {
         "identifier": identifier,
         "address": address,
         "endpoint": f"{address}:5432",
         "port": 5432,
         "arn": _arn("rds", region, f"db:{identifier}"),
-        "resourceId": f"db-{_digest('resource', *key)[:26].upper()}",
+        "resourceId": f"db-{digest('resource', *key)[:26].upper()}",
         "status": "available",
         "caCertIdentifier": "rds-ca-rsa2048-g1",
     }
@@ -154,13 +146,13 @@ def _role_policy(name: str, inputs: dict[str, Any], key: tuple[str, ...], region
 
 
 def _launch_template(name: str, inputs: dict[str, Any], key: tuple[str, ...], region: str) -> tuple[str, dict[str, Any]]:
-    template_id = f"lt-{_digest(*key)[:17]}"
+    template_id = f"lt-{digest(*key)[:17]}"
     return template_id, {"arn": _arn("ec2", region, f"launch-template/{template_id}"), "name": inputs.get("name") or auto_name(name, *key), "latestVersion": 1, "defaultVersion": 1}
 
 
 def _group(name: str, inputs: dict[str, Any], key: tuple[str, ...], region: str) -> tuple[str, dict[str, Any]]:
     physical = inputs.get("name") or auto_name(name, *key)
-    return physical, {"name": physical, "arn": _arn("autoscaling", region, f"autoScalingGroup:{_digest(*key)[:8]}-{_digest(*key)[8:12]}:autoScalingGroupName/{physical}")}
+    return physical, {"name": physical, "arn": _arn("autoscaling", region, f"autoScalingGroup:{digest(*key)[:8]}-{digest(*key)[8:12]}:autoScalingGroupName/{physical}")}
 
 
 RESOURCES: Mapping[str, Handler] = {

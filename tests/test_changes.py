@@ -63,12 +63,12 @@ def test_image_source_change_bakes_a_new_image(tmp_path, monkeypatch, staging):
     """Any byte changed under images/ (here: the app layer) is a new content hash, image name and bake."""
     import shutil
 
-    import offline.harness as harness
+    import offline.stack_config as stack_config
 
     project = tmp_path / "project"
-    shutil.copytree(harness.PROJECT_DIR, project, ignore=shutil.ignore_patterns(".venv", ".git", "*.qcow2", ".cache", "__pycache__"))
+    shutil.copytree(stack_config.PROJECT_DIR, project, ignore=shutil.ignore_patterns(".venv", ".git", "*.qcow2", ".cache", "__pycache__"))
     (project / "images" / "webapp" / "CHANGED").write_text("a new byte\n")
-    monkeypatch.setattr(harness, "PROJECT_DIR", project)
+    monkeypatch.setattr(stack_config, "PROJECT_DIR", project)
     changed = run_program("staging", main=project / "__main__.py")
     assert changed.outputs["imageSourceHash"] != staging.outputs["imageSourceHash"]
     assert changed.named("app-image-packer").inputs["triggers"] != staging.named("app-image-packer").inputs["triggers"]

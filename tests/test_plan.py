@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-import offline.harness as harness
 import offline.plan.cli as plan_cli
+import offline.runner
+import offline.stack_config
 from offline.harness import MOCK_DB_PASSWORD_PREFIX, PROJECT_DIR, TEST_SECRET_PREFIX, Resource, StackRun
 from offline.plan import build_plan, diff_plans, main, plan_document, render_diff, render_text
 from offline.providers import PROVIDER_REPLACES
@@ -345,7 +346,7 @@ def repository(tmp_path_factory):
 @pytest.fixture
 def in_repository(repository, monkeypatch):
     """Point the harness (stack files, `git worktree`) at ``repository``; its files equal this tree's."""
-    monkeypatch.setattr(harness, "PROJECT_DIR", repository)
+    monkeypatch.setattr(offline.stack_config, "PROJECT_DIR", repository)
     return repository
 
 
@@ -402,7 +403,7 @@ def test_the_plan_shows_the_rollout_waves_in_order(plan_of):
 
 def test_a_missing_promoted_image_is_a_clean_error(monkeypatch, capsys):
     """The program's own RunErrors (here: prod's image was never baked) print one line, no traceback."""
-    monkeypatch.setattr(harness, "_pinned_snapshot", lambda config: {})
+    monkeypatch.setattr(offline.runner, "_pinned_snapshot", lambda config: {})
     assert plan_cli.main(["--stack", "prod"]) == 2
     err = capsys.readouterr().err
     assert "plan: stack prod:" in err and "has not been baked" in err and "Traceback" not in err, err

@@ -30,7 +30,7 @@ def _fail_message(stderr: str) -> str:
 
 def plan_at_revision(stack: str, revision: str) -> dict[str, Any]:
     """Build the plan of another git revision of this repository, in a throw-away worktree."""
-    from offline.harness import PROJECT_DIR
+    from offline.stack_config import PROJECT_DIR
 
     workdir = Path(tempfile.mkdtemp(prefix="plan-against-"))
     tree = workdir / "tree"

@@ -12,6 +12,7 @@ import shutil
 import pulumi
 import pytest
 
+import offline.stack_config as project_files
 from components.digitalocean.promoted_image import ImageNotFoundError
 from config.aws import AWS_REGIONS
 from config.declarations import declarations, declarations_of
@@ -19,7 +20,6 @@ from config.digitalocean import DIGITALOCEAN_REGIONS
 from config.reader import BUILT_CLOUDS, PROJECT, load_settings, read_settings
 from config.values import ConfigError, Values
 from deployments import DEPLOYMENTS
-from offline import harness
 from offline.harness import list_stacks, project_file, run_program, stack_config
 
 
@@ -136,10 +136,10 @@ def test_config_errors_are_run_errors_so_the_cli_prints_them_without_a_traceback
 
 def test_a_plain_text_app_secret_in_a_stack_file_stops_the_real_program(tmp_path, monkeypatch):
     # The harness marks `secure:` values secret, as the CLI does; a plain value stays plain.
-    text = (harness.PROJECT_DIR / "Pulumi.staging.yaml").read_text() + "  immutable-web:appSecret: hunter2-in-the-repo\n"
-    shutil.copy(harness.PROJECT_DIR / "Pulumi.yaml", tmp_path)
+    text = (project_files.PROJECT_DIR / "Pulumi.staging.yaml").read_text() + "  immutable-web:appSecret: hunter2-in-the-repo\n"
+    shutil.copy(project_files.PROJECT_DIR / "Pulumi.yaml", tmp_path)
     (tmp_path / "Pulumi.staging.yaml").write_text(text)
-    monkeypatch.setattr(harness, "PROJECT_DIR", tmp_path)
+    monkeypatch.setattr(project_files, "PROJECT_DIR", tmp_path)
     error = program_config_error()
     assert [p for p in error.problems if p.startswith("immutable-web:appSecret:")], error.problems
     assert "hunter2" not in str(error)

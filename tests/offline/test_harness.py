@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from config.values import ConfigError
-from offline import harness, plan
+from offline import harness, plan, stack_config
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -37,7 +37,7 @@ def project(tmp_path, monkeypatch) -> Path:
     """A project directory with the real Pulumi.yaml and staging stack, where a test adds stack files."""
     shutil.copy(ROOT / "Pulumi.yaml", tmp_path)
     shutil.copy(ROOT / "Pulumi.staging.yaml", tmp_path)
-    monkeypatch.setattr(harness, "PROJECT_DIR", tmp_path)
+    monkeypatch.setattr(stack_config, "PROJECT_DIR", tmp_path)
     return tmp_path
 
 
