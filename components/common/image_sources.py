@@ -29,7 +29,7 @@ from components.common.naming import base_image_name
 # The app layer builds on the base, so its hash also covers the base's (through the base's name).
 LAYER_SOURCES: Mapping[str, tuple[str, ...]] = {
     "base": ("images/base", "images/scripts/base.sh", "images/scripts/cleanup.sh"),
-    "app": ("images/app", "images/scripts/app.sh", "images/scripts/cleanup.sh", "images/webapp"),
+    "app": ("images/app", "images/scripts/app.sh", "images/scripts/database-ca.sh", "images/scripts/cleanup.sh", "images/webapp"),
 }
 
 # Outside a git checkout only: files that never change what an image contains.

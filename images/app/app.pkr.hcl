@@ -20,6 +20,8 @@ source "amazon-ebs" "app" {
   ami_name      = var.image_name
   ami_regions   = var.aws_copy_regions
   ssh_username  = "admin"
+  # Nitro instance types need ENA; Debian's AMIs have the driver (Packer 1.6 validates this; not imds_support).
+  ena_support = true
   tags = {
     Name       = var.image_name
     Layer      = "app"
@@ -77,7 +79,8 @@ build {
       "APP_VERSION=${var.app_version}",
       "IMAGE_NAME=${var.image_name}",
     ]
-    scripts = ["${path.root}/../scripts/app.sh", "${path.root}/../scripts/cleanup.sh"]
+    # database-ca.sh acts on amazon-ebs bakes only (RDS's CA bundle; Packer sets PACKER_BUILDER_TYPE).
+    scripts = ["${path.root}/../scripts/app.sh", "${path.root}/../scripts/database-ca.sh", "${path.root}/../scripts/cleanup.sh"]
   }
 
   post-processor "manifest" {

@@ -20,6 +20,8 @@ source "amazon-ebs" "base" {
   ami_name      = var.image_name
   ami_regions   = var.aws_copy_regions
   ssh_username  = "admin"
+  # Nitro instance types need ENA; Debian's AMIs have the driver (Packer 1.6 validates this; not imds_support).
+  ena_support = true
   source_ami_filter {
     filters = {
       name                = "debian-12-amd64-*"
