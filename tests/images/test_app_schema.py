@@ -13,6 +13,7 @@ import itertools
 import shutil
 import subprocess
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,9 @@ depends_on = None
 def upgrade() -> None:
     op.add_column("page_views", sa.Column("last_referrer", sa.Text, nullable=True), schema="webapp")
 '''
+
+# The same, slow (a big table's rewrite, say): servers starting within seconds of each other all overlap it.
+SLOW_0002 = EXPAND_0002.replace("def upgrade() -> None:\n", "def upgrade() -> None:\n    op.execute('SELECT pg_sleep(3)')\n")
 
 # A next version's migration that fails half-way: its first steps must not survive.
 BROKEN_0002 = '''"""Broken on purpose: a column and a table, then a statement that fails."""
@@ -93,22 +97,25 @@ def revision(postgres: LocalPostgres, database: str) -> str:
     return postgres.sql("SELECT version_num FROM webapp.alembic_version", database).strip()
 
 
-def test_three_servers_starting_at_once_migrate_exactly_once(postgres, database):
-    apps = [RunningApp(postgres, ready=False, DATABASE_NAME=database) for _ in range(3)]
+def test_three_servers_starting_at_once_migrate_exactly_once(postgres, database, tmp_path):
+    migrations = str(next_version_migrations(tmp_path, SLOW_0002))
+    # Started together, with a 3 s migration: they all reach it while the first one runs, as a wave's droplets do.
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        apps = list(pool.map(lambda _: RunningApp(postgres, ready=False, DATABASE_NAME=database, APP_MIGRATIONS=migrations), range(3)))
     try:
         assert all(wait_for(lambda app=app: get(app.url + "/readyz")[0] == 200, timeout=60) for app in apps)
         health = [get(app.url + "/healthz") for app in apps]
     finally:
         for app in apps:
             app.stop()
-    assert all(status == 200 and body["schema"] == "0001" and body["migration"] == "ok" for status, body in health), health
+    assert all(status == 200 and body["schema"] == "0002" and body["migration"] == "ok" for status, body in health), health
     outputs = [app.output for app in apps]
-    migrated = [output for output in outputs if "migrated schema webapp from empty to 0001" in output]
+    migrated = [output for output in outputs if "migrated schema webapp from empty to 0002" in output]
     assert len(migrated) == 1, outputs
-    assert sum("at 0001 (this version's head): nothing to migrate" in output for output in outputs) == 2, outputs
+    assert sum("at 0002 (this version's head): nothing to migrate" in output for output in outputs) == 2, outputs
     # ... each at its first attempt: none lost a race and retried (without the lock, two would collide).
     assert not any("schema migration" in output for output in outputs), outputs
-    assert revision(postgres, database) == "0001"
+    assert revision(postgres, database) == "0002"
 
 
 def test_the_previous_release_serves_alongside_the_new_one_on_the_migrated_schema(postgres, database, tmp_path):
