@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import urllib.error
@@ -20,6 +21,7 @@ from pathlib import Path
 from postgres import LocalPostgres, free_port, wait_for
 
 APP = Path(__file__).resolve().parents[1] / "images" / "webapp" / "app.py"
+MIGRATIONS = APP.parent / "migrations"
 SYSTEM_PYTHON = "/usr/bin/python3"
 READY_TIMEOUT_SECONDS = 30
 
@@ -42,6 +44,30 @@ def request(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict,
 def get(url: str) -> tuple[int, dict]:
     status, body, _ = request(url)
     return status, body
+
+
+# A next version's migration that keeps the current version working: a nullable column.
+EXPAND_0002 = '''"""Expand: where the last view came from (nullable: the previous version never writes it)."""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("page_views", sa.Column("last_referrer", sa.Text, nullable=True), schema="webapp")
+'''
+
+
+def next_version_migrations(tmp_path: Path, migration: str) -> Path:
+    """This version's migrations plus one of the next version's (`APP_MIGRATIONS` points the app at them)."""
+    folder = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    (folder / "versions" / "0002_next.py").write_text(migration)
+    return folder
 
 
 class RunningApp:

@@ -10,7 +10,6 @@ Each test gets a database of its own, so each starts from an empty schema.
 from __future__ import annotations
 
 import itertools
-import shutil
 import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -19,10 +18,9 @@ from pathlib import Path
 import pytest
 from conftest import require_tools
 from postgres import LocalPostgres, available, wait_for
-from webapp_process import RunningApp, get, has_system_modules
+from webapp_process import EXPAND_0002, RunningApp, get, has_system_modules, next_version_migrations
 
 ROOT = Path(__file__).resolve().parents[2]
-MIGRATIONS = ROOT / "images" / "webapp" / "migrations"
 # The release before schema migrations: what still serves while the first migrating version rolls
 # out. Move it to each release's commit as it ships (its app.py, schema.py and migrations).
 PREVIOUS_RELEASE = "321bbfa"
@@ -30,21 +28,6 @@ PREVIOUS_RELEASE = "321bbfa"
 pytestmark = require_tools(present={"postgresql": available(), "python3-psycopg2 python3-alembic python3-cryptography": has_system_modules("psycopg2", "alembic", "cryptography")})
 
 _numbers = itertools.count()
-
-# A next version's migration that keeps the current version working: a nullable column.
-EXPAND_0002 = '''"""Expand: where the last view came from (nullable: the previous version never writes it)."""
-import sqlalchemy as sa
-from alembic import op
-
-revision = "0002"
-down_revision = "0001"
-branch_labels = None
-depends_on = None
-
-
-def upgrade() -> None:
-    op.add_column("page_views", sa.Column("last_referrer", sa.Text, nullable=True), schema="webapp")
-'''
 
 # The same, slow (a big table's rewrite, say): servers starting within seconds of each other all overlap it.
 SLOW_0002 = EXPAND_0002.replace("def upgrade() -> None:\n", "def upgrade() -> None:\n    op.execute('SELECT pg_sleep(3)')\n")
@@ -81,14 +64,6 @@ def database(postgres) -> str:
     return name
 
 
-def next_version_migrations(tmp_path: Path, migration: str) -> Path:
-    """This version's migrations plus one of the next version's (`APP_MIGRATIONS` points the app at them)."""
-    folder = tmp_path / "migrations"
-    shutil.copytree(MIGRATIONS, folder, ignore=shutil.ignore_patterns("__pycache__"))
-    (folder / "versions" / "0002_next.py").write_text(migration)
-    return folder
-
-
 def columns(postgres: LocalPostgres, database: str) -> str:
     return postgres.sql("SELECT string_agg(table_name || '.' || column_name, ',' ORDER BY table_name, column_name) FROM information_schema.columns WHERE table_schema = 'webapp'", database).strip()
 
@@ -119,10 +94,11 @@ def test_three_servers_starting_at_once_migrate_exactly_once(postgres, database,
 
 
 def test_the_previous_release_serves_alongside_the_new_one_on_the_migrated_schema(postgres, database, tmp_path):
-    """Expand/contract with the real previous release (its app.py from git): both serve, at once, after the migration."""
-    previous_app = tmp_path / "previous" / "app.py"
-    previous_app.parent.mkdir()
-    previous_app.write_text(subprocess.run(["git", "-C", str(ROOT), "show", f"{PREVIOUS_RELEASE}:images/webapp/app.py"], check=True, capture_output=True, text=True, timeout=60).stdout)
+    """Expand/contract with the real previous release (its images/webapp from git): both serve, at once, after the migration."""
+    # The whole app folder of that release (a later one carries its own modules and migrations).
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", PREVIOUS_RELEASE, "images/webapp"], check=True, capture_output=True, timeout=60).stdout
+    subprocess.run(["tar", "-x", "-C", str(tmp_path)], input=archive, check=True, timeout=60)
+    previous_app = tmp_path / "images" / "webapp" / "app.py"
     with RunningApp(postgres, DATABASE_NAME=database, APP_VERSION="1.5.0") as new, RunningApp(postgres, DATABASE_NAME=database, app_path=previous_app) as old:
         assert revision(postgres, database) == "0001"
         results: dict[str, list[tuple[int, dict]]] = {"old": [], "new": []}
