@@ -146,6 +146,8 @@ def deploy(settings: StackSettings, project_dir: Path) -> None:
                 user=database.user_name,
                 password=database.password,
                 ca_certificate=database.ca_certificate,
+                migration_user=database.migration_user,
+                migration_password=database.migration_password,
             ),
             app_secret=settings.app_secret,
             drain_seconds=drain_seconds(

@@ -126,7 +126,8 @@ def staging_user_data(
     what the program would send.
     """
     overrides: dict[str, dict[str, Any]] = {
-        "digitalocean:index/databaseCluster:DatabaseCluster": {"privateHost": database_host, "port": database_port},
+        # The test's database owner stands in for the cluster's doadmin: the migrations run as it.
+        "digitalocean:index/databaseCluster:DatabaseCluster": {"privateHost": database_host, "port": database_port, "user": database_user, "password": database_password},
         "digitalocean:index/databaseUser:DatabaseUser": {"name": database_user, "password": database_password},
         "digitalocean:index/getDatabaseCa:getDatabaseCa": {"certificate": database_ca},
     }

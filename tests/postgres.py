@@ -126,8 +126,9 @@ class LocalPostgres:
     def _as_postgres(self, *command) -> subprocess.CompletedProcess:
         return subprocess.run(["runuser", "-u", "postgres", "--", *map(str, command)], check=True, capture_output=True, text=True, timeout=120, cwd=self.root)
 
-    def sql(self, statement: str) -> str:
-        return self._as_postgres("psql", "-h", str(self.root), "-p", str(self.port), "-U", "postgres", "-d", "postgres", "-tAc", statement).stdout
+    def sql(self, statement: str, database: str = "postgres") -> str:
+        """Run one statement as the superuser, in ``database``; its rows, unaligned (`|` between columns)."""
+        return self._as_postgres("psql", "-h", str(self.root), "-p", str(self.port), "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-tAc", statement).stdout
 
     def stop(self) -> None:
         subprocess.run(["runuser", "-u", "postgres", "--", str(BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "-t", "60", "stop"], capture_output=True, timeout=120)

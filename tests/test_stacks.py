@@ -126,6 +126,9 @@ def test_user_data_is_a_secret_that_carries_the_database_credentials(stack, stag
         assert 'DATABASE_SSLMODE="verify-full"' in user_data and 'DATABASE_SSLROOTCERT="/etc/webapp/database-ca.crt"' in user_data
         assert f'APP_SECRET="{TEST_SECRET_PREFIX}appSecret"' in user_data
         assert f'APP_ENV="{stack}"' in user_data
+        # The app's schema is doadmin's (the database is): the migrations run as the cluster's admin.
+        assert f'DATABASE_MIGRATION_USER="{cluster.outputs["user"]}"' in user_data and cluster.outputs["user"] == "doadmin"
+        assert 'DATABASE_MIGRATION_PASSWORD="mock-admin-password-' in user_data
 
 
 @pytest.mark.parametrize("stack", ["staging", "prod"])

@@ -46,6 +46,9 @@ RESERVED_ENV_NAMES = frozenset(
         "DATABASE_PASSWORD",
         "DATABASE_SSLMODE",
         "DATABASE_SSLROOTCERT",
+        # The role that owns the app's schema and runs its migrations, where the serving user may not (DigitalOcean).
+        "DATABASE_MIGRATION_USER",
+        "DATABASE_MIGRATION_PASSWORD",
         # AWS: where the boot-time fetch finds the password (images/webapp/fetch_secrets.py), and which fleet generation this is.
         "DATABASE_PASSWORD_PARAMETER",
         "DATABASE_PASSWORD_VERSION",
@@ -101,6 +104,8 @@ def app_environment(
     drain_seconds: int,
     extra_env: Mapping[str, str],
     database_ca_path: str = DATABASE_CA_PATH,
+    database_migration_user: str | None = None,
+    database_migration_password: str | None = None,
 ) -> dict[str, str]:
     """Everything the app reads at run time, as one flat mapping.
 
@@ -108,10 +113,18 @@ def app_environment(
     against the cluster's own CA, written next to the env file): ``require``
     would encrypt to whoever answers at the database's address, and a server
     that silently fell back to plain text would be a drift we could not see.
+
+    ``database_migration_user``/``password``: the role that owns the app's schema and runs
+    its migrations at start (images/webapp/schema.py), when the serving user may not run
+    DDL (DigitalOcean: the database is ``doadmin``'s). Both or neither.
     """
+    if (database_migration_user is None) != (database_migration_password is None):
+        raise ValueError("the migration role needs both a user and a password, or neither")
+    migration = {} if database_migration_user is None else {"DATABASE_MIGRATION_USER": database_migration_user, "DATABASE_MIGRATION_PASSWORD": str(database_migration_password)}
     return _environment(
         extra_env,
         {
+            **migration,
             "APP_ENV": app_env,
             "APP_PORT": str(app_port),
             # How long the app keeps serving after SIGTERM while the load balancer notices (components.common.serving).

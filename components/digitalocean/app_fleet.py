@@ -37,6 +37,9 @@ class DatabaseConnection:
     password: pulumi.Input[str]
     ca_certificate: pulumi.Input[str]
     """PEM of the CA that signed the database's certificate: the app verifies the server and its host name against it."""
+    migration_user: pulumi.Input[str]
+    migration_password: pulumi.Input[str]
+    """The role that owns the app's schema and runs its migrations at start (the cluster's admin)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,7 +92,9 @@ class AppFleet(pulumi.ComponentResource):
 
         database = args.database
         self.user_data = pulumi.Output.secret(
-            pulumi.Output.all(database.host, database.port, database.name, database.user, database.password, args.app_secret, database.ca_certificate).apply(
+            pulumi.Output.all(
+                database.host, database.port, database.name, database.user, database.password, args.app_secret, database.ca_certificate, database.migration_user, database.migration_password
+            ).apply(
                 lambda values: render_user_data(
                     app_environment(
                         app_env=args.stack,
@@ -102,6 +107,8 @@ class AppFleet(pulumi.ComponentResource):
                         app_secret=values[5],
                         drain_seconds=args.drain_seconds,
                         extra_env=args.env,
+                        database_migration_user=values[7],
+                        database_migration_password=values[8],
                     ),
                     database_ca=values[6],
                 )

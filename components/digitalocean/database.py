@@ -44,6 +44,12 @@ class Database(pulumi.ComponentResource):
     cluster_id: pulumi.Output[str]
     ca_certificate: pulumi.Output[str]
     """PEM: the CA that signed the cluster's server certificate (public, not a secret)."""
+    migration_user: pulumi.Output[str]
+    migration_password: pulumi.Output[str]
+    """The cluster's admin (``doadmin``), which owns the database: the app's migrations run as it.
+
+    DigitalOcean's API makes users but grants them nothing, and on PostgreSQL 15+ the app's user may
+    not CREATE in a database it does not own; only the admin can create the app's schema."""
 
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("immutable-web:db:Database", name, None, opts)
@@ -84,6 +90,8 @@ class Database(pulumi.ComponentResource):
         self.password = pulumi.Output.secret(user.password)
         self.cluster_id = cluster.id
         self.ca_certificate = digitalocean.get_database_ca_output(cluster_id=cluster.id, opts=pulumi.InvokeOutputOptions(parent=self)).certificate
+        self.migration_user = cluster.user
+        self.migration_password = pulumi.Output.secret(cluster.password)
         self.register_outputs(
             {
                 "host": self.host,
@@ -92,5 +100,7 @@ class Database(pulumi.ComponentResource):
                 "user_name": self.user_name,
                 "password": self.password,
                 "ca_certificate": self.ca_certificate,
+                "migration_user": self.migration_user,
+                "migration_password": self.migration_password,
             }
         )

@@ -143,7 +143,9 @@ class Rehearsal:
     def program(self, config: Mapping[str, Any], database_password: str | None = None) -> StackRun:
         """The program's run for ``config``, its database outputs pointing at the local PostgreSQL."""
         outputs = {
-            "digitalocean:index/databaseCluster:DatabaseCluster": {"privateHost": GUEST_DATABASE_HOST, "port": GUEST_DATABASE_PORT},
+            # The database's owner stands in for the cluster's doadmin (the migrations run as it); a bad
+            # canary's wrong password is the serving user's only.
+            "digitalocean:index/databaseCluster:DatabaseCluster": {"privateHost": GUEST_DATABASE_HOST, "port": GUEST_DATABASE_PORT, "user": self.postgres.user, "password": self.postgres.password},
             "digitalocean:index/databaseUser:DatabaseUser": {"name": self.postgres.user, "password": database_password or self.postgres.password},
             "digitalocean:index/databaseDb:DatabaseDb": {"name": self.postgres.database},
             # The CA that signed the local server's certificate (which names GUEST_DATABASE_HOST): the app verifies it.

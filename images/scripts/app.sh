@@ -12,6 +12,13 @@ fi
 
 install -d -m 0755 /opt/webapp /etc/webapp
 install -m 0755 "$WEBAPP_SOURCE/app.py" /opt/webapp/app.py
+# Its modules: the schema migrations runner and the session cookie (app.py imports them from its folder).
+install -m 0644 "$WEBAPP_SOURCE/schema.py" "$WEBAPP_SOURCE/sessions.py" /opt/webapp/
+# The versioned migrations (Alembic), replaced whole: a file the new version dropped must not linger.
+rm -rf /opt/webapp/migrations
+install -d -m 0755 /opt/webapp/migrations /opt/webapp/migrations/versions
+install -m 0644 "$WEBAPP_SOURCE/migrations/env.py" "$WEBAPP_SOURCE/migrations/script.py.mako" /opt/webapp/migrations/
+install -m 0644 "$WEBAPP_SOURCE"/migrations/versions/*.py /opt/webapp/migrations/versions/
 # Fetches the database password from SSM at boot on AWS (webapp-secrets.service runs it as root).
 install -m 0755 "$WEBAPP_SOURCE/fetch_secrets.py" /opt/webapp/fetch_secrets.py
 # Compile now: at run time the file system is read-only to the app (ProtectSystem=strict).

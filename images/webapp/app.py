@@ -8,6 +8,10 @@ Config comes only from the environment, which systemd loads from these files:
                          DATABASE_PORT, DATABASE_NAME, DATABASE_USER, DATABASE_PASSWORD,
                          DATABASE_SSLMODE (verify-full), DATABASE_SSLROOTCERT (the
                          cluster's CA, /etc/webapp/database-ca.crt, also cloud-init's);
+                         optionally DATABASE_MIGRATION_USER and DATABASE_MIGRATION_PASSWORD
+                         (the role that owns the schema and runs DDL, where the serving
+                         user may not: DigitalOcean's doadmin) and APP_SECRET_PREVIOUS
+                         (sessions made with it are still read: the rotation's grace period);
                          on AWS no secret but APP_GENERATION (the fleet generation),
                          and DATABASE_SSLROOTCERT names RDS's bundle, baked in the AMI
   /run/webapp/secrets.env  AWS only: DATABASE_PASSWORD and APP_SECRET, fetched from SSM
@@ -15,19 +19,30 @@ Config comes only from the environment, which systemd loads from these files:
 and which server it is from cloud-init's instance data (the droplet id, the EC2
 instance id, NoCloud's instance-id), read once at start.
 
+At start, before it reports ready, it brings the schema to its migrations' head (schema.py:
+Alembic, one transaction under an advisory lock, so the first server of a rollout migrates and
+the others find it done). A failed migration rolls back, and the server never becomes ready
+and fails its deep health check (the gate stops the rollout); it retries now and then.
+
   GET /readyz   readiness, for the load balancer: 503 {"status": "starting"} until
-                the database has answered once since start (a server with a bad
-                database password never takes traffic), then 200 {"status":
+                the database has answered once since start and the schema is one
+                this version serves on (a server with a bad database password or a
+                failed migration never takes traffic), then 200 {"status":
                 "ready"} while serving, 503 {"status": "draining"} once stopping.
                 It never touches the database itself: once started, a database
                 blip never empties the pool
   GET /healthz  deep health, for the deploy's health gate: 200 {"status": "ok"}
-                only while the database answers `SELECT 1`, else 503
-                {"status": "unhealthy"} (or "draining"); both report version,
+                only once the schema is migrated and while the database answers
+                `SELECT 1`, else 503 {"status": "unhealthy"} with the error (a failed
+                migration: "MigrationFailed" and the reason), "starting" while
+                migrating, or "draining"; both report version,
                 image, instance, hostname and generation (APP_GENERATION, the
                 fleet generation the deploy's gate counts on AWS; null on
                 DigitalOcean, where the gate counts droplet ids instead)
-  GET /         hello, with the same identity
+  GET /         hello, with the same identity, the page's view count (a row of
+                webapp.page_views, incremented; null while the database is away: the
+                page still answers) and this client's own visit count, kept in its
+                session cookie (sessions.py: encrypted and signed with APP_SECRET)
 
 Starts fast (no database connection at start), serves each request in a thread.
 On SIGTERM it drains: readiness fails at once, it keeps serving for
@@ -35,7 +50,8 @@ APP_DRAIN_SECONDS (the load balancer's detection window, which the program
 derives from the numbers it gives the balancer), then stops accepting, lets
 in-flight requests finish, and exits 0. The unit's TimeoutStopSec covers it.
 Logs go to stdout (the journal); the password and the secret are never logged.
-Standard library plus Debian's python3-psycopg2; nothing is downloaded at boot.
+Standard library plus Debian's python3-psycopg2, python3-alembic and python3-cryptography
+(imported late, off the serving path's start); nothing is downloaded at boot.
 """
 
 from __future__ import annotations
@@ -48,6 +64,11 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+# `python3 -I` leaves the script's folder off sys.path (-P): the app's own modules sit next to it
+# in /opt/webapp, which only root may write.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 CONNECT_TIMEOUT_SECONDS = 2
 # The paths the program points the load balancer and the health gate at (components/serving.py).
@@ -57,6 +78,10 @@ HEALTH_PATH = "/healthz"
 INSTANCE_DATA = "/run/cloud-init/instance-data.json"
 # The unit's TimeoutStopSec leaves room for this and in-flight requests (components/serving.py).
 MAX_DRAIN_SECONDS = 60
+# Idle connections kept for `/` (each request would otherwise pay a TLS handshake and SCRAM).
+POOL_SIZE = 4
+# Between attempts to migrate after a failure (a broken migration is retried, slowly).
+MIGRATION_RETRY_SECONDS = 10
 
 
 def log(message: str) -> None:
@@ -91,6 +116,13 @@ class Settings:
             # The CA that must have signed the server's certificate (verify-full checks the host
             # name too); libpq's default, ~/.postgresql/root.crt, does not exist for this user.
             self.database["sslrootcert"] = environ["DATABASE_SSLROOTCERT"]
+        # The role that runs DDL, if not the serving one; dropped once the schema is migrated.
+        self.migration_database: dict[str, str] | None = None
+        if environ.get("DATABASE_MIGRATION_USER"):
+            self.migration_database = {**self.database, "user": environ["DATABASE_MIGRATION_USER"], "password": environ.get("DATABASE_MIGRATION_PASSWORD", "")}
+        self.migrations = Path(environ.get("APP_MIGRATIONS", str(Path(__file__).resolve().parent / "migrations")))
+        self.secret = environ.get("APP_SECRET", "")
+        self.previous_secret = environ.get("APP_SECRET_PREVIOUS") or None
 
 
 def instance_id(path: str) -> str | None:
@@ -124,31 +156,122 @@ def database_reachable(settings: Settings) -> tuple[bool, str | None]:
     return True, None
 
 
-def wait_for_database(settings: Settings, started: threading.Event, stopping: threading.Event, interval: float = 2.0) -> None:
-    """Until the database answers once (then `started` is set), or until the app stops."""
+class SchemaState:
+    """Where this server's migration stands: "pending", "ok" or "failed" (with the reason)."""
+
+    def __init__(self) -> None:
+        self.status = "pending"
+        self.revision: str | None = None
+        self.reason: str | None = None
+
+
+def prepare(settings: Settings, schema_state: SchemaState, started: threading.Event, stopping: threading.Event, interval: float = 2.0) -> None:
+    """Until the database answers and the schema is migrated (then `started` is set), or until the app stops."""
     while not stopping.is_set():
         ok, error = database_reachable(settings)
-        if ok:
-            log("database reachable: ready for traffic")
+        if not ok:
+            log(f"database not reachable yet ({error}): not ready")
+            stopping.wait(interval)
+            continue
+        if migrate_schema(settings, schema_state):
+            log("database reachable, schema migrated: ready for traffic")
             started.set()
             return
-        log(f"database not reachable yet ({error}): not ready")
-        stopping.wait(interval)
+        stopping.wait(MIGRATION_RETRY_SECONDS)
 
 
-def make_handler(settings: Settings, started: threading.Event, draining: threading.Event):
+def migrate_schema(settings: Settings, schema_state: SchemaState) -> bool:
+    import psycopg2
+    import schema
+
+    credentials = settings.migration_database or settings.database
+    try:
+        outcome = schema.migrate(lambda: psycopg2.connect(**credentials), settings.database["user"], settings.migrations)
+    except schema.MigrationError as failure:
+        schema_state.status, schema_state.reason = "failed", str(failure)
+        log(f"schema migration failed, rolled back: {failure}: {failure.cause}")
+        return False
+    except Exception as error:  # noqa: BLE001 - the database went away, the lock timed out, ...: try again later
+        schema_state.status, schema_state.reason = "failed", f"{type(error).__name__} before migrating"
+        log(f"schema migration not attempted: {type(error).__name__}: {error}")
+        return False
+    schema_state.status, schema_state.revision, schema_state.reason = "ok", outcome.after, None
+    # The DDL role's password is needed no more: keep it no longer than that.
+    settings.migration_database = None
+    log(outcome.describe())
+    return True
+
+
+class ConnectionPool:
+    """A few idle connections for `/`, with the serving role; a connection that failed is dropped."""
+
+    def __init__(self, settings: Settings, size: int = POOL_SIZE):
+        self.settings, self.size = settings, size
+        self.idle: list = []
+        self.lock = threading.Lock()
+
+    def run(self, statement: str, parameters: tuple) -> tuple | None:
+        import psycopg2
+
+        with self.lock:
+            connection = self.idle.pop() if self.idle else None
+        if connection is None:
+            connection = psycopg2.connect(**self.settings.database)
+        try:
+            with connection, connection.cursor() as cursor:  # commits, or rolls back on an error
+                cursor.execute(statement, parameters)
+                row = cursor.fetchone()
+        except Exception:
+            connection.close()
+            raise
+        with self.lock:
+            keep = len(self.idle) < self.size
+            if keep:
+                self.idle.append(connection)
+        if not keep:
+            connection.close()
+        return row
+
+
+COUNT_VIEW = "INSERT INTO webapp.page_views (path, views) VALUES (%s, 1) ON CONFLICT (path) DO UPDATE SET views = webapp.page_views.views + 1, updated_at = now() RETURNING views"
+
+
+class Sessions:
+    """The session codec, built on first use (cryptography is not loaded before the app listens)."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.lock = threading.Lock()
+        self.codec = None
+
+    def get(self):
+        if not self.settings.secret:
+            return None  # no secret, no sessions: never sign with an empty key
+        with self.lock:
+            if self.codec is None:
+                import sessions
+
+                self.codec = sessions.SessionCodec(self.settings.secret, self.settings.previous_secret)
+            return self.codec
+
+
+def make_handler(settings: Settings, started: threading.Event, draining: threading.Event, schema_state: SchemaState):
     hostname = socket.gethostname()
+    pool = ConnectionPool(settings)
+    session_codecs = Sessions(settings)
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "webapp"
         sys_version = ""
 
-        def _send(self, status: int, document: dict) -> None:
+        def _send(self, status: int, document: dict, cookie: str | None = None) -> None:
             body = (json.dumps(document, sort_keys=True) + "\n").encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Cache-Control", "no-store")
+            if cookie:
+                self.send_header("Set-Cookie", cookie)
             self.end_headers()
             self.wfile.write(body)
 
@@ -166,14 +289,49 @@ def make_handler(settings: Settings, started: threading.Event, draining: threadi
                     self._send(503, {"status": "draining", "database": None, **identity})
                     return
                 ok, error = database_reachable(settings)
-                document = {"status": "ok" if ok else "unhealthy", "database": ok, **identity}
+                document = {"status": "ok" if ok else "unhealthy", "database": ok, "migration": schema_state.status, "schema": schema_state.revision, **identity}
+                if ok and schema_state.status == "failed":
+                    # The gate stops the rollout here; the old fleet serves on the unchanged schema.
+                    ok, error = False, "MigrationFailed"
+                    document.update(status="unhealthy", reason=schema_state.reason)
+                elif ok and schema_state.status == "pending":
+                    ok = False
+                    document["status"] = "starting"
                 if error:
                     document["error"] = error
                 self._send(200 if ok else 503, document)
             elif self.path == "/":
-                self._send(200, {"message": f"hello from {settings.app_name} {settings.version} on {hostname}", "environment": settings.environment, **identity})
+                views, session, cookie = self._count_view(), {}, None
+                codec = session_codecs.get()
+                if codec is not None:
+                    import sessions
+
+                    session = codec.load(sessions.cookie_token(self.headers.get("Cookie")))
+                    visits = session.get("visits")
+                    session["visits"] = (visits if isinstance(visits, int) else 0) + 1
+                    # Secure when the load balancer says the client came over HTTPS (only it reaches us).
+                    cookie = sessions.set_cookie(codec.dump(session), secure=self.headers.get("X-Forwarded-Proto", "").lower() == "https")
+                document = {
+                    "message": f"hello from {settings.app_name} {settings.version} on {hostname}",
+                    "environment": settings.environment,
+                    "views": views,
+                    "session_visits": session.get("visits"),
+                    **identity,
+                }
+                self._send(200, document, cookie)
             else:
                 self._send(404, {"error": "not found"})
+
+        def _count_view(self) -> int | None:
+            """This page's view count after this view, or None while the schema or the database is not there."""
+            if not started.is_set():
+                return None
+            try:
+                row = pool.run(COUNT_VIEW, ("/",))
+            except Exception as error:  # noqa: BLE001 - the page answers without its count (readiness already keeps a pool through a blip)
+                log(f"page view not counted: {type(error).__name__}")
+                return None
+            return int(row[0]) if row else None
 
         def log_message(self, format: str, *args) -> None:  # noqa: A002 - http.server's signature
             log(f"{self.address_string()} {format % args}")
@@ -183,8 +341,10 @@ def make_handler(settings: Settings, started: threading.Event, draining: threadi
 
 def main() -> int:
     settings = Settings(dict(os.environ))
-    started, draining = threading.Event(), threading.Event()
-    server = ThreadingHTTPServer((settings.bind, settings.port), make_handler(settings, started, draining))
+    # Read once into settings; the DDL role's password is not left in the environment for anything spawned.
+    os.environ.pop("DATABASE_MIGRATION_PASSWORD", None)
+    started, draining, schema_state = threading.Event(), threading.Event(), SchemaState()
+    server = ThreadingHTTPServer((settings.bind, settings.port), make_handler(settings, started, draining, schema_state))
     # Finish in-flight requests on shutdown: join the request threads instead of abandoning them.
     server.daemon_threads = False
     server.block_on_close = True
@@ -204,7 +364,7 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    threading.Thread(target=wait_for_database, args=(settings, started, draining), daemon=True).start()
+    threading.Thread(target=prepare, args=(settings, schema_state, started, draining), daemon=True).start()
     start_time = time.monotonic()
     log(f"{settings.app_name} {settings.version} ({settings.image}) instance {settings.instance} listening on {settings.bind}:{settings.port}, environment {settings.environment}")
     server.serve_forever(poll_interval=0.2)

@@ -3,96 +3,22 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import time
-import urllib.error
-import urllib.request
-from pathlib import Path
 
 import pytest
 from conftest import require_tools
-from postgres import LocalPostgres, available, free_port, wait_for
+from postgres import LocalPostgres, available, wait_for
+from webapp_process import RunningApp, get, has_system_modules
 
-APP = Path(__file__).resolve().parents[2] / "images" / "webapp" / "app.py"
-SYSTEM_PYTHON = "/usr/bin/python3"
-
-
-def has_psycopg2() -> bool:
-    return Path(SYSTEM_PYTHON).exists() and subprocess.run([SYSTEM_PYTHON, "-c", "import psycopg2"], capture_output=True, timeout=60).returncode == 0
-
-
-pytestmark = require_tools(present={"postgresql": available(), "python3-psycopg2": has_psycopg2()})
+pytestmark = require_tools(present={"postgresql": available(), "python3-psycopg2 python3-alembic python3-cryptography": has_system_modules("psycopg2", "alembic", "cryptography")})
 
 
 @pytest.fixture(scope="module")
 def postgres():
     with LocalPostgres() as server:
         yield server
-
-
-def get(url: str) -> tuple[int, dict]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
-
-
-class RunningApp:
-    def __init__(self, postgres: LocalPostgres, **env_changes: str):
-        self.port = free_port()
-        env = {
-            "PATH": os.environ["PATH"],
-            "APP_NAME": "hello",
-            "APP_VERSION": "1.4.2",
-            "IMAGE_NAME": "hello-1.4.2-0123456789ab",
-            "APP_ENV": "test",
-            "APP_PORT": str(self.port),
-            "APP_BIND": "127.0.0.1",
-            "APP_SECRET": "s3cret-value",
-            "DATABASE_HOST": "127.0.0.1",
-            "DATABASE_PORT": str(postgres.port),
-            "DATABASE_NAME": postgres.database,
-            "DATABASE_USER": postgres.user,
-            "DATABASE_PASSWORD": postgres.password,
-            # What the product sends (components/cloud_init.py): verify the server against the cluster's CA.
-            "DATABASE_SSLMODE": "verify-full",
-            "DATABASE_SSLROOTCERT": str(postgres.ca_file),
-        }
-        env.update(env_changes)
-        self.process = subprocess.Popen([SYSTEM_PYTHON, "-I", str(APP)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.url = f"http://127.0.0.1:{self.port}"
-        if not wait_for(self._listening, timeout=20):
-            self.stop()
-            raise RuntimeError(f"app did not start: {self.output}")
-
-    def _listening(self) -> bool:
-        try:
-            urllib.request.urlopen(self.url + "/nope", timeout=1)
-        except urllib.error.HTTPError:
-            return True
-        except OSError:
-            return False
-        return True
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            code = self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            code = self.process.wait(timeout=10)
-        self.output = self.process.stdout.read() if self.process.stdout else ""
-        return code
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
 
 
 def test_healthz_is_200_with_version_and_hostname_when_the_database_answers(postgres):
@@ -104,7 +30,7 @@ def test_healthz_is_200_with_version_and_hostname_when_the_database_answers(post
 
 
 def test_wrong_password_is_503_and_never_logged(postgres):
-    with RunningApp(postgres, DATABASE_PASSWORD="wrong-password-xyz") as app:
+    with RunningApp(postgres, ready=False, DATABASE_PASSWORD="wrong-password-xyz") as app:
         status, body = get(app.url + "/healthz")
         app.stop()
     assert status == 503 and body["database"] is False and body["status"] == "unhealthy"
@@ -140,7 +66,7 @@ def test_a_server_certificate_from_another_ca_is_503(postgres, tmp_path):
         timeout=60,
     )
     log_before = len(postgres.log_text())
-    with RunningApp(postgres, DATABASE_SSLROOTCERT=str(other_ca)) as app:
+    with RunningApp(postgres, ready=False, DATABASE_SSLROOTCERT=str(other_ca)) as app:
         status, body = get(app.url + "/healthz")
     assert status == 503 and body["database"] is False and body["error"] == "OperationalError", body
     # The server saw the client reject its certificate during the handshake: not a password, not a timeout.
@@ -157,7 +83,7 @@ def test_verify_full_refuses_a_host_name_the_certificate_does_not_carry(postgres
     libpq connects to 127.0.0.1 (PGHOSTADDR) but checks the certificate against DATABASE_HOST.
     """
     elsewhere = {"DATABASE_HOST": "other-cluster.db.invalid", "PGHOSTADDR": "127.0.0.1"}
-    with RunningApp(postgres, **elsewhere) as app:
+    with RunningApp(postgres, ready=False, **elsewhere) as app:
         status, body = get(app.url + "/healthz")
     assert status == 503 and body["error"] == "OperationalError", body
     # verify-ca (the CA, not the name) passes the same connection: the host name made the difference.
@@ -182,7 +108,7 @@ def test_sigterm_stops_promptly_with_exit_0(postgres):
 
 
 def test_without_database_config_it_starts_and_reports_unhealthy(postgres):
-    with RunningApp(postgres, DATABASE_HOST="") as app:
+    with RunningApp(postgres, ready=False, DATABASE_HOST="") as app:
         status, body = get(app.url + "/healthz")
     assert status == 503 and body["error"] == "NotConfigured"
 
@@ -190,7 +116,7 @@ def test_without_database_config_it_starts_and_reports_unhealthy(postgres):
 def test_ready_only_after_the_database_answered_once(postgres, tmp_path):
     """A wrong password never becomes ready (the load balancer never sends it traffic); the right one does."""
     log_before = len(postgres.log_text())
-    with RunningApp(postgres, DATABASE_PASSWORD="wrong-password-xyz") as app:
+    with RunningApp(postgres, ready=False, DATABASE_PASSWORD="wrong-password-xyz") as app:
         # Several connection attempts (the app retries every 2 s), each refused by the server.
         assert wait_for(lambda: postgres.log_text()[log_before:].count("password authentication failed") >= 2, timeout=20), postgres.log_text()[log_before:]
         status, body = get(app.url + "/readyz")

@@ -64,6 +64,16 @@ def test_extra_env_cannot_weaken_the_database_tls(name):
         app_environment(**CONNECTION, extra_env={name: "require"})
 
 
+def test_the_migration_role_is_handed_over_whole_or_not_at_all():
+    env = app_environment(**CONNECTION, extra_env={}, database_migration_user="doadmin", database_migration_password="admin-pw")
+    assert env["DATABASE_MIGRATION_USER"] == "doadmin" and env["DATABASE_MIGRATION_PASSWORD"] == "admin-pw"
+    assert "DATABASE_MIGRATION_USER" not in app_environment(**CONNECTION, extra_env={}), "AWS: the serving (master) user migrates"
+    with pytest.raises(ValueError, match="both a user and a password"):
+        app_environment(**CONNECTION, extra_env={}, database_migration_user="doadmin")
+    with pytest.raises(ValueError, match="DATABASE_MIGRATION_PASSWORD"):
+        app_environment(**CONNECTION, extra_env={"DATABASE_MIGRATION_PASSWORD": "x"})
+
+
 @pytest.mark.parametrize("ca", ["", "not a certificate", "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n"])
 def test_user_data_refuses_a_ca_that_is_not_a_pem_certificate(ca):
     with pytest.raises(ValueError, match="PEM"):

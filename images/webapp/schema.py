@@ -1,0 +1,123 @@
+"""The app's schema migrations: Alembic (Debian's python3-alembic), run by each server at start.
+
+Every server of a new version runs `migrate` before it reports ready. One transaction does it all,
+under a PostgreSQL advisory lock taken first (`pg_advisory_xact_lock`): the first server to start
+(the canary) migrates; the others wait for the lock, then find the schema at their head and do
+nothing. DDL in PostgreSQL is transactional: a failing migration rolls back with the version stamp
+and the grants, so the schema stays as the previous version left it (and that version keeps serving).
+
+Roles (README, "Schema migrations"):
+  - the migration role (DATABASE_MIGRATION_USER, else the serving user) owns the `webapp` schema,
+    its tables and the version table, and is the only one that runs DDL;
+  - the serving role (DATABASE_USER) gets USAGE on the schema and SELECT, INSERT, UPDATE, DELETE on
+    its tables, nothing else: it cannot create, alter or drop, nor move the version stamp.
+A schema already at a revision this version does not know is a newer version's (expand/contract:
+it keeps this one working): this version serves on it and migrates nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA = "webapp"
+# Every server of every version takes this one lock (any constant bigint: the app's own number).
+LOCK_KEY = 0x7765626170700001
+# A migration waits this long for a table lock before it gives up (and retries later) rather than
+# queue every request behind it: ALTER TABLE on a table the old version is writing waits for it.
+LOCK_TIMEOUT = "5s"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What `migrate` did: from which revision to which, and how long it took (lock wait included)."""
+
+    before: str | None
+    after: str | None
+    head: str | None
+    applied: bool
+    seconds: float
+
+    def describe(self) -> str:
+        if self.applied:
+            return f"migrated schema {SCHEMA} from {self.before or 'empty'} to {self.after} in {self.seconds * 1000:.0f} ms"
+        if self.before != self.head:
+            return f"schema {SCHEMA} at {self.before}, newer than this version's head {self.head}: serving on it, nothing to migrate"
+        return f"schema {SCHEMA} at {self.head} (this version's head): nothing to migrate"
+
+
+class MigrationError(Exception):
+    """A migration step raised: the transaction rolled back. Carries the revision it aimed at."""
+
+    def __init__(self, target: str | None, cause: BaseException):
+        super().__init__(f"{type(cause).__name__} migrating to {target}")
+        self.target = target
+        self.cause = cause
+
+
+def migrate(connect: Callable[[], Any], serving_user: str, migrations: Path = MIGRATIONS) -> Outcome:
+    """Bring the schema to this version's head, once across the fleet; raises MigrationError, or the connection's error."""
+    import sqlalchemy
+    from alembic import command
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from sqlalchemy.pool import NullPool
+
+    config = Config()
+    config.set_main_option("script_location", str(migrations))
+    script = ScriptDirectory.from_config(config)
+    known = {revision.revision for revision in script.walk_revisions()}
+    target = script.get_current_head()
+    started = time.monotonic()
+    engine = sqlalchemy.create_engine("postgresql+psycopg2://", creator=connect, poolclass=NullPool)
+    try:
+        with engine.connect() as connection, connection.begin():
+            connection.execute(sqlalchemy.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+            connection.execute(sqlalchemy.text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+            before = _current_revision(connection, MigrationContext)
+            if before is not None and before not in known:
+                # A newer version migrated (expand only): serve on its schema, touch nothing.
+                return Outcome(before, before, target, applied=False, seconds=time.monotonic() - started)
+            if before == target:
+                return Outcome(before, before, target, applied=False, seconds=time.monotonic() - started)
+            try:
+                connection.execute(sqlalchemy.text(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}"))
+                config.attributes.update(connection=connection, schema=SCHEMA)
+                command.upgrade(config, "head")
+                _grant_serving_role(connection, sqlalchemy, serving_user)
+            except Exception as error:  # any failure rolls the whole transaction back; the caller reports it
+                raise MigrationError(target, error) from error
+            after = _current_revision(connection, MigrationContext)
+    finally:
+        engine.dispose()
+    return Outcome(before, after, target, applied=True, seconds=time.monotonic() - started)
+
+
+def _current_revision(connection: Any, migration_context: Any) -> str | None:
+    """The stamped revision, or None on an empty database (no schema, no version table yet)."""
+    import sqlalchemy
+
+    exists = connection.execute(sqlalchemy.text("SELECT to_regclass(:table)"), {"table": f"{SCHEMA}.alembic_version"}).scalar()
+    if exists is None:
+        return None
+    return migration_context.configure(connection, opts={"version_table_schema": SCHEMA}).get_current_revision()
+
+
+def _grant_serving_role(connection: Any, sqlalchemy: Any, serving_user: str) -> None:
+    """Data, not structure: the serving role reads and writes rows, and never stamps a version."""
+    current = connection.execute(sqlalchemy.text("SELECT current_user")).scalar()
+    if not serving_user or serving_user == current:
+        return  # one role does both (the RDS master user on AWS): it owns what it created
+    role = connection.dialect.identifier_preparer.quote(serving_user)
+    for statement in (
+        f"GRANT USAGE ON SCHEMA {SCHEMA} TO {role}",
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {SCHEMA} TO {role}",
+        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {SCHEMA} TO {role}",
+        f"REVOKE INSERT, UPDATE, DELETE ON {SCHEMA}.alembic_version FROM {role}",
+    ):
+        connection.execute(sqlalchemy.text(statement))

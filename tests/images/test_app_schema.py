@@ -1,0 +1,181 @@
+"""The app's schema migrations (images/webapp/schema.py, migrations/) against a real PostgreSQL.
+
+What an immutable rollout needs of them: servers of the new version starting together migrate
+once; the previous version keeps serving on the migrated schema (expand/contract, README); a
+migration that fails rolls back and fails the new servers' deep health check, so the gate stops
+the rollout; the roles split as on DigitalOcean (the serving role may not run DDL).
+Each test gets a database of its own, so each starts from an empty schema.
+"""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from conftest import require_tools
+from postgres import LocalPostgres, available, wait_for
+from webapp_process import EXPAND_0002, RunningApp, get, has_system_modules, next_version_migrations
+
+ROOT = Path(__file__).resolve().parents[2]
+# The release before schema migrations: what still serves while the first migrating version rolls
+# out. Move it to each release's commit as it ships (its app.py, schema.py and migrations).
+PREVIOUS_RELEASE = "321bbfa"
+
+pytestmark = require_tools(present={"postgresql": available(), "python3-psycopg2 python3-alembic python3-cryptography": has_system_modules("psycopg2", "alembic", "cryptography")})
+
+_numbers = itertools.count()
+
+# The same, slow (a big table's rewrite, say): servers starting within seconds of each other all overlap it.
+SLOW_0002 = EXPAND_0002.replace("def upgrade() -> None:\n", "def upgrade() -> None:\n    op.execute('SELECT pg_sleep(3)')\n")
+
+# A next version's migration that fails half-way: its first steps must not survive.
+BROKEN_0002 = '''"""Broken on purpose: a column and a table, then a statement that fails."""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("page_views", sa.Column("last_referrer", sa.Text, nullable=True), schema="webapp")
+    op.create_table("visitors", sa.Column("id", sa.BigInteger, primary_key=True), schema="webapp")
+    op.execute("ALTER TABLE webapp.page_views ADD COLUMN owner_id bigint NOT NULL REFERENCES webapp.no_such_table (id)")
+'''
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    with LocalPostgres() as server:
+        yield server
+
+
+@pytest.fixture
+def database(postgres) -> str:
+    """A new, empty database owned by the serving user (as on AWS, where the app's user is RDS's master)."""
+    name = f"app{next(_numbers)}"
+    postgres.sql(f"CREATE DATABASE {name} OWNER {postgres.user}")
+    return name
+
+
+def columns(postgres: LocalPostgres, database: str) -> str:
+    return postgres.sql("SELECT string_agg(table_name || '.' || column_name, ',' ORDER BY table_name, column_name) FROM information_schema.columns WHERE table_schema = 'webapp'", database).strip()
+
+
+def revision(postgres: LocalPostgres, database: str) -> str:
+    return postgres.sql("SELECT version_num FROM webapp.alembic_version", database).strip()
+
+
+def test_three_servers_starting_at_once_migrate_exactly_once(postgres, database, tmp_path):
+    migrations = str(next_version_migrations(tmp_path, SLOW_0002))
+    # Started together, with a 3 s migration: they all reach it while the first one runs, as a wave's droplets do.
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        apps = list(pool.map(lambda _: RunningApp(postgres, ready=False, DATABASE_NAME=database, APP_MIGRATIONS=migrations), range(3)))
+    try:
+        assert all(wait_for(lambda app=app: get(app.url + "/readyz")[0] == 200, timeout=60) for app in apps)
+        health = [get(app.url + "/healthz") for app in apps]
+    finally:
+        for app in apps:
+            app.stop()
+    assert all(status == 200 and body["schema"] == "0002" and body["migration"] == "ok" for status, body in health), health
+    outputs = [app.output for app in apps]
+    migrated = [output for output in outputs if "migrated schema webapp from empty to 0002" in output]
+    assert len(migrated) == 1, outputs
+    assert sum("at 0002 (this version's head): nothing to migrate" in output for output in outputs) == 2, outputs
+    # ... each at its first attempt: none lost a race and retried (without the lock, two would collide).
+    assert not any("schema migration" in output for output in outputs), outputs
+    assert revision(postgres, database) == "0002"
+
+
+def test_the_previous_release_serves_alongside_the_new_one_on_the_migrated_schema(postgres, database, tmp_path):
+    """Expand/contract with the real previous release (its images/webapp from git): both serve, at once, after the migration."""
+    # The whole app folder of that release (a later one carries its own modules and migrations).
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", PREVIOUS_RELEASE, "images/webapp"], check=True, capture_output=True, timeout=60).stdout
+    subprocess.run(["tar", "-x", "-C", str(tmp_path)], input=archive, check=True, timeout=60)
+    previous_app = tmp_path / "images" / "webapp" / "app.py"
+    with RunningApp(postgres, DATABASE_NAME=database, APP_VERSION="1.5.0") as new, RunningApp(postgres, DATABASE_NAME=database, app_path=previous_app) as old:
+        assert revision(postgres, database) == "0001"
+        results: dict[str, list[tuple[int, dict]]] = {"old": [], "new": []}
+
+        def hammer(name: str, url: str) -> None:
+            for _ in range(40):
+                results[name].append(get(url + "/"))
+                results[name].append(get(url + "/healthz"))
+
+        threads = [threading.Thread(target=hammer, args=(name, app.url)) for name, app in (("old", old), ("new", new))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+    assert all(status == 200 for status, _ in results["old"] + results["new"]), [body for status, body in results["old"] + results["new"] if status != 200][:3]
+    views = [body["views"] for _, body in results["new"] if "views" in body]
+    assert views == sorted(views) and len(views) == 40 and views[0] >= 1, views
+
+
+def test_the_previous_head_serves_on_a_schema_a_newer_version_expanded(postgres, database, tmp_path):
+    """The rule, at the migrations' level: this version's head keeps serving after the next version's expand migration."""
+    with RunningApp(postgres, DATABASE_NAME=database, APP_VERSION="1.5.0", APP_MIGRATIONS=str(next_version_migrations(tmp_path, EXPAND_0002))) as new:
+        assert revision(postgres, database) == "0002"
+        with RunningApp(postgres, DATABASE_NAME=database) as current:
+            assert get(current.url + "/healthz")[0] == 200
+            counts = [get(app.url + "/")[1]["views"] for app in (new, current, new, current)]
+            current.stop()
+    assert counts == sorted(counts) and None not in counts, counts
+    assert "schema webapp at 0002, newer than this version's head 0001: serving on it" in current.output, current.output
+    assert revision(postgres, database) == "0002", "the older version never moves the schema back"
+
+
+def test_a_broken_migration_changes_nothing_and_fails_the_deep_health_check(postgres, database, tmp_path):
+    with RunningApp(postgres, DATABASE_NAME=database) as old:
+        get(old.url + "/")
+        before = columns(postgres, database)
+        with RunningApp(postgres, ready=False, DATABASE_NAME=database, APP_VERSION="1.5.0", APP_MIGRATIONS=str(next_version_migrations(tmp_path, BROKEN_0002))) as new:
+            assert wait_for(lambda: get(new.url + "/healthz")[1].get("migration") == "failed", timeout=30), new.url
+            status, body = get(new.url + "/healthz")
+            ready = get(new.url + "/readyz")
+            # The old fleet keeps serving, counting, on the unchanged schema.
+            old_page = get(old.url + "/")
+    assert status == 503 and body["status"] == "unhealthy" and body["error"] == "MigrationFailed", body
+    assert body["reason"] == "ProgrammingError migrating to 0002" and body["database"] is True and body["schema"] is None, body
+    assert ready[0] == 503 and ready[1]["status"] == "starting", ready
+    assert old_page[0] == 200 and old_page[1]["views"] == 2, old_page
+    assert revision(postgres, database) == "0001"
+    assert columns(postgres, database) == before == "alembic_version.version_num,page_views.path,page_views.updated_at,page_views.views"
+    assert "schema migration failed, rolled back" in new.output
+
+
+def test_on_digitalocean_the_owner_runs_ddl_and_the_serving_role_only_reads_and_writes_rows(postgres, tmp_path):
+    """DigitalOcean: doadmin owns the database; the app's user may not create in it (PostgreSQL 15+), nor should it."""
+    name = f"app{next(_numbers)}"
+    postgres.sql("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'doadmin') THEN CREATE ROLE doadmin LOGIN PASSWORD 'admin-pass-123'; END IF; END $$")
+    postgres.sql(f"CREATE DATABASE {name} OWNER doadmin")
+    # Without the owner's credentials the serving role cannot migrate: unhealthy, with the reason.
+    with RunningApp(postgres, ready=False, DATABASE_NAME=name) as app:
+        assert wait_for(lambda: get(app.url + "/healthz")[1].get("migration") == "failed", timeout=30)
+        status, body = get(app.url + "/healthz")
+    assert status == 503 and body["reason"] == "ProgrammingError migrating to 0001", body
+    owner = {"DATABASE_MIGRATION_USER": "doadmin", "DATABASE_MIGRATION_PASSWORD": "admin-pass-123"}
+    with RunningApp(postgres, DATABASE_NAME=name, **owner) as app:
+        assert get(app.url + "/healthz")[0] == 200
+        assert get(app.url + "/")[1]["views"] == 1
+    assert "admin-pass-123" not in app.output
+    assert postgres.sql("SELECT nspowner::regrole FROM pg_namespace WHERE nspname = 'webapp'", name).strip() == "doadmin"
+
+    def as_serving_role(statement: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["psql", f"host=127.0.0.1 port={postgres.port} dbname={name} user={postgres.user} password={postgres.password} sslmode=require", "-q", "-v", "ON_ERROR_STOP=1", "-tAc", statement],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    assert as_serving_role("UPDATE webapp.page_views SET views = views + 1 RETURNING views").stdout.strip() == "2"
+    for statement in ("CREATE TABLE webapp.mine (id int)", "ALTER TABLE webapp.page_views ADD COLUMN x int", "UPDATE webapp.alembic_version SET version_num = 'x'", "CREATE SCHEMA other"):
+        result = as_serving_role(statement)
+        assert result.returncode != 0 and ("permission denied" in result.stderr or "must be owner" in result.stderr), (statement, result.stderr)

@@ -1,0 +1,130 @@
+"""The sample app (images/webapp/app.py) run as the image runs it: Debian's python3, `-I`, config from the environment only.
+
+    with RunningApp(postgres) as app:              # waits until /readyz is 200 (schema migrated)
+        status, body = get(app.url + "/")
+    with RunningApp(postgres, ready=False, DATABASE_PASSWORD="wrong") as app:   # does not wait
+
+``app_path`` runs another copy of the app (the previous release's, taken from git).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from postgres import LocalPostgres, free_port, wait_for
+
+APP = Path(__file__).resolve().parents[1] / "images" / "webapp" / "app.py"
+MIGRATIONS = APP.parent / "migrations"
+SYSTEM_PYTHON = "/usr/bin/python3"
+READY_TIMEOUT_SECONDS = 30
+
+
+def has_system_modules(*modules: str) -> bool:
+    """Whether Debian's python3 imports these (python3-psycopg2, python3-alembic, ...)."""
+    statement = "; ".join(f"import {module}" for module in modules)
+    return Path(SYSTEM_PYTHON).exists() and subprocess.run([SYSTEM_PYTHON, "-c", statement], capture_output=True, timeout=60).returncode == 0
+
+
+def request(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict, dict[str, str]]:
+    """(status, JSON body, response headers) of a GET."""
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=10) as response:
+            return response.status, json.loads(response.read()), dict(response.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read()), dict(error.headers)
+
+
+def get(url: str) -> tuple[int, dict]:
+    status, body, _ = request(url)
+    return status, body
+
+
+# A next version's migration that keeps the current version working: a nullable column.
+EXPAND_0002 = '''"""Expand: where the last view came from (nullable: the previous version never writes it)."""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("page_views", sa.Column("last_referrer", sa.Text, nullable=True), schema="webapp")
+'''
+
+
+def next_version_migrations(tmp_path: Path, migration: str) -> Path:
+    """This version's migrations plus one of the next version's (`APP_MIGRATIONS` points the app at them)."""
+    folder = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    (folder / "versions" / "0002_next.py").write_text(migration)
+    return folder
+
+
+class RunningApp:
+    def __init__(self, postgres: LocalPostgres, *, ready: bool = True, app_path: Path = APP, **env_changes: str):
+        self.port = free_port()
+        self.output = ""
+        env = {
+            "PATH": os.environ["PATH"],
+            "APP_NAME": "hello",
+            "APP_VERSION": "1.4.2",
+            "IMAGE_NAME": "hello-1.4.2-0123456789ab",
+            "APP_ENV": "test",
+            "APP_PORT": str(self.port),
+            "APP_BIND": "127.0.0.1",
+            "APP_SECRET": "s3cret-value",
+            "DATABASE_HOST": "127.0.0.1",
+            "DATABASE_PORT": str(postgres.port),
+            "DATABASE_NAME": postgres.database,
+            "DATABASE_USER": postgres.user,
+            "DATABASE_PASSWORD": postgres.password,
+            # What the product sends (components/cloud_init.py): verify the server against the cluster's CA.
+            "DATABASE_SSLMODE": "verify-full",
+            "DATABASE_SSLROOTCERT": str(postgres.ca_file),
+        }
+        env.update(env_changes)
+        self.process = subprocess.Popen([SYSTEM_PYTHON, "-I", str(app_path)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.url = f"http://127.0.0.1:{self.port}"
+        if not wait_for(self._listening, timeout=20):
+            self.stop()
+            raise RuntimeError(f"app did not start: {self.output}")
+        # Ready: the database answered and the schema is migrated (what the load balancer waits for).
+        if ready and not wait_for(lambda: get(self.url + "/readyz")[0] == 200, timeout=READY_TIMEOUT_SECONDS):
+            self.stop()
+            raise RuntimeError(f"app did not become ready: {self.output}")
+
+    def _listening(self) -> bool:
+        try:
+            urllib.request.urlopen(self.url + "/nope", timeout=1)
+        except urllib.error.HTTPError:
+            return True
+        except OSError:
+            return False
+        return True
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            code = self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            code = self.process.wait(timeout=10)
+        self.output += self.process.stdout.read() if self.process.stdout else ""
+        return code
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
