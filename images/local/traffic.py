@@ -35,6 +35,9 @@ class TrafficReport:
     failures: list[Failure] = field(default_factory=list)
     instances: Counter[str] = field(default_factory=Counter)  # which servers answered, by instance id
     seconds: float = 0.0
+    # The longest stretch with no 200 from anyone: from the start to the first, between two, from the last to the stop.
+    # Throughput depends on the machine; a silence is the balancer not answering, whatever the machine.
+    longest_silence: float = 0.0
 
     @property
     def failed(self) -> int:
@@ -46,7 +49,8 @@ class TrafficReport:
     def describe(self) -> str:
         kinds = Counter(failure.what for failure in self.failures)
         first = ", ".join(f"{failure.what} at {failure.at:.1f}s" for failure in self.failures[:5])
-        return f"{self.sent} sent in {self.seconds:.0f}s ({self.rate():.1f}/s), {self.failed} failed" + (f" ({dict(kinds)}; first: {first})" if self.failures else "")
+        pace = f"{self.rate():.1f}/s, longest silence {self.longest_silence:.1f}s"
+        return f"{self.sent} sent in {self.seconds:.0f}s ({pace}), {self.failed} failed" + (f" ({dict(kinds)}; first: {first})" if self.failures else "")
 
 
 class LoadGenerator:
@@ -66,7 +70,7 @@ class LoadGenerator:
         self.threads: list[threading.Thread] = []
 
     def __enter__(self) -> LoadGenerator:
-        self.started = time.monotonic()
+        self.started = self.last_ok = time.monotonic()
         for index in range(self.workers):
             thread = threading.Thread(target=self._work, args=(index,), name=f"load-{index}", daemon=True)
             thread.start()
@@ -80,8 +84,15 @@ class LoadGenerator:
         self.stopping.set()
         for thread in self.threads:
             thread.join(timeout=self.request_timeout + 5)
-        self.result.seconds = time.monotonic() - self.started
+        stopped = time.monotonic()
+        self.result.seconds = stopped - self.started
+        self._silence_until(stopped)
         return self.result
+
+    def _silence_until(self, now: float) -> None:
+        """Called under the lock, or after the workers stopped."""
+        self.result.longest_silence = max(self.result.longest_silence, now - self.last_ok)
+        self.last_ok = now
 
     def snapshot(self) -> tuple[int, int]:
         """(sent, failed) so far."""
@@ -103,6 +114,7 @@ class LoadGenerator:
             with self.lock:
                 if outcome is None:
                     self.result.ok += 1
+                    self._silence_until(time.monotonic())
                     self.result.instances[instance or "?"] += 1
                 else:
                     self.result.failures.append(Failure(time.monotonic() - self.started, outcome))

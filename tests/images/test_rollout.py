@@ -32,6 +32,10 @@ sys.path.insert(0, str(ROOT / "images" / "local"))
 from rehearsal import GUEST_DATABASE_HOST  # noqa: E402
 from scenarios import REHEARSAL_CONFIG, results_table, run_chain  # noqa: E402
 
+# No stretch as long as a client's timeout (LoadGenerator's request_timeout) without a 200 from anyone. Not a
+# throughput floor: requests per second depend on how loaded the machine is (benchmarks/rollout.py prints them).
+LONGEST_SILENCE = 10.0
+
 TOOLS = ("packer", "qemu-system-x86_64", "qemu-img", "mmdebstrap", "genisoimage", "haproxy", "socat")
 pytestmark = [
     pytest.mark.slow,
@@ -58,7 +62,7 @@ def test_replacement_serves_every_request(results, scenario):
     result = results[scenario]
     assert result.succeeded, result.gates
     assert result.traffic.failed == 0, result.traffic.describe()
-    assert result.traffic.rate() >= 20, result.traffic.describe()
+    assert result.traffic.longest_silence < LONGEST_SILENCE, result.traffic.describe()
     assert len(result.created) == REHEARSAL_CONFIG["fleetCount"] and len(result.deleted) == REHEARSAL_CONFIG["fleetCount"], result
     assert not result.went_down, f"serving servers left rotation before their delete: {result.went_down}"
     # The old fleet answered during the rollout, then only the new one did.
@@ -88,4 +92,4 @@ def test_database_restart_keeps_every_server_in_the_pool(results):
     result = results["database restart"]
     assert result.traffic.failed == 0, result.traffic.describe()
     assert not result.went_down, f"servers left the pool while the database restarted: {result.went_down}"
-    assert result.traffic.sent >= 20 * 10, result.traffic.describe()
+    assert result.traffic.ok > 0 and result.traffic.longest_silence < LONGEST_SILENCE, result.traffic.describe()

@@ -1,0 +1,100 @@
+"""The load generator against a local HTTP server: what it counts, and the silences it measures.
+
+The rehearsal asserts the longest silence (no 200 from anyone) rather than a
+throughput: throughput depends on how loaded the machine is, a silence is the
+balancer not answering.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "images" / "local"))
+
+from traffic import LoadGenerator  # noqa: E402
+
+STALL_SECONDS = 1.5
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.stalled = threading.Event()
+        self.failing = threading.Event()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/"
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: Server
+
+    def do_GET(self) -> None:
+        if self.server.stalled.is_set():
+            threading.Event().wait(STALL_SECONDS)
+        status = 503 if self.server.failing.is_set() else 200
+        body = json.dumps({"instance": "a"}).encode()
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def server():
+    with Server() as running:
+        thread = threading.Thread(target=running.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        thread.start()
+        yield running
+        running.shutdown()
+        thread.join(timeout=5)
+
+
+def test_steady_answers_leave_no_long_silence(server):
+    with LoadGenerator(server.url, rate=40, max_seconds=10) as load:
+        threading.Event().wait(1.0)
+    report = load.result
+    assert report.failed == 0 and report.ok == report.sent > 10, report.describe()
+    assert report.instances == {"a": report.ok}
+    assert report.longest_silence < STALL_SECONDS, report.describe()
+
+
+def test_a_stall_is_measured_as_a_silence(server):
+    with LoadGenerator(server.url, rate=40, max_seconds=10) as load:
+        threading.Event().wait(0.5)
+        server.stalled.set()
+        threading.Event().wait(STALL_SECONDS)
+        server.stalled.clear()
+        threading.Event().wait(1.0)
+    report = load.result
+    # Every request in flight when the stall began answers after STALL_SECONDS: nothing between.
+    assert report.failed == 0, report.describe()
+    assert STALL_SECONDS * 0.9 <= report.longest_silence < report.seconds, report.describe()
+
+
+def test_errors_are_failures_and_count_as_silence(server):
+    server.failing.set()
+    with LoadGenerator(server.url, rate=40, max_seconds=10) as load:
+        threading.Event().wait(1.0)
+    report = load.result
+    assert report.ok == 0 and report.failed == report.sent > 0
+    assert {failure.what for failure in report.failures} == {"HTTP 503"}
+    assert report.longest_silence == pytest.approx(report.seconds)
+
+
+def test_only_this_machine():
+    with pytest.raises(ValueError, match="this machine only"):
+        LoadGenerator("http://example.com/")
