@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -21,6 +22,9 @@ from pathlib import Path
 from postgres import LocalPostgres, free_port, wait_for
 
 APP = Path(__file__).resolve().parents[1] / "images" / "webapp" / "app.py"
+sys.path.insert(0, str(APP.parents[1] / "local"))
+from release import EXPAND_0002 as EXPAND_0002  # noqa: E402 - re-exported: the rehearsal's next release carries the same migration
+
 MIGRATIONS = APP.parent / "migrations"
 SYSTEM_PYTHON = "/usr/bin/python3"
 READY_TIMEOUT_SECONDS = 30
@@ -44,22 +48,6 @@ def request(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict,
 def get(url: str) -> tuple[int, dict]:
     status, body, _ = request(url)
     return status, body
-
-
-# A next version's migration that keeps the current version working: a nullable column.
-EXPAND_0002 = '''"""Expand: where the last view came from (nullable: the previous version never writes it)."""
-import sqlalchemy as sa
-from alembic import op
-
-revision = "0002"
-down_revision = "0001"
-branch_labels = None
-depends_on = None
-
-
-def upgrade() -> None:
-    op.add_column("page_views", sa.Column("last_referrer", sa.Text, nullable=True), schema="webapp")
-'''
 
 
 def next_version_migrations(tmp_path: Path, migration: str) -> Path:

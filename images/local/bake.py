@@ -82,13 +82,13 @@ def packer_supports_required_plugins() -> bool:
     return match is not None and (int(match.group(1)), int(match.group(2))) >= (1, 7)
 
 
-def template_tree(workdir: Path) -> Path:
-    """images/ as Packer will read it (without plugins.pkr.hcl for a Packer that predates them)."""
+def template_tree(workdir: Path, images: Path = IMAGES) -> Path:
+    """``images`` (a checkout's images/) as Packer will read it (without plugins.pkr.hcl for a Packer that predates them)."""
     if packer_supports_required_plugins():
-        return IMAGES
+        return images
     tree = workdir / "images"
     for folder in ("base", "app", "scripts", "webapp"):
-        shutil.copytree(IMAGES / folder, tree / folder, ignore=shutil.ignore_patterns("plugins.pkr.hcl", "__pycache__"))
+        shutil.copytree(images / folder, tree / folder, ignore=shutil.ignore_patterns("plugins.pkr.hcl", "__pycache__"))
     return tree
 
 
@@ -184,9 +184,9 @@ def packer_build(layer: str, template: Path, image_name: str, inputs: str, varia
     return Layer(image_name, qcow2, manifest, built=True, seconds=time.monotonic() - start)
 
 
-def source_hashes(app_name: str) -> tuple[str, str]:
+def source_hashes(app_name: str, project_dir: Path = PROJECT_DIR) -> tuple[str, str]:
     """(base hash, app hash): the function __main__.py calls, with the stock image the local disk stands in for."""
-    return image_source_hashes(PROJECT_DIR, base_image=BASE_SOURCE_IMAGE, app_name=app_name)
+    return image_source_hashes(project_dir, base_image=BASE_SOURCE_IMAGE, app_name=app_name)
 
 
 def prune(cache: Path) -> None:
@@ -208,16 +208,18 @@ def prune(cache: Path) -> None:
                 shutil.rmtree(folder, ignore_errors=True)
 
 
-def bake(app_version: str = "1.4.2", app_name: str = "hello", *, cache: Path | None = None) -> dict[str, Layer]:
+def bake(app_version: str = "1.4.2", app_name: str = "hello", *, cache: Path | None = None, project_dir: Path = PROJECT_DIR) -> dict[str, Layer]:
     """Bake (or take from the cache) the stock disk, the base and the app image; return the three layers.
 
-    ``cache`` defaults to $IMMUTABLE_WEB_CACHE or images/local/.cache.
+    ``cache`` defaults to $IMMUTABLE_WEB_CACHE or images/local/.cache. ``project_dir`` is the
+    checkout whose images/ is baked (another release's, for the rehearsal); the stock disk's
+    script is always this checkout's.
     """
     cache = Path(cache or CACHE)
-    base_hash, app_hash = source_hashes(app_name)
+    base_hash, app_hash = source_hashes(app_name, project_dir)
     with cache_lock(cache), tempfile.TemporaryDirectory(prefix="bake-") as temp:
         workdir = Path(temp)
-        tree = template_tree(workdir)
+        tree = template_tree(workdir, project_dir / "images")
         disk = stock_disk(cache)
         base = packer_build(
             "base",

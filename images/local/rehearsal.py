@@ -2,11 +2,12 @@
 
     with Rehearsal(stack="staging", images={name: qcow2}, postgres=pg, base_config={...}) as rehearsal:
         rehearsal.deploy("initial", {})                       # the first generation
-        result = rehearsal.deploy("version bump", {"appVersion": "1.4.3"})
-        result.traffic.failed, result.rollout_seconds, ...
+        result = rehearsal.deploy("version bump", {"appVersion": "1.4.3"}, release=next_checkout)
+        result.traffic.failed, result.rollout_seconds, result.schema_revision, ...
 
 WHAT IS REAL. The program (`__main__.py`) runs under the offline harness for the
-configuration before and after the change; `offline.plan.diff_plans` says what
+configuration before and after the change (a `release` is another checkout: its
+`__main__.py` runs, so its image name carries that checkout's source hash); `offline.plan.diff_plans` says what
 is created, replaced and deleted, and the recorded dependencies say in which
 order. Each droplet becomes a QEMU VM of the locally baked image its `image`
 names, booted with the user-data the program rendered for it and, as its
@@ -47,7 +48,7 @@ from boot import BootedImage
 from haproxy import LocalLoadBalancer
 from traffic import LoadGenerator, TrafficReport
 
-from offline.harness import PROJECT_DIR, Resource, StackRun, project_file, run_program
+from offline.harness import MAIN, PROJECT_DIR, Resource, StackRun, project_file, run_program
 from offline.plan import diff_plans
 from offline.plan.document import plan_document
 from offline.plan.waves import is_gate as plan_is_gate
@@ -104,6 +105,7 @@ class ScenarioResult:
     gates: list[tuple[str, bool, float]] = field(default_factory=list)  # (gate, passed, seconds)
     went_down: list[str] = field(default_factory=list)  # servers of the old fleet that left rotation before their delete
     refused: dict[str, tuple[int, str]] = field(default_factory=dict)  # after a failed gate: what each new server says to /readyz
+    schema_revision: str | None = None  # the database's migration stamp afterwards (webapp.alembic_version)
 
     @property
     def succeeded(self) -> bool:
@@ -119,6 +121,7 @@ class Rehearsal:
         self.rate = rate
         self.current: StackRun | None = None  # what is deployed
         self.config: dict[str, Any] = dict(base_config)
+        self.main = MAIN  # the deployed release's program
         self.servers: dict[str, Server] = {}  # droplet URN -> its running server (the latest good generation)
         self.failed_servers: list[Server] = []  # created by a failed update, left as Pulumi leaves them
         self.balancer: LocalLoadBalancer | None = None
@@ -140,7 +143,7 @@ class Rehearsal:
 
     # -- the program --------------------------------------------------------
 
-    def program(self, config: Mapping[str, Any], database_password: str | None = None) -> StackRun:
+    def program(self, config: Mapping[str, Any], database_password: str | None = None, main: Path = MAIN) -> StackRun:
         """The program's run for ``config``, its database outputs pointing at the local PostgreSQL."""
         outputs = {
             # The database's owner stands in for the cluster's doadmin (the migrations run as it); a bad
@@ -151,14 +154,25 @@ class Rehearsal:
             # The CA that signed the local server's certificate (which names GUEST_DATABASE_HOST): the app verifies it.
             "digitalocean:index/getDatabaseCa:getDatabaseCa": {"certificate": self.postgres.ca_certificate},
         }
-        return run_program(self.stack, config_overrides=config, mock_outputs=outputs)
+        return run_program(self.stack, config_overrides=config, mock_outputs=outputs, main=main)
+
+    def schema_revision(self) -> str | None:
+        """The migration stamp in the database now (None before any server migrated)."""
+        exists = self.postgres.sql("SELECT to_regclass('webapp.alembic_version')", database=self.postgres.database).strip()
+        if not exists:
+            return None
+        return self.postgres.sql("SELECT version_num FROM webapp.alembic_version", database=self.postgres.database).strip() or None
 
     # -- one change ---------------------------------------------------------
 
-    def deploy(self, name: str, changes: Mapping[str, Any], *, database_password: str | None = None) -> ScenarioResult:
-        """Apply ``changes`` to the deployed configuration as `pulumi up` would, under steady traffic."""
+    def deploy(self, name: str, changes: Mapping[str, Any], *, database_password: str | None = None, release: Path | None = None) -> ScenarioResult:
+        """Apply ``changes`` to the deployed configuration as `pulumi up` would, under steady traffic.
+
+        ``release``: the checkout to deploy from now on (its images must be baked); by default the deployed one.
+        """
         config = {**self.config, **changes}
-        after = self.program(config, database_password)
+        main = release / "__main__.py" if release is not None else self.main
+        after = self.program(config, database_password, main)
         if self.balancer is None:
             (lb,) = after.of_type(LOAD_BALANCER)
             self.balancer = LocalLoadBalancer.from_inputs(lb.inputs).__enter__()
@@ -167,8 +181,9 @@ class Rehearsal:
             started = time.monotonic()
             result = self._apply(name, after, steps, watcher, started)
             result.traffic = load.stop()
+        result.schema_revision = self.schema_revision()
         if result.succeeded:
-            self.current, self.config = after, config
+            self.current, self.config, self.main = after, config, main
         return result
 
     def observe(self, name: str, action: Callable[[], None], *, settle_seconds: float = 15.0) -> ScenarioResult:
@@ -182,6 +197,7 @@ class Rehearsal:
             result = ScenarioResult(name, TrafficReport(), 0.0, None, self.vm_count)
             self._finish(result, watcher, started, {}, serving)
             result.traffic = load.stop()
+        result.schema_revision = self.schema_revision()
         return result
 
     def _steps(self, after: StackRun) -> dict[str, list[str]]:

@@ -6,16 +6,22 @@
 One generation's VMs are the next scenario's old fleet (a VM boot takes 40-90 s
 under TCG), so the whole chain boots 2 + 2 + 2 + 2 + 1 VMs. Changes are stack
 config overrides on top of the staging stack file, as a pull request would make.
+The version bump deploys the next release (release.py): this checkout plus an
+expand migration, so its canary migrates the live schema while the old fleet
+writes the very table it alters.
 """
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from bake import bake
 from rehearsal import Rehearsal, ScenarioResult
+from release import next_release
 
 from offline.harness import run_program, stack_file
 
@@ -32,9 +38,14 @@ def staging_env() -> list[str]:
 
 
 def run_chain(postgres: Any, log: Callable[[str], None] = print) -> dict[str, ScenarioResult]:
+    with tempfile.TemporaryDirectory(prefix="next-release-") as folder:
+        return _run_chain(postgres, next_release(Path(folder)), log)
+
+
+def _run_chain(postgres: Any, release: Path, log: Callable[[str], None]) -> dict[str, ScenarioResult]:
     version = run_program("staging").outputs["appVersion"]
     started = time.monotonic()
-    layers = [bake(app_version=v, app_name="hello")["app"] for v in (version, NEXT_VERSION)]
+    layers = [bake(app_version=version, app_name="hello")["app"], bake(app_version=NEXT_VERSION, app_name="hello", project_dir=release)["app"]]
     log(f"rehearsal: images {', '.join(layer.name for layer in layers)} ready after {time.monotonic() - started:.0f}s")
     images = {layer.name: layer.qcow2 for layer in layers}
     env = [entry for entry in staging_env() if not entry.startswith("LOG_LEVEL=")] + ["LOG_LEVEL=info"]
@@ -43,11 +54,11 @@ def run_chain(postgres: Any, log: Callable[[str], None] = print) -> dict[str, Sc
     def record(result: ScenarioResult) -> None:
         results[result.name] = result
         gates = ", ".join(f"{gate} {'passed' if passed else 'FAILED'} in {seconds:.0f}s" for gate, passed, seconds in result.gates)
-        log(f"rehearsal: {result.name}: {result.traffic.describe()}; rollout {result.rollout_seconds:.0f}s; gates: {gates or '-'}")
+        log(f"rehearsal: {result.name}: {result.traffic.describe()}; rollout {result.rollout_seconds:.0f}s; gates: {gates or '-'}; schema at {result.schema_revision}")
 
     with Rehearsal(stack="staging", images=images, postgres=postgres, base_config=REHEARSAL_CONFIG) as rehearsal:
         record(rehearsal.deploy("first generation", {}))
-        record(rehearsal.deploy("version bump", {"appVersion": NEXT_VERSION}))
+        record(rehearsal.deploy("version bump", {"appVersion": NEXT_VERSION}, release=release))
         record(rehearsal.deploy("env-only change", {"env": env, "rollout": "canary"}))
         record(rehearsal.deploy("droplet size change", {"dropletSize": "s-1vcpu-2gb"}))
         record(rehearsal.deploy("bad canary", {"healthGateTimeout": BAD_CANARY_GATE_TIMEOUT}, database_password="not-the-password"))
@@ -66,12 +77,12 @@ STRATEGY = {"first generation": "all-at-once", "version bump": "all-at-once", "d
 
 def results_table(results: dict[str, ScenarioResult]) -> str:
     """One line per scenario: what the benchmark prints and the slow test logs."""
-    header = ("scenario", "strategy", "sent", "failed", "req/s", "longest silence s", "rollout s", "first new up s", "peak VMs", "gates")
+    header = ("scenario", "strategy", "sent", "failed", "req/s", "longest silence s", "rollout s", "first new up s", "peak VMs", "gates", "schema")
     rows = []
     for name, result in results.items():
         first_up = f"{result.first_new_up_seconds:.0f}" if result.first_new_up_seconds is not None else "never"
         gates = " ".join(f"{'ok' if passed else 'FAIL'}:{seconds:.0f}s" for _, passed, seconds in result.gates) or "-"
         row = (name, STRATEGY.get(name, "canary"), str(result.traffic.sent), str(result.traffic.failed), f"{result.traffic.rate():.1f}", f"{result.traffic.longest_silence:.1f}")
-        rows.append((*row, f"{result.rollout_seconds:.0f}", first_up, str(result.peak_vms), gates))
+        rows.append((*row, f"{result.rollout_seconds:.0f}", first_up, str(result.peak_vms), gates, str(result.schema_revision)))
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in [header, *rows])

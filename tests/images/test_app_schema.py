@@ -33,21 +33,10 @@ _numbers = itertools.count()
 SLOW_0002 = EXPAND_0002.replace("def upgrade() -> None:\n", "def upgrade() -> None:\n    op.execute('SELECT pg_sleep(3)')\n")
 
 # A next version's migration that fails half-way: its first steps must not survive.
-BROKEN_0002 = '''"""Broken on purpose: a column and a table, then a statement that fails."""
-import sqlalchemy as sa
-from alembic import op
-
-revision = "0002"
-down_revision = "0001"
-branch_labels = None
-depends_on = None
-
-
-def upgrade() -> None:
-    op.add_column("page_views", sa.Column("last_referrer", sa.Text, nullable=True), schema="webapp")
-    op.create_table("visitors", sa.Column("id", sa.BigInteger, primary_key=True), schema="webapp")
-    op.execute("ALTER TABLE webapp.page_views ADD COLUMN owner_id bigint NOT NULL REFERENCES webapp.no_such_table (id)")
-'''
+BROKEN_0002 = EXPAND_0002.replace('"""Expand: ', '"""Broken on purpose (a column, a table, then a statement that fails); was: ', 1) + (
+    '    op.create_table("visitors", sa.Column("id", sa.BigInteger, primary_key=True), schema="webapp")\n'
+    '    op.execute("ALTER TABLE webapp.page_views ADD COLUMN owner_id bigint NOT NULL REFERENCES webapp.no_such_table (id)")\n'
+)
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,9 @@
 Named stages, chained so one scenario's new fleet is the next one's old fleet
 (a VM boot takes 40-90 s under TCG): the first generation, then
 
-1. a version bump (a new image), all at once;
+1. a version bump (a new image of the next release, carrying an expand migration), all
+   at once: its first server migrates the table every request writes while the old
+   fleet writes it, and every request still counts its page view;
 2. an env-only change (same image, same names), as a canary rollout: the gate
    must wait for the new instances, not the old ones answering under the same names;
 3. a `dropletSize` change: a replacement, never an in-place resize;
@@ -12,7 +14,8 @@ Named stages, chained so one scenario's new fleet is the next one's old fleet
    old fleet keeps serving;
 5. a database restart under traffic: every server stays in the pool.
 
-Each asserts 0 failed requests through the balancer. The steps come from the
+Each asserts 0 failed requests through the balancer, and that a returning visitor
+(one client keeping its session cookie) keeps its session through every replacement. The steps come from the
 program's own plans (images/local/rehearsal.py); `benchmarks/rollout.py` runs the
 same chain and prints its figures.
 """
@@ -55,6 +58,7 @@ def test_first_generation_serves(results):
     first = results["first generation"]
     assert first.succeeded and len(first.created) == REHEARSAL_CONFIG["fleetCount"], first
     assert first.traffic.ok > 0
+    assert first.schema_revision == "0001", "the first servers migrated an empty database to this release's head"
 
 
 @pytest.mark.parametrize("scenario", ["version bump", "env-only change", "droplet size change"])
@@ -67,6 +71,16 @@ def test_replacement_serves_every_request(results, scenario):
     assert not result.went_down, f"serving servers left rotation before their delete: {result.went_down}"
     # The old fleet answered during the rollout, then only the new one did.
     assert len(result.traffic.instances) >= 2 * REHEARSAL_CONFIG["fleetCount"] - 1, result.traffic.instances
+    # Every 200 wrote its page view: no request lost its write while the schema or the fleet changed.
+    assert result.traffic.uncounted == 0, result.traffic.describe()
+    # The returning visitor was served by both generations and never lost its session.
+    assert len(result.traffic.session_instances) > REHEARSAL_CONFIG["fleetCount"], result.traffic.describe()
+    assert result.traffic.session_resets == 0, result.traffic.describe()
+
+
+def test_version_bump_migrated_the_live_schema(results):
+    assert results["version bump"].schema_revision == "0002", "the next release's canary ran its expand migration"
+    assert results["droplet size change"].schema_revision == "0002"
 
 
 def test_env_only_change_gate_waited_for_the_new_instances(results):
@@ -81,6 +95,7 @@ def test_bad_canary_never_takes_traffic_and_the_old_fleet_stays(results):
     assert [passed for _, passed, _ in result.gates] == [False], result.gates
     assert result.created == ["fleet-0"] and result.never_created == ["fleet-1"], result
     assert result.deleted == [], "a failed update deletes nothing"
+    assert result.schema_revision == "0002", "the schema is where the serving fleet left it"
     assert result.traffic.failed == 0, result.traffic.describe()
     assert result.first_new_up_seconds is None, "the canary never passed the balancer's readiness check"
     # It did boot: it answers, and refuses readiness because it never reached the database.
