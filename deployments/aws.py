@@ -24,6 +24,7 @@ from components.aws.network import AwsNetwork, AwsNetworkArgs
 from components.aws.promoted_image import AwsPromotedImage, AwsPromotedImageArgs
 from components.common.gate import app_url, gate_url
 from components.common.image_sources import image_source_hashes
+from components.common.migrations import schema_revision
 from components.common.naming import app_image_name, base_image_name
 from components.common.serving import READINESS_PATH, drain_seconds
 from components.common.tags import aws_tags
@@ -45,6 +46,8 @@ def deploy(settings: StackSettings, project_dir: Path) -> None:
     cloud = settings.aws
     tags = aws_tags(app.name, settings.stack, cloud.tags)
     prefix = f"{app.name}-{settings.stack}"
+    # What the baked image's servers migrate the schema to at start; malformed migrations stop here, before any resource.
+    schema = schema_revision(project_dir) if settings.image.mode == ImageMode.BAKE else None
 
     network = AwsNetwork(
         "network",
@@ -140,6 +143,8 @@ def deploy(settings: StackSettings, project_dir: Path) -> None:
     pulumi.export("fleetGeneration", fleet.generation)
     pulumi.export("autoScalingGroups", fleet.group_names)
     pulumi.export("databaseHost", database.host)
+    if schema is not None:
+        pulumi.export("schemaRevision", schema)
 
 
 def _image(settings: StackSettings, cloud: AwsSettings, project_dir: Path) -> tuple[ImageBuild | AwsPromotedImage, str]:

@@ -18,6 +18,7 @@ import pulumi
 
 from components.common.gate import app_url, gate_resolve, gate_url
 from components.common.image_sources import image_source_hashes
+from components.common.migrations import schema_revision
 from components.common.naming import app_image_name, base_image_name, fleet_tag_name
 from components.common.serving import READINESS_PATH, drain_seconds
 from components.common.tags import common_tags
@@ -39,6 +40,8 @@ def deploy(settings: StackSettings, project_dir: Path) -> None:
     assert settings.digitalocean is not None  # load_settings sets it exactly for cloud digitalocean
     do_settings = settings.digitalocean
     tags = common_tags(app.name, settings.stack, do_settings.tags)
+    # What the baked image's servers migrate the schema to at start; malformed migrations stop here, before any resource.
+    schema = schema_revision(project_dir) if settings.image.mode == ImageMode.BAKE else None
 
     network = Network(
         "network",
@@ -175,3 +178,5 @@ def deploy(settings: StackSettings, project_dir: Path) -> None:
     pulumi.export("dropletNames", fleet.droplet_names)
     pulumi.export("dropletIds", fleet.droplet_ids)
     pulumi.export("databaseHost", database.host)
+    if schema is not None:
+        pulumi.export("schemaRevision", schema)

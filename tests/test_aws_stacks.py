@@ -66,6 +66,8 @@ def test_staging_bakes_and_prod_promotes_on_aws(aws_staging, aws_prod):
     assert template.inputs["imageId"] == aws_prod.outputs["imageId"]
     (template,) = aws_staging.of_type(LAUNCH_TEMPLATE)
     assert template.inputs["imageId"] == aws_staging.outputs["imageId"]
+    # The baking stack says what schema its image's servers migrate to; the promoting one cannot know from here.
+    assert aws_staging.outputs["schemaRevision"] == "0001" and "schemaRevision" not in aws_prod.outputs
 
 
 def test_the_full_resource_sets(aws_staging, aws_prod):

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,11 @@ import offline.stack_config
 from offline.harness import MOCK_DB_PASSWORD_PREFIX, PROJECT_DIR, TEST_SECRET_PREFIX, Resource, StackRun
 from offline.plan import build_plan, diff_plans, main, plan_document, render_diff, render_text
 from offline.providers import PROVIDER_REPLACES
+
+sys.path.insert(0, str(PROJECT_DIR / "images" / "local"))
+from release import EXPAND_0002, next_release
+
+from components.common.migrations import MigrationSourceError
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -407,3 +413,32 @@ def test_a_missing_promoted_image_is_a_clean_error(monkeypatch, capsys):
     assert plan_cli.main(["--stack", "prod"]) == 2
     err = capsys.readouterr().err
     assert "plan: stack prod:" in err and "has not been baked" in err and "Traceback" not in err, err
+
+
+@pytest.fixture(scope="module")
+def next_checkout(tmp_path_factory):
+    """This checkout plus an expand migration (0002), as the rehearsal's version bump deploys it."""
+    return next_release(tmp_path_factory.mktemp("next-release"))
+
+
+def test_a_version_bump_carrying_a_migration_says_so(plans, plan_of, next_checkout):
+    bumped = build_plan("staging", {"appVersion": "1.5.0"}, main=next_checkout / "__main__.py")
+    assert (plans["staging"]["outputs"]["schemaRevision"], bumped["outputs"]["schemaRevision"]) == ("0001", "0002")
+    text = render_diff(plans["staging"], bumped)
+    assert "~ schemaRevision: 0001 -> 0002" in text
+    assert "schema migration: the new servers migrate the database from 0001 to 0002 at start, before their gate passes" in text
+    assert "**Schema migration: the new servers migrate the database from 0001 to 0002" in render_diff(plans["staging"], bumped, markdown=True)
+    # The same bump without a migration says nothing about the schema.
+    plain = render_diff(plans["staging"], plan_of("staging", {"appVersion": "1.5.0"}))
+    assert "schemaRevision" not in plain and "schema migration" not in plain
+
+
+def test_a_promoting_stack_claims_no_schema_revision(plans):
+    # prod runs the image staging baked; the migrations in this checkout need not be that image's.
+    assert "schemaRevision" not in plans["prod"]["outputs"]
+
+
+def test_migrations_that_are_not_one_line_stop_the_program_before_any_resource(tmp_path):
+    broken = next_release(tmp_path / "release", EXPAND_0002.replace('down_revision = "0001"', "down_revision = None"))
+    with pytest.raises(MigrationSourceError, match=r"0001 \(.*0001_page_views.py\), 0002 \(.*0002_next.py\) all follow the empty schema"):
+        build_plan("staging", main=broken / "__main__.py")

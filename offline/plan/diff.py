@@ -21,6 +21,7 @@ from offline.providers import forces_replacement
 
 COMMAND = "command:local:Command"
 VALUE_LIMIT = 60
+_UNSET = object()
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,24 @@ def diff_plans(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
     return changes
 
 
+def output_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """``key: old -> new`` for each stack output that differs (secret ones masked, as in the plans)."""
+    before, after = old.get("outputs", {}), new.get("outputs", {})
+    return [f"{key}: {_old_to_new(_text(before, key), _text(after, key))}" for key in sorted(before.keys() | after.keys()) if before.get(key, _UNSET) != after.get(key, _UNSET)]
+
+
+def schema_note(old: Mapping[str, Any], new: Mapping[str, Any]) -> str | None:
+    """What a changed `schemaRevision` means for the rollout, in a sentence; None when it did not change."""
+    before, after = old.get("outputs", {}).get("schemaRevision"), new.get("outputs", {}).get("schemaRevision")
+    if before == after or after is None:
+        return None
+    start = f" from {before}" if before is not None else ""  # the old plan did not say (a first deploy, or an older program)
+    return (
+        f"schema migration: the new servers migrate the database{start} to {after} at start, before their gate passes; "
+        "the old fleet keeps serving on the migrated schema, so each migration must keep the previous version working (expand only)"
+    )
+
+
 def unchanged_count(new: Mapping[str, Any], changes: list[Change]) -> int:
     touched = {c.urn for c in changes}
     return sum(1 for r in new["resources"] if r["custom"] and r["urn"] not in touched)
@@ -189,6 +208,11 @@ def render_diff(old: Mapping[str, Any], new: Mapping[str, Any], *, markdown: boo
                 lines.append(f"| `{SYMBOLS[c.action]}` {c.action} | `{c.name}` | `{c.type}` | {what} | {_cell(c.reason)} |")
         else:
             lines.append("No changes.")
+        outputs = output_changes(old, new)
+        if outputs:
+            lines += ["", "Outputs: " + ", ".join(f"`{_cell(change)}`" for change in outputs)]
+        if note := schema_note(old, new):
+            lines += ["", f"**{note[0].upper()}{note[1:]}.**"]
         lines += ["", "_Computed offline with Pulumi mocks (`plan diff`); `pulumi preview` against the real providers is the final word._"]
         return "\n".join(lines) + "\n"
     lines = [title + ":"]
@@ -198,5 +222,11 @@ def render_diff(old: Mapping[str, Any], new: Mapping[str, Any], *, markdown: boo
         lines += [f"             {detail}" for detail in c.details]
     if not changes:
         lines.append("  no changes")
+    outputs = output_changes(old, new)
+    if outputs:
+        lines.append("  outputs:")
+        lines += [f"     ~ {change}" for change in outputs]
+    if note := schema_note(old, new):
+        lines.append(f"  {note}")
     lines.append(summary)
     return "\n".join(lines) + "\n"

@@ -9,6 +9,7 @@ passes as secrets. Their values are masked wherever they appear.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 SCHEMA = "immutable-web/plan/v1"
@@ -133,11 +134,11 @@ def _stack_config(config: Mapping[str, str], project: Mapping[str, Any]) -> dict
     }
 
 
-def build_plan(stack: str, config_overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Run the program for ``stack`` under mocks and return its plan document."""
-    from offline.harness import project_file, run_program, stack_config
+def build_plan(stack: str, config_overrides: Mapping[str, Any] | None = None, *, main: Path | None = None) -> dict[str, Any]:
+    """Run the program for ``stack`` under mocks (``main``: another checkout's `__main__.py`) and return its plan document."""
+    from offline.harness import MAIN, project_file, run_program, stack_config
 
-    run = run_program(stack, config_overrides=config_overrides)
+    run = run_program(stack, config_overrides=config_overrides, main=main or MAIN)
     _, secret_keys = stack_config(stack, config_overrides)
     return plan_document(run, project_file(), secret_keys)
 
