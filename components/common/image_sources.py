@@ -23,6 +23,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
+import pulumi
+
 from components.common.naming import base_image_name
 
 # Paths relative to the project directory: a folder stands for every file in it.
@@ -42,8 +44,11 @@ class ImageSourceHashes(NamedTuple):
     app: str
 
 
-class ImageSourceError(RuntimeError):
-    """The image sources could not be listed (git failed, or a layer's file is not tracked)."""
+class ImageSourceError(pulumi.RunError):
+    """The image sources could not be listed (a layer's file is missing or not tracked, git failed).
+
+    A ``pulumi.RunError``: the CLI prints the message alone, with no traceback.
+    """
 
 
 def image_source_hashes(project_dir: Path, *, base_image: str, app_name: str) -> ImageSourceHashes:
@@ -69,7 +74,7 @@ def source_files(project_dir: Path, paths: Sequence[str]) -> list[str]:
     project_dir = Path(project_dir)
     for path in paths:
         if not (project_dir / path).exists():
-            raise FileNotFoundError(f"image source {project_dir / path} does not exist")
+            raise ImageSourceError(f"image source {project_dir / path} does not exist (listed in LAYER_SOURCES, components/common/image_sources.py)")
     in_git = _in_git_checkout(project_dir)
     files = _tracked_files(project_dir, paths) if in_git else _files_on_disk(project_dir, paths)
     for path in paths:

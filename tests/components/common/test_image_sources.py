@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import hcl2
+import pulumi
 import pytest
 
 from components.common.image_sources import LAYER_SOURCES, ImageSourceError, image_source_hashes, source_files
@@ -115,3 +116,10 @@ def _as_list(value) -> list[str]:
 def test_layer_sources_are_exactly_what_the_template_uses(layer):
     assert set(LAYER_SOURCES[layer]) == {f"images/{layer}"} | template_references(layer)
     assert source_files(ROOT, LAYER_SOURCES[layer])
+
+
+def test_a_missing_layer_source_is_a_clean_program_error(repo):
+    (repo / "images/scripts/cleanup.sh").unlink()
+    with pytest.raises(ImageSourceError, match=r"images/scripts/cleanup\.sh does not exist") as caught:
+        hashes(repo)
+    assert isinstance(caught.value, pulumi.RunError), "the CLI prints a RunError's message alone, no traceback"
