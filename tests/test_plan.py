@@ -407,3 +407,22 @@ def test_a_missing_promoted_image_is_a_clean_error(monkeypatch, capsys):
     assert plan_cli.main(["--stack", "prod"]) == 2
     err = capsys.readouterr().err
     assert "plan: stack prod:" in err and "has not been baked" in err and "Traceback" not in err, err
+
+
+def test_a_previous_app_secret_is_masked_and_replaces_every_droplet(plans):
+    rotating = build_plan("staging", secrets={"appSecretPrevious": "old-secret-in-rotation"})
+    assert "old-secret-in-rotation" not in json.dumps(rotating) and TEST_SECRET_PREFIX not in json.dumps(rotating)
+    text = render_text(rotating)
+    assert 'APP_SECRET_PREVIOUS="[secret]"' in text and "appSecretPrevious: [secret]" in text
+    assert actions(plans["staging"], rotating) == {"fleet-0": "replace", "fleet-1": "replace", "fleet-gate-0-wait": "replace"}
+
+
+def test_on_aws_a_previous_app_secret_is_a_masked_second_parameter_and_a_new_generation():
+    before = build_plan("aws-staging")
+    rotating = build_plan("aws-staging", secrets={"appSecretPrevious": "old-secret-in-rotation"})
+    assert "old-secret-in-rotation" not in json.dumps(rotating) and TEST_SECRET_PREFIX not in json.dumps(rotating)
+    parameter = next(r for r in rotating["resources"] if r["name"] == "fleet-app-secret-previous")
+    assert parameter["inputs"]["value"] == "[secret]" and "value" in parameter["secretInputs"]
+    changed = actions(before, rotating)
+    assert changed["fleet-app-secret-previous"] == "create" and changed["fleet-read-parameters"] == "update"
+    assert changed["fleet-template"] == "replace" and changed["fleet-0"] == "replace", changed
