@@ -43,6 +43,8 @@ class StackSettings:
     aws: AwsSettings | None
     """The AWS part: set exactly when `cloud` is aws."""
     app_secret: pulumi.Output[str] = field(repr=False)
+    app_secret_previous: pulumi.Output[str] | None = field(default=None, repr=False)
+    """The secret appSecret held before a rotation: the app still reads sessions made with it (unset: no grace period)."""
 
 
 # Keys earlier versions read, and why they are gone.
@@ -51,6 +53,13 @@ RETIRED_KEYS: Mapping[str, str] = {
         "is no longer configurable: the image serves /readyz (the load balancer's check) and /healthz (the health gate's), a contract fixed in the image (components/common/serving.py); remove the key"
     ),
 }
+
+# How to set each app secret: a new random one, or the one appSecret held until this rotation.
+APP_SECRET_COMMANDS = {
+    "appSecret": 'pulumi config set --secret appSecret "$(openssl rand -hex 32)"',
+    "appSecretPrevious": "pulumi config set --secret appSecretPrevious <the value appSecret had before the rotation>",
+}
+
 
 # The clouds with a deployment (deployments/, which a test holds to this); others are refused by name until theirs exists.
 BUILT_CLOUDS = (Cloud.DIGITALOCEAN, Cloud.AWS)
@@ -98,11 +107,11 @@ def read_settings(values: Values, *, stack: str, secret: Collection[str], full: 
     digitalocean = read_digitalocean(values, stack=stack, app=app, image=image, fleet=fleet) if cloud == Cloud.DIGITALOCEAN else None
     aws = read_aws(values, full=full or {}, secret=set(secret), image=image, fleet=fleet, dns=dns) if cloud == Cloud.AWS else None
 
-    secret_value = values.raw("appSecret")
-    if secret_value is None:
-        values.problem("appSecret", 'is required and must be a secret: pulumi config set --secret appSecret "$(openssl rand -hex 32)"')
-    elif f"{PROJECT}:appSecret" not in secret:
-        values.problem("appSecret", 'is in plain text in the stack file; remove it and set it encrypted: pulumi config set --secret appSecret "$(openssl rand -hex 32)"')
+    secret_value = _app_secret(values, "appSecret", secret, required=True)
+    previous_value = _app_secret(values, "appSecretPrevious", secret, required=False)
+    if previous_value is not None and previous_value == secret_value:
+        # The value is never echoed: the message names the key only.
+        values.problem("appSecretPrevious", "is the same as appSecret; it must hold the secret appSecret had before the rotation (or be removed: `pulumi config rm appSecretPrevious`)")
     if values.problems or secret_value is None:
         return None
     return StackSettings(
@@ -116,7 +125,28 @@ def read_settings(values: Values, *, stack: str, secret: Collection[str], full: 
         digitalocean=digitalocean,
         aws=aws,
         app_secret=pulumi.Output.secret(secret_value),
+        app_secret_previous=None if previous_value is None else pulumi.Output.secret(previous_value),
     )
+
+
+def _app_secret(values: Values, key: str, secret: Collection[str], *, required: bool) -> str | None:
+    """An app secret's value (appSecret, appSecretPrevious), or None when unset or wrong (``values.problems`` says why).
+
+    One rule for both, since the app treats them alike (images/webapp/sessions.py): encrypted in the
+    stack file, and one line (an environment file, on either cloud, cannot carry a line break).
+    """
+    value = values.raw(key)
+    if value is None:
+        if required:
+            values.problem(key, f"is required and must be a secret: {APP_SECRET_COMMANDS[key]}")
+        return None
+    if f"{PROJECT}:{key}" not in secret:
+        values.problem(key, f"is in plain text in the stack file; remove it and set it encrypted: {APP_SECRET_COMMANDS[key]}")
+        return None
+    if "\n" in value or "\r" in value:
+        values.problem(key, "holds a line break, which the app's environment file cannot carry; use a one-line value (openssl rand -hex 32 makes one)")
+        return None
+    return value
 
 
 def load_settings(

@@ -122,6 +122,7 @@ def deploy(settings: StackSettings, project_dir: Path) -> None:
                 password_version=database.password_version,
             ),
             app_secret=settings.app_secret,
+            app_secret_previous=settings.app_secret_previous,
             parameter_prefix=f"/{PROJECT}/{settings.stack}",
             drain_seconds=drain,
             env=app.env,

@@ -153,6 +153,7 @@ def deploy(settings: StackSettings, project_dir: Path) -> None:
                 migration_password=database.migration_password,
             ),
             app_secret=settings.app_secret,
+            app_secret_previous=settings.app_secret_previous,
             drain_seconds=drain_seconds(
                 check_interval_seconds=health_check.check_interval_seconds,
                 response_timeout_seconds=health_check.response_timeout_seconds,

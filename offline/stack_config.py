@@ -100,7 +100,9 @@ def stack_config(
     """The (config, secret_keys) pair the CLI would give the program for ``stack``.
 
     ``overrides`` keys are short (``fleetCount``) or full (``digitalocean:token``);
-    a value of ``None`` removes the key, as `pulumi config rm` would.
+    a value of ``None`` removes the key, as `pulumi config rm` would. ``secrets``
+    are set as `pulumi config set --secret` would: the value of a declared secret
+    the stack file does not carry, or of any other key (appSecretPrevious), secret.
     """
     project = project_file()
     namespace = project["name"]
@@ -126,6 +128,11 @@ def stack_config(
         full_key = f"{namespace}:{key}"
         if declaration.secret and full_key not in config:
             config[full_key] = (secrets or {}).get(key, TEST_SECRET_PREFIX + key)
+            secret_keys.append(full_key)
+    for key, value in (secrets or {}).items():
+        full_key = key if ":" in key else f"{namespace}:{key}"
+        if full_key not in secret_keys:
+            config[full_key] = value
             secret_keys.append(full_key)
 
     for key, value in (overrides or {}).items():

@@ -191,11 +191,8 @@ def _plain_strings(value: Any) -> Iterator[str]:
             yield from _plain_strings(item)
 
 
-@pytest.mark.parametrize("stack", ["aws-staging", "aws-prod"])
-def test_no_secret_in_plain_text_anywhere(stack, runs):
-    run = runs[stack]
-    secrets = [run.config[f"immutable-web:{key}"] for key in ("dbPassword", "appSecret")]
-    assert all(secret.startswith(TEST_SECRET_PREFIX) for secret in secrets)
+def _secret_holders(run: StackRun, secrets: list[str]) -> set[tuple[str, str]]:
+    """Each (resource, input) holding one of ``secrets``, after checking that each is a secret input and no plain output holds one."""
     for resource in run.resources:
         for key, value in resource.inputs.items():
             if key in resource.secret_inputs:
@@ -205,8 +202,16 @@ def test_no_secret_in_plain_text_anywhere(stack, runs):
     for key, value in run.outputs.items():
         if key not in run.secret_outputs:
             assert not any(secret in text for text in _plain_strings(value) for secret in secrets), key
+    return {(r.name, key) for r in run.resources for key, value in r.inputs.items() if any(secret in text for text in _plain_strings(value) for secret in secrets)}
+
+
+@pytest.mark.parametrize("stack", ["aws-staging", "aws-prod"])
+def test_no_secret_in_plain_text_anywhere(stack, runs):
+    run = runs[stack]
+    secrets = [run.config[f"immutable-web:{key}"] for key in ("dbPassword", "appSecret")]
+    assert all(secret.startswith(TEST_SECRET_PREFIX) for secret in secrets)
     # Where they are: RDS's password and the two SecureStrings, each secret.
-    holders = {(r.name, key) for r in run.resources for key, value in r.inputs.items() if any(secret in text for text in _plain_strings(value) for secret in secrets)}
+    holders = _secret_holders(run, secrets)
     assert holders == {("database-postgres", "password"), ("database-password", "value"), ("fleet-app-secret", "value")}
     for name, key in holders:
         assert key in run.named(name).secret_inputs, f"{name}.{key} must be secret"
@@ -216,8 +221,19 @@ def test_no_secret_in_plain_text_anywhere(stack, runs):
     assert f'APP_SECRET_PARAMETER="/immutable-web/{stack}/app-secret"' in env
 
 
+def test_a_previous_app_secret_is_a_third_secure_string_and_nowhere_else():
+    run = run_program("aws-staging", secrets={"appSecretPrevious": "old-secret-in-rotation"})
+    assert _secret_holders(run, ["old-secret-in-rotation"]) == {("fleet-app-secret-previous", "value")}
+    assert "value" in run.named("fleet-app-secret-previous").secret_inputs
+    env = env_file(run)
+    assert "APP_SECRET_PREVIOUS=" not in env and 'APP_SECRET_PREVIOUS_PARAMETER="/immutable-web/aws-staging/app-secret-previous"' in env
+    policy = json.loads(run.named("fleet-read-parameters").inputs["policy"])
+    assert policy["Statement"][0]["Resource"] == sorted(parameter.outputs["arn"] for parameter in run.of_type(PARAMETER))
+    assert len(run.of_type(PARAMETER)) == 3
+
+
 @pytest.mark.parametrize("stack", ["aws-staging", "aws-prod"])
-def test_the_instance_role_reads_only_the_stacks_two_parameters(stack, runs):
+def test_the_instance_role_reads_only_the_stacks_parameters(stack, runs):
     run = runs[stack]
     policy = json.loads(run.named("fleet-read-parameters").inputs["policy"])
     (statement,) = policy["Statement"]

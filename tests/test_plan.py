@@ -448,3 +448,22 @@ def test_migrations_that_are_not_one_line_stop_the_program_before_any_resource(t
     broken = next_release(tmp_path / "release", EXPAND_0002.replace('down_revision = "0001"', "down_revision = None"))
     with pytest.raises(MigrationSourceError, match=r"0001 \(.*0001_page_views.py\), 0002 \(.*0002_next.py\) all follow the empty schema"):
         build_plan("staging", main=broken / "__main__.py")
+
+
+def test_a_previous_app_secret_is_masked_and_replaces_every_droplet(plans):
+    rotating = build_plan("staging", secrets={"appSecretPrevious": "old-secret-in-rotation"})
+    assert "old-secret-in-rotation" not in json.dumps(rotating) and TEST_SECRET_PREFIX not in json.dumps(rotating)
+    text = render_text(rotating)
+    assert 'APP_SECRET_PREVIOUS="[secret]"' in text and "appSecretPrevious: [secret]" in text
+    assert actions(plans["staging"], rotating) == {"fleet-0": "replace", "fleet-1": "replace", "fleet-gate-0-wait": "replace"}
+
+
+def test_on_aws_a_previous_app_secret_is_a_masked_second_parameter_and_a_new_generation():
+    before = build_plan("aws-staging")
+    rotating = build_plan("aws-staging", secrets={"appSecretPrevious": "old-secret-in-rotation"})
+    assert "old-secret-in-rotation" not in json.dumps(rotating) and TEST_SECRET_PREFIX not in json.dumps(rotating)
+    parameter = next(r for r in rotating["resources"] if r["name"] == "fleet-app-secret-previous")
+    assert parameter["inputs"]["value"] == "[secret]" and "value" in parameter["secretInputs"]
+    changed = actions(before, rotating)
+    assert changed["fleet-app-secret-previous"] == "create" and changed["fleet-read-parameters"] == "update"
+    assert changed["fleet-template"] == "replace" and changed["fleet-0"] == "replace", changed

@@ -1,7 +1,8 @@
 """AwsFleet: one launch template and one auto-scaling group per rollout wave, replaced whole on every change, each wave gated.
 
-Creates the fleet's identity (an IAM role whose only permission is reading the
-stack's SSM parameters, and its instance profile), a launch template (the AMI,
+Creates the app secret's SSM SecureString (and, during a rotation's grace period,
+the previous app secret's), the fleet's identity (an IAM role whose only permission
+is reading the stack's SSM parameters, and its instance profile), a launch template (the AMI,
 user-data that names the parameters but holds no secret, IMDSv2 required with a
 hop limit of 1, an encrypted gp3 root volume, no public IP, the fleet's security
 group) and, per rollout wave, an auto-scaling group in the private subnets that
@@ -80,6 +81,8 @@ class AwsFleetArgs:
     """Readable prefix for Name tags, e.g. hello-aws-staging."""
     capacity_timeout_seconds: int = 900
     """How long a new group may take until its instances are healthy in the target group."""
+    app_secret_previous: pulumi.Input[str] | None = None
+    """The secret app_secret replaced (a rotation's grace period): a second SecureString, only when set."""
 
 
 # Every change to the template or a group is a new generation beside the old one (see the module docstring).
@@ -108,18 +111,32 @@ class AwsFleet(pulumi.ComponentResource):
         tags = dict(args.tags)
         waves = rollout_waves(args.count, args.rollout, args.batch_size)
 
-        app_secret = aws.ssm.Parameter(
-            f"{name}-app-secret",
-            name=f"{args.parameter_prefix}/app-secret",
-            type="SecureString",
-            value=pulumi.Output.secret(args.app_secret),
-            description="APP_SECRET; the fleet's instance role reads it at boot",
-            tags=tags,
-            opts=child,
-        )
+        def secure_string(suffix: str, value: pulumi.Input[str], what: str) -> aws.ssm.Parameter:
+            return aws.ssm.Parameter(
+                f"{name}-{suffix}",
+                name=f"{args.parameter_prefix}/{suffix}",
+                type="SecureString",
+                value=pulumi.Output.secret(value),
+                description=f"{what}; the fleet's instance role reads it at boot",
+                tags=tags,
+                opts=child,
+            )
+
+        app_secret = secure_string("app-secret", args.app_secret, "APP_SECRET")
+        # Only during a rotation's grace period; removing it later deletes the parameter (and the role's right to it).
+        previous = None if args.app_secret_previous is None else secure_string("app-secret-previous", args.app_secret_previous, "APP_SECRET_PREVIOUS (the app secret before a rotation)")
         database = args.database
         environment = pulumi.Output.all(
-            database.host, database.port, database.name, database.user, database.password_parameter_name, database.password_version, app_secret.name, app_secret.version
+            database.host,
+            database.port,
+            database.name,
+            database.user,
+            database.password_parameter_name,
+            database.password_version,
+            app_secret.name,
+            app_secret.version,
+            None if previous is None else previous.name,
+            None if previous is None else previous.version,
         ).apply(
             lambda values: aws_app_environment(
                 app_env=args.stack,
@@ -135,6 +152,9 @@ class AwsFleet(pulumi.ComponentResource):
                 region=args.region,
                 drain_seconds=args.drain_seconds,
                 extra_env=args.env,
+                # Its name and version in user-data, as the app secret's: a new value is a new generation.
+                app_secret_previous_parameter=values[8],
+                app_secret_previous_version=None if values[9] is None else int(values[9]),
             )
         )
 
@@ -142,7 +162,8 @@ class AwsFleet(pulumi.ComponentResource):
         aws.iam.RolePolicy(
             f"{name}-read-parameters",
             role=role.id,
-            policy=pulumi.Output.all(database.password_parameter_arn, app_secret.arn).apply(read_parameters_policy),
+            # Exactly the parameters that exist: the previous app secret's only while there is one.
+            policy=pulumi.Output.all(database.password_parameter_arn, app_secret.arn, *([] if previous is None else [previous.arn])).apply(read_parameters_policy),
             opts=child,
         )
         profile = aws.iam.InstanceProfile(f"{name}-profile", role=role.name, tags=tags, opts=child)

@@ -37,6 +37,8 @@ RESERVED_ENV_NAMES = frozenset(
         "APP_PORT",
         "APP_DRAIN_SECONDS",
         "APP_SECRET",
+        # The secret before a rotation: sessions made with it stay valid (images/webapp/sessions.py).
+        "APP_SECRET_PREVIOUS",
         "APP_VERSION",
         "IMAGE_NAME",
         "DATABASE_HOST",
@@ -54,6 +56,8 @@ RESERVED_ENV_NAMES = frozenset(
         "DATABASE_PASSWORD_VERSION",
         "APP_SECRET_PARAMETER",
         "APP_SECRET_VERSION",
+        "APP_SECRET_PREVIOUS_PARAMETER",
+        "APP_SECRET_PREVIOUS_VERSION",
         "AWS_REGION",
         "AWS_ENDPOINT_URL",
         "AWS_ENDPOINT_URL_SSM",
@@ -106,6 +110,7 @@ def app_environment(
     database_ca_path: str = DATABASE_CA_PATH,
     database_migration_user: str | None = None,
     database_migration_password: str | None = None,
+    app_secret_previous: str | None = None,
 ) -> dict[str, str]:
     """Everything the app reads at run time, as one flat mapping.
 
@@ -117,14 +122,19 @@ def app_environment(
     ``database_migration_user``/``password``: the role that owns the app's schema and runs
     its migrations at start (images/webapp/schema.py), when the serving user may not run
     DDL (DigitalOcean: the database is ``doadmin``'s). Both or neither.
+
+    ``app_secret_previous``: the secret ``app_secret`` replaced (a rotation's grace period), as
+    ``APP_SECRET_PREVIOUS``; without it, no such line.
     """
     if (database_migration_user is None) != (database_migration_password is None):
         raise ValueError("the migration role needs both a user and a password, or neither")
     migration = {} if database_migration_user is None else {"DATABASE_MIGRATION_USER": database_migration_user, "DATABASE_MIGRATION_PASSWORD": str(database_migration_password)}
+    previous = {} if app_secret_previous is None else {"APP_SECRET_PREVIOUS": app_secret_previous}
     return _environment(
         extra_env,
         {
             **migration,
+            **previous,
             "APP_ENV": app_env,
             "APP_PORT": str(app_port),
             # How long the app keeps serving after SIGTERM while the load balancer notices (components.common.serving).
@@ -156,6 +166,8 @@ def aws_app_environment(
     region: str,
     drain_seconds: int,
     extra_env: Mapping[str, str],
+    app_secret_previous_parameter: str | None = None,
+    app_secret_previous_version: int | None = None,
 ) -> dict[str, str]:
     """The AWS fleet's environment: as ``app_environment``, but no secret in it.
 
@@ -164,10 +176,16 @@ def aws_app_environment(
     (and their versions: a new value is a new generation of the fleet) and the
     image fetches the values at boot, before the app starts
     (images/webapp/fetch_secrets.py). The database's CA is RDS's bundle, baked into the AMI.
+    The previous app secret (a rotation's grace period), when there is one, is a parameter of its
+    own, named the same way: both or neither of its name and version.
     """
+    if (app_secret_previous_parameter is None) != (app_secret_previous_version is None):
+        raise ValueError("the previous app secret's parameter needs both a name and a version, or neither")
+    previous = {} if app_secret_previous_parameter is None else {"APP_SECRET_PREVIOUS_PARAMETER": app_secret_previous_parameter, "APP_SECRET_PREVIOUS_VERSION": str(app_secret_previous_version)}
     return _environment(
         extra_env,
         {
+            **previous,
             "APP_ENV": app_env,
             "APP_PORT": str(app_port),
             "APP_DRAIN_SECONDS": str(drain_seconds),

@@ -68,6 +68,8 @@ class AppFleetArgs:
     tags: Sequence[str] = ()
     ssh_keys: Sequence[str] = ()
     ssh_allow_cidrs: Sequence[str] = ()
+    app_secret_previous: pulumi.Input[str] | None = None
+    """The secret app_secret replaced (a rotation's grace period): in user-data as APP_SECRET_PREVIOUS when set."""
 
 
 # Any change to a droplet replaces it. The provider would update some fields in place, each
@@ -93,7 +95,16 @@ class AppFleet(pulumi.ComponentResource):
         database = args.database
         self.user_data = pulumi.Output.secret(
             pulumi.Output.all(
-                database.host, database.port, database.name, database.user, database.password, args.app_secret, database.ca_certificate, database.migration_user, database.migration_password
+                database.host,
+                database.port,
+                database.name,
+                database.user,
+                database.password,
+                args.app_secret,
+                database.ca_certificate,
+                database.migration_user,
+                database.migration_password,
+                args.app_secret_previous,
             ).apply(
                 lambda values: render_user_data(
                     app_environment(
@@ -109,6 +120,7 @@ class AppFleet(pulumi.ComponentResource):
                         extra_env=args.env,
                         database_migration_user=values[7],
                         database_migration_password=values[8],
+                        app_secret_previous=values[9],
                     ),
                     database_ca=values[6],
                 )
@@ -186,7 +198,7 @@ class AppFleet(pulumi.ComponentResource):
                 delete_before_replace=False,
                 # A droplet from a large snapshot can take minutes to boot; a delete includes the drain.
                 custom_timeouts=pulumi.CustomTimeouts(create="15m", delete="10m"),
-                # user-data carries the database password: keep it encrypted in state.
+                # user-data carries the database password and the app's secrets: keep it encrypted in state.
                 additional_secret_outputs=["userData"],
             ),
         )

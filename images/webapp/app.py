@@ -14,8 +14,9 @@ Config comes only from the environment, which systemd loads from these files:
                          (sessions made with it are still read: the rotation's grace period);
                          on AWS no secret but APP_GENERATION (the fleet generation),
                          and DATABASE_SSLROOTCERT names RDS's bundle, baked in the AMI
-  /run/webapp/secrets.env  AWS only: DATABASE_PASSWORD and APP_SECRET, fetched from SSM
-                         at boot by webapp-secrets.service (fetch_secrets.py)
+  /run/webapp/secrets.env  AWS only: DATABASE_PASSWORD, APP_SECRET and, when set,
+                         APP_SECRET_PREVIOUS, fetched from SSM at boot by
+                         webapp-secrets.service (fetch_secrets.py)
 and which server it is from cloud-init's instance data (the droplet id, the EC2
 instance id, NoCloud's instance-id), read once at start.
 

@@ -6,12 +6,13 @@ and writes only its name into /etc/webapp/app.env:
 
     DATABASE_PASSWORD_PARAMETER="/immutable-web/<stack>/database-password"
     APP_SECRET_PARAMETER="/immutable-web/<stack>/app-secret"
+    APP_SECRET_PREVIOUS_PARAMETER="/immutable-web/<stack>/app-secret-previous"  (a rotation's grace period only)
     AWS_REGION="<region>"
 
 This script, run as root by a oneshot unit ordered before webapp.service:
 
 1. reads /etc/webapp/app.env and, for each secret of SECRET_NAMES (an allow-list:
-   DATABASE_PASSWORD, APP_SECRET) whose <NAME>_PARAMETER it sets, notes the parameter;
+   DATABASE_PASSWORD, APP_SECRET, APP_SECRET_PREVIOUS) whose <NAME>_PARAMETER it sets, notes the parameter;
    a <NAME>_PARAMETER for any other name is ignored (a stack's own env may hold such a
    name, and it must not choose what lands in the app's environment); with none
    (DigitalOcean, where user-data carries the secrets) it does nothing and exits 0;
@@ -55,7 +56,7 @@ APP_ENV = "/etc/webapp/app.env"
 SECRETS_ENV = "/run/webapp/secrets.env"
 # The secrets this script may write into the app's environment, each named in app.env by
 # <NAME>_PARAMETER. An allow-list: app.env's other *_PARAMETER lines are not secrets to fetch.
-SECRET_NAMES = ("DATABASE_PASSWORD", "APP_SECRET")
+SECRET_NAMES = ("DATABASE_PASSWORD", "APP_SECRET", "APP_SECRET_PREVIOUS")
 PARAMETER_SUFFIX = "_PARAMETER"
 IMDS_ENDPOINT = "http://169.254.169.254"
 # What one attempt may wait for one answer, and what all attempts together may take

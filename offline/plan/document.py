@@ -134,12 +134,15 @@ def _stack_config(config: Mapping[str, str], project: Mapping[str, Any]) -> dict
     }
 
 
-def build_plan(stack: str, config_overrides: Mapping[str, Any] | None = None, *, main: Path | None = None) -> dict[str, Any]:
-    """Run the program for ``stack`` under mocks (``main``: another checkout's `__main__.py`) and return its plan document."""
+def build_plan(stack: str, config_overrides: Mapping[str, Any] | None = None, *, secrets: Mapping[str, str] | None = None, main: Path | None = None) -> dict[str, Any]:
+    """Run the program for ``stack`` under mocks and return its plan document.
+
+    ``secrets`` as ``offline.stack_config.stack_config``'s; ``main``: another checkout's `__main__.py`.
+    """
     from offline.harness import MAIN, project_file, run_program, stack_config
 
-    run = run_program(stack, config_overrides=config_overrides, main=main or MAIN)
-    _, secret_keys = stack_config(stack, config_overrides)
+    run = run_program(stack, config_overrides=config_overrides, secrets=secrets, main=main or MAIN)
+    _, secret_keys = stack_config(stack, config_overrides, secrets=secrets)
     return plan_document(run, project_file(), secret_keys)
 
 

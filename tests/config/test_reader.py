@@ -20,7 +20,7 @@ from config.digitalocean import DIGITALOCEAN_REGIONS
 from config.reader import BUILT_CLOUDS, PROJECT, load_settings, read_settings
 from config.values import ConfigError, Values
 from deployments import DEPLOYMENTS
-from offline.harness import list_stacks, project_file, run_program, stack_config
+from offline.harness import TEST_SECRET_PREFIX, list_stacks, project_file, run_program, stack_config
 
 
 def problems(stack: str = "staging", *, plain: tuple[str, ...] = (), **overrides) -> list[str]:
@@ -222,3 +222,49 @@ def test_every_committed_stack_file_is_valid(stack):
     else:
         assert settings.digitalocean is not None and settings.aws is None
         assert settings.stack == stack and settings.digitalocean.region in DIGITALOCEAN_REGIONS
+
+
+def test_the_previous_app_secret_is_optional_and_secret_when_set():
+    config, secret_keys = stack_config("staging")
+    assert load_settings(config, stack="staging", secret_keys=secret_keys).app_secret_previous is None
+    config, secret_keys = stack_config("staging", secrets={"appSecretPrevious": "the-old-secret"})
+    previous = load_settings(config, stack="staging", secret_keys=secret_keys).app_secret_previous
+    assert isinstance(previous, pulumi.Output)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "plain", "expected"),
+    [
+        ("appSecretPrevious", f"{TEST_SECRET_PREFIX}appSecret", False, "is the same as appSecret"),
+        ("appSecretPrevious", "the-old-secret", True, "in plain text in the stack file; remove it and set it encrypted: pulumi config set --secret appSecretPrevious"),
+        ("appSecretPrevious", "the-old\nsecret", False, "holds a line break"),
+        ("appSecret", "a-new\rsecret", False, "holds a line break"),
+    ],
+)
+def test_a_wrong_app_secret_or_previous_one_is_refused_naming_the_key_never_the_value(key, value, plain, expected):
+    config, secret_keys = stack_config("staging", secrets={key: value})
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, stack="staging", secret_keys=[k for k in secret_keys if not (plain and k == f"{PROJECT}:{key}")])
+    assert [p for p in caught.value.problems if p.startswith(f"{PROJECT}:{key}:") and expected in p], caught.value.problems
+    assert value not in str(caught.value)
+
+
+def test_a_previous_app_secret_equal_to_the_new_one_stops_the_real_program_before_any_resource():
+    with pytest.raises(ConfigError) as caught:
+        run_program("aws-staging", secrets={"appSecret": "same-secret-twice", "appSecretPrevious": "same-secret-twice"})
+    assert caught.value.registered_resources == [], "a resource was registered before the config was validated"
+    assert [p.split(":")[1] for p in caught.value.problems] == ["appSecretPrevious"]
+    assert "same-secret-twice" not in str(caught.value)
+
+
+def test_a_plain_text_previous_app_secret_stops_the_offline_plan_with_one_line_naming_the_key(tmp_path, monkeypatch, capsys):
+    from offline.plan import main as plan
+
+    text = (project_files.PROJECT_DIR / "Pulumi.staging.yaml").read_text() + "  immutable-web:appSecretPrevious: hunter2-in-the-repo\n"
+    shutil.copy(project_files.PROJECT_DIR / "Pulumi.yaml", tmp_path)
+    (tmp_path / "Pulumi.staging.yaml").write_text(text)
+    monkeypatch.setattr(project_files, "PROJECT_DIR", tmp_path)
+    assert plan(["--stack", "staging"]) == 2
+    out, err = capsys.readouterr()
+    assert "immutable-web:appSecretPrevious: is in plain text" in err and "pulumi config set --secret appSecretPrevious" in err, err
+    assert "Traceback" not in out + err and "hunter2" not in out + err

@@ -307,3 +307,34 @@ def test_an_app_secret_an_env_file_cannot_hold_is_named_not_printed(tmp_path, mo
         result, output, _ = fetch(tmp_path, write_app_env(tmp_path, **aws_lines(moto, imds.url, APP_SECRET_PARAMETER=SECRET_PARAMETER)))
     last = failed(result, output)
     assert "APP_SECRET:" in last and "line break" in last, last
+
+
+PREVIOUS_PARAMETER = "/immutable-web/staging/app-secret-previous"
+PREVIOUS_APP_SECRET = "wombat-'quokka' $numbat"
+
+
+def test_the_previous_app_secret_lands_in_the_same_private_env_file(tmp_path, moto):
+    """A rotation's grace period (components/aws/fleet.py): a third SecureString, named by APP_SECRET_PREVIOUS_PARAMETER."""
+    moto.trust_everyone()
+    for name, value in ((PARAMETER, PASSWORD), (SECRET_PARAMETER, APP_SECRET), (PREVIOUS_PARAMETER, PREVIOUS_APP_SECRET)):
+        moto.put_secure_string(name, value)
+    credentials = moto.role_credentials()
+    moto.enforce_auth()
+    with MetadataStandIn(credentials) as imds:
+        lines = aws_lines(moto, imds.url, APP_SECRET_PARAMETER=SECRET_PARAMETER, APP_SECRET_PREVIOUS_PARAMETER=PREVIOUS_PARAMETER, APP_SECRET_PREVIOUS_VERSION="1")
+        result, output, _ = fetch(tmp_path, write_app_env(tmp_path, **lines))
+    assert result.returncode == 0, result.stderr
+    for word in ("wombat", "quokka", "numbat"):
+        assert word not in result.stdout + result.stderr, "the previous secret reached the journal"
+    assert fetch_secrets.parse_env_file(output.read_text()) == {"APP_SECRET": APP_SECRET, "APP_SECRET_PREVIOUS": PREVIOUS_APP_SECRET, "DATABASE_PASSWORD": PASSWORD}
+    assert stat.S_IMODE(output.stat().st_mode) == 0o600
+    assert f"APP_SECRET_PREVIOUS from SSM parameter {PREVIOUS_PARAMETER}" in result.stdout
+
+
+def test_a_missing_previous_app_secret_writes_no_secret_at_all(tmp_path, moto, granted_both):
+    """All or nothing, as for the other two: an app started without it would log everyone out, silently."""
+    with MetadataStandIn(granted_both) as imds:
+        lines = aws_lines(moto, imds.url, APP_SECRET_PARAMETER=SECRET_PARAMETER, APP_SECRET_PREVIOUS_PARAMETER="/immutable-web/staging/no-such-previous")
+        result, output, seconds = fetch(tmp_path, write_app_env(tmp_path, **lines))
+    assert "/immutable-web/staging/no-such-previous: HTTP 400 ParameterNotFound" in failed(result, output)
+    assert seconds < 15

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from conftest import DROPLET, require_tools
 
-from components.common.cloud_init import DATABASE_CA_PATH, ENV_FILE_PATH, app_environment, render_env_file, render_user_data
+from components.common.cloud_init import DATABASE_CA_PATH, ENV_FILE_PATH, app_environment, aws_app_environment, render_env_file, render_user_data
 from offline.harness import MOCK_DATABASE_CA
 
 CLOUD_INIT = shutil.which("cloud-init")
@@ -99,3 +99,37 @@ def test_env_values_cannot_inject_lines():
 def test_extra_env_cannot_override_what_the_program_sets():
     with pytest.raises(ValueError, match="DATABASE_PASSWORD"):
         app_environment(**CONNECTION, extra_env={"DATABASE_PASSWORD": "x"})
+
+
+def test_the_previous_app_secret_is_handed_over_only_when_there_is_one():
+    env = app_environment(**CONNECTION, extra_env={}, app_secret_previous="old-s")
+    assert (env["APP_SECRET"], env["APP_SECRET_PREVIOUS"]) == ("s", "old-s")
+    assert "APP_SECRET_PREVIOUS" not in app_environment(**CONNECTION, extra_env={}), "no rotation under way: no line"
+    with pytest.raises(ValueError, match="APP_SECRET_PREVIOUS"):
+        app_environment(**CONNECTION, extra_env={"APP_SECRET_PREVIOUS": "from-env"})
+
+
+AWS_CONNECTION = dict(
+    app_env="aws-staging",
+    app_port=8080,
+    database_host="h",
+    database_port=1,
+    database_name="d",
+    database_user="u",
+    database_password_parameter="/p/database-password",
+    database_password_version=1,
+    app_secret_parameter="/p/app-secret",
+    app_secret_version=3,
+    region="us-east-1",
+    drain_seconds=20,
+    extra_env={},
+)
+
+
+def test_on_aws_the_previous_app_secret_is_named_with_its_version_never_carried():
+    env = aws_app_environment(**AWS_CONNECTION, app_secret_previous_parameter="/p/app-secret-previous", app_secret_previous_version=2)
+    assert (env["APP_SECRET_PREVIOUS_PARAMETER"], env["APP_SECRET_PREVIOUS_VERSION"]) == ("/p/app-secret-previous", "2")
+    assert not {"APP_SECRET", "APP_SECRET_PREVIOUS"} & set(env)
+    assert not {name for name in aws_app_environment(**AWS_CONNECTION) if name.startswith("APP_SECRET_PREVIOUS")}
+    with pytest.raises(ValueError, match="both a name and a version"):
+        aws_app_environment(**AWS_CONNECTION, app_secret_previous_parameter="/p/app-secret-previous")

@@ -145,3 +145,11 @@ def test_firewall_closes_ssh_by_default_and_opens_app_port_to_the_balancer_only(
 def test_firewall_opens_ssh_to_the_allow_list(cidrs):
     firewall = build(ssh_allow_cidrs=cidrs, ssh_keys=["1"]).of_type(FIREWALL)[0]
     assert {"protocol": "tcp", "portRange": "22", "sourceAddresses": cidrs} in firewall.inputs["inboundRules"]
+
+
+def test_user_data_carries_the_previous_app_secret_only_when_set_and_stays_secret():
+    assert not any("APP_SECRET_PREVIOUS" in droplet.inputs["userData"] for droplet in build().of_type(DROPLET)), "no rotation under way: no line"
+    for droplet in build(app_secret_previous=pulumi.Output.secret("old-s3cret")).of_type(DROPLET):
+        assert "userData" in droplet.secret_inputs, droplet.name
+        env = next(entry["content"] for entry in yaml.safe_load(droplet.inputs["userData"])["write_files"] if entry["path"] == ENV_FILE_PATH)
+        assert 'APP_SECRET="s3cret"\nAPP_SECRET_PREVIOUS="old-s3cret"\n' in env, droplet.name
