@@ -7,7 +7,7 @@ own images (components/aws/promoted_image.py). The copies are resources of their
 own, not part of the Packer bake, so adding a region to an image that is already
 baked copies that same, tested AMI there and bakes nothing.
 
-Every input of a copy but its tags forces a new one in the provider (name,
+Every input set here but the tags forces a new copy in the provider (name,
 source AMI and region, encryption, the resource's region), so a new image
 replaces each copy: the new copy is made, and the old one is retained (see
 `retain_on_delete`). Removing a region drops its copy from the stack and keeps
