@@ -1,7 +1,7 @@
 """The AWS deployment: bake (or promote) an AMI, replace the fleet group by group, keep state outside.
 
-    config ──► ImageBuild (base, amazon-ebs) ──► ImageBuild (app) ──┐      (aws-staging bakes;
-               or AwsPromotedImage (AMI by name, owners=self) ──────┤       aws-prod promotes)
+    config ──► ImageBuild (base, amazon-ebs) ──► ImageBuild (app) ──┬──► AwsImageCopies (an AmiCopy per imageCopyRegions)
+               or AwsPromotedImage (AMI by name, owners=self) ──────┤      (aws-staging bakes and copies; aws-prod promotes)
     AwsNetwork (VPC, 2+ zones, security groups) ──► AwsDatabase ────┤      (RDS + the password in SSM)
                                                 └─► AwsLoadBalancer ┼──► AwsFleet: launch template,
     hosted zone (looked up) ──► ACM certificate, AwsDns (alias) ◄───┘       group ► HealthGate ► group ...
@@ -19,6 +19,7 @@ import pulumi
 from components.aws.database import AwsDatabase, AwsDatabaseArgs
 from components.aws.dns import AwsDns, AwsDnsArgs, hosted_zone_id
 from components.aws.fleet import AwsDatabaseConnection, AwsFleet, AwsFleetArgs
+from components.aws.image_copies import AwsImageCopies, AwsImageCopiesArgs
 from components.aws.load_balancer import AwsHealthCheck, AwsLoadBalancer, AwsLoadBalancerArgs
 from components.aws.network import AwsNetwork, AwsNetworkArgs
 from components.aws.promoted_image import AwsPromotedImage, AwsPromotedImageArgs
@@ -53,7 +54,7 @@ def deploy(settings: StackSettings, project_dir: Path) -> None:
         "network",
         AwsNetworkArgs(region=cloud.region, cidr_block=cloud.vpc_cidr, availability_zone_count=cloud.availability_zone_count, app_port=app.port, tags=tags, name_prefix=prefix),
     )
-    image, source_hash = _image(settings, cloud, project_dir)
+    image, source_hash = _image(settings, cloud, project_dir, tags)
 
     database = AwsDatabase(
         "database",
@@ -148,29 +149,40 @@ def deploy(settings: StackSettings, project_dir: Path) -> None:
         pulumi.export("schemaRevision", schema)
 
 
-def _image(settings: StackSettings, cloud: AwsSettings, project_dir: Path) -> tuple[ImageBuild | AwsPromotedImage, str]:
-    """The app AMI: baked here (bake mode) or the one a baking stack made (promote mode), and its content hash."""
+def _image(settings: StackSettings, cloud: AwsSettings, project_dir: Path, tags: dict[str, str]) -> tuple[ImageBuild | AwsPromotedImage, str]:
+    """The app AMI: baked here and copied to `imageCopyRegions` (bake mode) or the one a baking stack made (promote mode), and its content hash."""
     app = settings.app
     base_hash, app_hash = image_source_hashes(project_dir, base_image=AWS_BASE_IMAGE, app_name=app.name)
     if settings.image.mode == ImageMode.PROMOTE:
         assert settings.image.source_hash is not None  # load_settings guarantees it in promote mode
         name = app_image_name(app.name, app.version, settings.image.source_hash)
         return AwsPromotedImage("app-image", AwsPromotedImageArgs(image_name=name, region=cloud.region)), settings.image.source_hash
-    # Packer copies the AMI to the other regions as part of the bake (amazon-ebs `ami_regions`).
-    packer_region = {"aws_region": cloud.region, "aws_copy_regions": list(cloud.image_copy_regions)}
+    # Packer bakes in the stack's region only; the copies to other regions are AmiCopy resources
+    # (AwsImageCopies), not the bake's `ami_regions`: a region added after a bake must copy the
+    # existing AMI, and the bake re-runs only when the image's sources change. The base is
+    # needed only here, as the app bake's source: it is never copied. (The templates still
+    # declare `aws_copy_regions`, default []; deleting it would edit the image sources, which
+    # name every image on both clouds, and so re-bake and replace every fleet for nothing.)
+    packer_region = {"aws_region": cloud.region}
     base = ImageBuild(
         "base-image",
         ImageBuildArgs(template_dir="images/base", build="amazon-ebs.base", image_name=base_image_name(base_hash), source_hash=base_hash, variables=packer_region),
     )
+    image_name = app_image_name(app.name, app.version, app_hash)
     image = ImageBuild(
         "app-image",
         ImageBuildArgs(
             template_dir="images/app",
             build="amazon-ebs.app",
-            image_name=app_image_name(app.name, app.version, app_hash),
+            image_name=image_name,
             source_hash=app_hash,
             variables={"base_image": base.image_id, "app_name": app.name, "app_version": app.version, "source_hash": app_hash, **packer_region},
             extra_triggers=[base.image_id],
         ),
     )
+    if cloud.image_copy_regions:
+        AwsImageCopies(
+            "app-image-copies",
+            AwsImageCopiesArgs(source_image_id=image.image_id, source_region=cloud.region, image_name=image_name, regions=cloud.image_copy_regions, tags=tags),
+        )
     return image, app_hash

@@ -16,7 +16,8 @@ Source read: hashicorp/terraform-provider-aws (the provider pulumi-aws 7.x bridg
   the v6 ForceNew sets match 5.46 except where such entries are listed.
 * Not re-checked against v6, so taken from 5.46 only: vpc_.go, vpc_internet_gateway.go,
   vpc_route*.go, vpc_security_group*.go, ec2_launch_template.go, autoscaling/group.go,
-  elbv2/listener.go, acm/certificate_validation.go, rds/*.go, iam/*.go. The index's
+  elbv2/listener.go, acm/certificate_validation.go, rds/*.go, iam/*.go, ec2/ec2_ami_copy.go
+  (its `region`, which v6 adds to most regional resources, is from the v6 region guide). The index's
   default copies of rds/instance.go, vpc_.go, vpc_route.go and vpc_route_table.go
   were older than 5.46, so they were not used.
 
@@ -62,6 +63,11 @@ Not ForceNew, so updated in place (Update function, file:line):
   iam/role: assumeRolePolicy (role.go:340), description (369), maxSessionDuration (382).
   iam/rolePolicy: policy (PutRolePolicy, role_policy.go:94).
   iam/instanceProfile: role (instance_profile.go:212).
+  ec2/amiCopy: description and deprecationTime (resourceAMIUpdate, ec2/ec2_ami.go:468-485,
+    which aws_ami_copy shares), tags. destinationOutpostArn is neither ForceNew
+    (ec2_ami_copy.go:68) nor updated. Its delete is resourceAMIDelete (ec2_ami.go:490):
+    DeregisterImage, then DeleteSnapshot for each EBS snapshot, since the copy sets
+    manage_ebs_snapshots (ec2_ami_copy.go:302).
   lb/loadBalancer: securityGroups, subnets and subnetMappings are updated in place
     (SetSecurityGroups / SetSubnets, load_balancer.go:574-609) unless CustomizeDiff
     forces a replacement (see AWS_CONDITIONAL_FORCE_NEW). ipAddressType is updated in
@@ -217,6 +223,15 @@ AWS_FORCE_NEW: dict[str, tuple[str, ...]] = {
         "namePrefix",  # iam/instance_profile.go:69
         "path",  # iam/instance_profile.go:77
     ),
+    "aws:ec2/amiCopy:AmiCopy": (
+        "encrypted",  # ec2/ec2_ami_copy.go:139
+        "ephemeralBlockDevices",  # ec2/ec2_ami_copy.go:145
+        "kmsKeyId",  # ec2/ec2_ami_copy.go:194
+        "name",  # ec2/ec2_ami_copy.go:208
+        "sourceAmiId",  # ec2/ec2_ami_copy.go:241
+        "sourceAmiRegion",  # ec2/ec2_ami_copy.go:246
+        "region",  # v6 guides/enhanced-region-support.html.markdown: "Changing the value of `region` will force resource replacement" (not in 5.46)
+    ),
     "aws:ec2/vpcEndpoint:VpcEndpoint": (
         "serviceName",  # ec2/vpc_endpoint.go:157
         "vpcEndpointType",  # ec2/vpc_endpoint.go:174
@@ -273,6 +288,7 @@ AWS_CONDITIONAL_FORCE_NEW: dict[str, list[tuple[str, str]]] = {
     "aws:autoscaling/group:Group": [],  # CustomizeDiff (autoscaling/group.go:928-990) only marks launch template IDs unknown
     "aws:acm/certificate:Certificate": [],  # CustomizeDiff only computes domain_validation_options / SANs / pending_renewal
     "aws:lb/targetGroup:TargetGroup": [],  # CustomizeDiff only validates health_check / lambda settings
+    "aws:ec2/amiCopy:AmiCopy": [],  # CustomizeDiff is verify.SetTagsDiff only (ec2/ec2_ami_copy.go:268)
 }
 
 BEHAVIOUR_NOTES = """

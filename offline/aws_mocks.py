@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from offline.mock_ids import auto_name, digest
+from offline.mock_ids import auto_name, digest, uuid
 
 ACCOUNT = "123456789012"
 # The hosted zone id of every ALB in a region (Route53 alias targets name it). us-east-1's; others are documented per region.
@@ -150,6 +150,27 @@ def _launch_template(name: str, inputs: dict[str, Any], key: tuple[str, ...], re
     return template_id, {"arn": _arn("ec2", region, f"launch-template/{template_id}"), "name": inputs.get("name") or auto_name(name, *key), "latestVersion": 1, "defaultVersion": 1}
 
 
+def _ami_copy(name: str, inputs: dict[str, Any], key: tuple[str, ...], region: str) -> tuple[str, dict[str, Any]]:
+    """A copy lives in its own `region` (pulumi-aws 7's per-resource region), not the provider's; an AMI's ARN has no account."""
+    copy_region = inputs.get("region") or region
+    image_id = _hex_id("ami", *key)
+    return image_id, {
+        "region": copy_region,
+        "arn": f"arn:aws:ec2:{copy_region}::image/{image_id}",
+        "ownerId": ACCOUNT,
+        "architecture": "x86_64",
+        "virtualizationType": "hvm",
+        "rootDeviceName": "/dev/xvda",
+        "rootSnapshotId": _hex_id("snap", *key),
+        "enaSupport": True,
+        "imageType": "machine",
+        # Encrypted without a kms_key_id: the region's default EBS key (the provider reads its ARN back).
+        "kmsKeyId": f"arn:aws:kms:{copy_region}:{ACCOUNT}:key/{uuid('aws/ebs', copy_region)}" if inputs.get("encrypted") else "",
+        "manageEbsSnapshots": True,
+        "public": False,
+    }
+
+
 def _group(name: str, inputs: dict[str, Any], key: tuple[str, ...], region: str) -> tuple[str, dict[str, Any]]:
     physical = inputs.get("name") or auto_name(name, *key)
     return physical, {"name": physical, "arn": _arn("autoscaling", region, f"autoScalingGroup:{digest(*key)[:8]}-{digest(*key)[8:12]}:autoScalingGroupName/{physical}")}
@@ -180,6 +201,7 @@ RESOURCES: Mapping[str, Handler] = {
     "aws:iam/instanceProfile:InstanceProfile": _named("iam", "instance-profile/", global_service=True),
     "aws:ec2/launchTemplate:LaunchTemplate": _launch_template,
     "aws:autoscaling/group:Group": _group,
+    "aws:ec2/amiCopy:AmiCopy": _ami_copy,
 }
 
 

@@ -78,3 +78,28 @@ def test_removing_database_protection_is_flagged():
     before, changed = plan("aws-prod"), plan("aws-prod", dbProtect=False)
     text = render_diff(before, changed)
     assert "database-postgres" in text and "protect" in text
+
+
+COPY_REGION = {"imageCopyRegions": ["us-west-2"]}
+
+
+def test_adding_a_copy_region_to_a_baked_image_copies_it_and_bakes_nothing():
+    """The bug this guards: Packer's `ami_regions` copied only during a bake, so a region added later got nothing."""
+    before, copying = plan("aws-staging"), plan("aws-staging", **COPY_REGION)
+    assert actions(before, copying) == {"app-image-copies-us-west-2": "create"}
+    assert not new_generation(before, copying)
+
+
+def test_a_version_bump_replaces_the_copy_and_keeps_the_old_one_in_the_cloud():
+    before, bumped = plan("aws-staging", **COPY_REGION), plan("aws-staging", appVersion="1.5.0", **COPY_REGION)
+    assert actions(before, bumped) == {"app-image-packer": "replace", "app-image-copies-us-west-2": "replace", **FLEET_GENERATION}
+    (copy,) = [change for change in diff_plans(before, bumped) if change.name == "app-image-copies-us-west-2"]
+    assert "provider replaces on: name, sourceAmiId" in copy.reason
+    assert "retain-on-delete: the old one is left in the cloud" in copy.reason
+
+
+def test_dropping_a_copy_region_removes_the_copy_from_the_stack_only():
+    before, dropped = plan("aws-staging", **COPY_REGION), plan("aws-staging")
+    (change,) = diff_plans(before, dropped)
+    assert (change.name, change.action) == ("app-image-copies-us-west-2", "delete")
+    assert "retain-on-delete: left in the cloud" in change.reason

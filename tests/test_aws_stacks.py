@@ -284,3 +284,31 @@ def test_everything_taggable_carries_the_stack_tags(aws_staging):
             if isinstance(tags, list):  # auto-scaling groups: key, value, propagate_at_launch
                 tags = {tag["key"]: tag["value"] for tag in tags}
             assert {"app": "hello", "stack": "aws-staging", "managed-by": "pulumi", "team": "web"}.items() <= tags.items(), resource.name
+
+
+AMI_COPY = "aws:ec2/amiCopy:AmiCopy"
+
+
+@pytest.fixture(scope="module")
+def aws_staging_copying() -> StackRun:
+    """aws-staging with a promoting stack in us-west-2 to serve."""
+    return run_program("aws-staging", config_overrides={"imageCopyRegions": ["us-west-2"]})
+
+
+def test_a_copy_region_gets_one_retained_copy_of_the_baked_ami_under_its_name(aws_staging_copying):
+    run = aws_staging_copying
+    (copy,) = run.of_type(AMI_COPY)
+    assert copy.inputs["region"] == "us-west-2" and copy.outputs["arn"].startswith("arn:aws:ec2:us-west-2::image/ami-")
+    assert copy.inputs["sourceAmiId"] == run.outputs["imageId"] and copy.inputs["sourceAmiRegion"] == run.config["aws:region"], "the copy is of the AMI this stack just baked, where it baked it"
+    assert copy.inputs["name"] == run.outputs["imageName"], "aws-prod looks the AMI up by the baked name"
+    assert copy.options["retain_on_delete"] is True, "a replaced or dropped copy must stay: a rollback or another stack may still need it"
+    assert copy.parent_name == "app-image-copies" and run.named("app-image-copies").type == "immutable-web:aws:ImageCopies"
+    assert {"app": "hello", "stack": "aws-staging", "managed-by": "pulumi", "team": "web", "Name": run.outputs["imageName"]}.items() <= copy.inputs["tags"].items()
+    bake = run.named("app-image-packer")
+    assert bake.urn in copy.options["dependencies"], "the copy waits for the bake"
+    assert not any("aws_copy_regions" in key for command in run.of_type(COMMAND) for key in command.inputs.get("environment", {})), "Packer copies nothing: the AmiCopy does"
+
+
+def test_no_copy_region_no_copy_and_a_promoting_stack_never_copies(aws_staging, aws_prod):
+    assert aws_staging.config.get("immutable-web:imageCopyRegions", "[]") == "[]", "aws-staging's stack file lists no copy region"
+    assert aws_staging.of_type(AMI_COPY) == [] and aws_prod.of_type(AMI_COPY) == []

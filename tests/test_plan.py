@@ -264,6 +264,7 @@ def test_each_provider_force_new_input_is_a_replacement(resource_type, key, rule
         ("digitalocean:index/droplet:Droplet", "ipv6", False, True),  # ForceNewIfChange: only true -> false
         ("digitalocean:index/databaseCluster:DatabaseCluster", "region", "nyc3", "ams3"),  # migrated in place
         ("digitalocean:index/droplet:Droplet", "size", "s-1vcpu-1gb", "s-2vcpu-4gb"),  # resized in place
+        ("aws:ec2/amiCopy:AmiCopy", "tags", {"team": "web"}, {"team": "shop"}),  # tags: in place (@Tags(identifierAttribute="id"), ec2_ami_copy.go:27)
     ],
 )
 def test_inputs_the_provider_changes_in_place_are_updates(resource_type, key, old, new):

@@ -130,6 +130,8 @@ def _changed(b: Mapping[str, Any], a: Mapping[str, Any]) -> Change | None:
     if forced:
         why.append("provider replaces on: " + ", ".join(forced))
     order = "delete old, then create new" if a["options"]["deleteBeforeReplace"] else "create new, then delete old"
+    if b["options"].get("retainOnDelete"):
+        order += "; retain-on-delete: the old one is left in the cloud, removed from the stack"
     # The engine refuses a replacement only when the resource is protected before and after
     # (unprotecting and replacing in one update is allowed).
     refused = bool(b["options"].get("protect")) and bool(a["options"].get("protect"))

@@ -41,3 +41,8 @@ def test_the_tables_replacing_inputs_reach_the_mocks_and_the_plan():
     assert {"storageEncrypted", "dbName", "username"} <= always_replaces("aws:rds/instance:Instance")
     assert "instanceClass" not in always_replaces("aws:rds/instance:Instance"), "RDS resizes in place (ModifyDBInstance)"
     assert always_replaces("aws:ec2/launchTemplate:LaunchTemplate") == {"name", "namePrefix"}
+
+
+def test_every_ami_copy_input_but_tags_and_description_replaces_it():
+    """ec2/ec2_ami_copy.go: name, source AMI and region, encryption and key are ForceNew; v6 adds `region` (its region guide)."""
+    assert always_replaces("aws:ec2/amiCopy:AmiCopy") == {"name", "sourceAmiId", "sourceAmiRegion", "encrypted", "kmsKeyId", "ephemeralBlockDevices", "region"}
