@@ -13,8 +13,11 @@ export DEBIAN_FRONTEND=noninteractive
 APT_OFFLINE=${APT_OFFLINE:-false}
 # What the app needs, and nothing else (cloud-init and openssh-server come with every stock image):
 # the database driver, the schema migrations tool (python3-alembic pulls in SQLAlchemy and Mako),
-# the session cookie's cipher (python3-cryptography); nftables keeps the metadata endpoint to root (below).
-PACKAGES="python3 python3-psycopg2 python3-alembic python3-cryptography ca-certificates nftables"
+# the session cookie's cipher (python3-cryptography); nftables keeps the metadata endpoint to root (below);
+# rsyslog and its TLS driver (rsyslog-gnutls) ship the journal off the server when user-data names a
+# destination (components/common/cloud_init.py writes the forwarding rule; without one, logs stay local);
+# logrotate keeps the local copies rsyslog writes under /var/log bounded.
+PACKAGES="python3 python3-psycopg2 python3-alembic python3-cryptography ca-certificates nftables rsyslog rsyslog-gnutls logrotate"
 
 # On a cloud, cloud-init may still be configuring the builder when Packer connects.
 if command -v cloud-init >/dev/null 2>&1; then
