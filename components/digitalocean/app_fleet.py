@@ -23,6 +23,7 @@ import pulumi
 import pulumi_digitalocean as digitalocean
 
 from components.common.cloud_init import app_environment, render_user_data
+from components.common.log_shipping import LogDestination
 from components.common.naming import droplet_hostname
 from components.common.rollout import RolloutStrategy, rollout_waves
 from components.health_gate import GateSettings, HealthGate, HealthGateArgs
@@ -68,6 +69,8 @@ class AppFleetArgs:
     tags: Sequence[str] = ()
     ssh_keys: Sequence[str] = ()
     ssh_allow_cidrs: Sequence[str] = ()
+    log_destination: LogDestination | None = None
+    """Where the droplets ship their logs; None: logs stay on each droplet."""
 
 
 # Any change to a droplet replaces it. The provider would update some fields in place, each
@@ -111,6 +114,7 @@ class AppFleet(pulumi.ComponentResource):
                         database_migration_password=values[8],
                     ),
                     database_ca=values[6],
+                    log_destination=args.log_destination,
                 )
             )
         )
