@@ -100,7 +100,7 @@ template(name="immutable-web-rfc5424" type="list") {{
     constant(value="\\" image=\\"") property(name="$.image")
     constant(value="\\" app=\\"") property(name="$.app")
     constant(value="\\" version=\\"") property(name="$.version")
-    constant(value="\\"] ") property(name="msg" droplastlf="on")
+    constant(value="\\"]") property(name="msg" spifno1stsp="on") property(name="msg" droplastlf="on")
 }}
 
 ruleset(name="immutable-web-ship") {{

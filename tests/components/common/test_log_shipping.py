@@ -95,7 +95,8 @@ def test_a_line_reaches_a_tls_receiver_carrying_the_servers_identity(tmp_path):
     # RFC 5424, with the identity in structured data.
     assert line.startswith("<") and ">1 " in line, line
     assert f'[{SD_ID} instance="i-0123456789abcdef0" image="hello-1.4.2-0123456789ab" app="hello" version="1.4.2"]' in line, line
-    assert " webapp " in line, line
+    assert line.endswith('version="1.4.2"] GET / 200 shipped-line'), line
+    assert " webapp " in line, "the tag (APP-NAME) is kept"
 
 
 @needs_rsyslog
