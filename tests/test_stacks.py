@@ -136,7 +136,7 @@ def test_outputs_hold_no_secret_in_plain_text(stack, staging, prod):
     run = {"staging": staging, "prod": prod}[stack]
     text = json.dumps(run.outputs)
     assert MOCK_DB_PASSWORD_PREFIX not in text and TEST_SECRET_PREFIX not in text and "mock-admin-password" not in text
-    assert set(run.outputs) == {"url", "loadBalancerIp", "imageId", "imageName", "imageSourceHash", "appVersion", "dropletNames", "dropletIds", "databaseHost"}
+    assert set(run.outputs) == {"url", "loadBalancerIp", "imageId", "imageName", "imageSourceHash", "appVersion", "logShipping", "dropletNames", "dropletIds", "databaseHost"}
 
 
 def test_fleet_firewall_opens_the_app_only_to_the_load_balancer(staging):
