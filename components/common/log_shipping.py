@@ -40,8 +40,8 @@ IMAGE_ENV_PATH = "/etc/webapp/image.env"
 CLOUD_INIT_LOG = "/var/log/cloud-init.log"
 
 # The bound on what a server keeps while the destination is away: 64 MiB on disk (about
-# 100,000 lines: a queued message takes ~600 bytes on disk, its properties included), plus up
-# to QUEUE_MEMORY_LINES in memory. Beyond that new lines are dropped, not waited for.
+# 116,000 request-log lines: a 53-byte line takes 577 bytes queued, its properties included;
+# benchmarks/log_queue.py measures it), plus up to QUEUE_MEMORY_LINES in memory. Beyond that new lines are dropped, not waited for.
 QUEUE_MAX_DISK_MIB = 64
 QUEUE_MEMORY_LINES = 10000
 # rsyslog's private enterprise number for example structured data (RFC 5424 section 7.2.2 wants one).
