@@ -131,12 +131,12 @@ def test_with_the_receiver_down_the_server_keeps_serving_and_the_lines_arrive_wh
     markers = [f"/during-outage-{n}-{time.time_ns()}" for n in range(20)]
     try:
         for marker in markers:
-            # Paths that touch no database: what is tested is that logging never makes the app wait.
+            # Paths that touch no database (/readyz may still say "starting" this soon after boot: its
+            # status is not the point): what is tested is that logging never makes the app wait.
             for path in (marker, "/readyz"):
                 started = time.monotonic()
                 answer = server.http_get(path)
                 assert answer is not None and time.monotonic() - started < 3, f"{path}: the server stalled while the receiver was down"
-            assert answer[0] == 200, f"/readyz during the outage: {answer}"
         assert not any(markers[0] in line for line in receiver.lines())
     finally:
         receiver.start()
