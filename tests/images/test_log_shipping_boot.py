@@ -109,6 +109,12 @@ def server(image, postgres, receiver, staging):
 
 
 def test_the_apps_request_line_arrives_within_seconds_with_the_servers_identity(server, receiver, staging):
+    # The shipper starts when cloud-init's rsyslog module has written the rule (rsyslog then sends what it
+    # queued since): under TCG that can come after the app is healthy. Measured, then the steady-state delay.
+    healthy = time.monotonic()
+    first, seen = receiver.wait_for(f"[{SD_ID} ", BOOT_TIMEOUT_SECONDS)
+    assert first is not None, f"no line from the server within {BOOT_TIMEOUT_SECONDS}s of it being healthy"
+    print(f"\nfirst shipped line at the receiver {seen - healthy:.1f}s after /healthz was 200")
     marker = f"/shipped-{time.time_ns()}"
     sent = time.monotonic()
     server.http_get(marker)
