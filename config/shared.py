@@ -168,7 +168,7 @@ def read_dns(values: Values, app_name: str) -> DnsSettings:
 
 
 def read_logs(values: Values) -> LogDestination | None:
-    """Where the servers ship their logs (TLS syslog), or None: logs stay on each server."""
+    """Where the servers ship their logs (RELP over TLS), or None: logs stay on each server."""
     destination = values.optional("logDestination")
     ca = values.optional("logDestinationCa")
     if ca is not None:

@@ -1,4 +1,4 @@
-"""A real TLS syslog receiver on 127.0.0.1 for the tests: Debian's rsyslogd (imtcp + gtls), unprivileged config.
+"""A real RELP receiver over TLS on 127.0.0.1 for the tests: Debian's rsyslogd (imrelp), unprivileged config.
 
     with SyslogReceiver(tmp_path, host_name="logs.test") as receiver:
         receiver.port                 # where it listens (127.0.0.1)
@@ -6,10 +6,12 @@
         receiver.wait_for("needle", timeout=30)   # the received line holding it, and when it arrived
         receiver.stop(); receiver.start()         # an outage, and the destination's return (same port)
 
-It is the kind of receiver a stack's ``logDestination`` names: RFC 5425 (syslog over
-TLS, octet-counted framing), a server certificate issued for ``host_name`` by a CA
-made here. It writes every message as received (``%rawmsg%``) to ``messages.log``,
-one a line, so a test reads what the sender really sent. Its own config, work
+It is the kind of receiver a stack's ``logDestination`` names: RELP over TLS (librelp
+through OpenSSL), a server certificate issued for ``host_name`` by a CA made here; it
+does not ask for the sender's certificate. It writes every message as received
+(``%rawmsg%``) to ``messages.log``, one a line, so a test reads what the sender really
+sent. Its main queue is direct: imrelp acknowledges a line only once the file action
+has written it, so "acknowledged" means "in messages.log". Its own config, work
 directory and pid file under ``root``; it needs no privilege (the port is > 1024).
 """
 
@@ -25,11 +27,11 @@ RSYSLOGD = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
 
 
 def available() -> bool:
-    """rsyslogd with its TLS driver (rsyslog-gnutls), and openssl to make the certificates."""
-    return Path(RSYSLOGD).exists() and any(Path("/usr/lib").glob("*/rsyslog/lmnsd_gtls.so")) and shutil.which("openssl") is not None
+    """rsyslogd with its RELP modules (rsyslog-relp), and openssl to make the certificates."""
+    return Path(RSYSLOGD).exists() and any(Path("/usr/lib").glob("*/rsyslog/imrelp.so")) and shutil.which("openssl") is not None
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -39,7 +41,7 @@ class SyslogReceiver:
     def __init__(self, root: Path, *, host_name: str = "localhost"):
         self.root = root
         self.host_name = host_name
-        self.port = _free_port()
+        self.port = free_port()
         self.messages = root / "messages.log"
         self.process: subprocess.Popen | None = None
 
@@ -49,11 +51,11 @@ class SyslogReceiver:
         key, cert = self._make_certificates()
         self.config = self.root / "receiver.conf"
         self.config.write_text(
-            f"""global(workDirectory="{self.root / "work"}"
-       DefaultNetstreamDriver="gtls" DefaultNetstreamDriverCAFile="{self.ca_file}"
-       DefaultNetstreamDriverCertFile="{cert}" DefaultNetstreamDriverKeyFile="{key}")
-module(load="imtcp" StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.AuthMode="anon")
-input(type="imtcp" address="127.0.0.1" port="{self.port}")
+            f"""global(workDirectory="{self.root / "work"}")
+main_queue(queue.type="Direct")
+module(load="imrelp" tls.tlslib="openssl")
+input(type="imrelp" address="127.0.0.1" port="{self.port}" tls="on"
+      tls.caCert="{self.ca_file}" tls.myCert="{cert}" tls.myPrivKey="{key}")
 template(name="raw" type="string" string="%rawmsg%\\n")
 action(type="omfile" file="{self.messages}" template="raw" flushOnTXEnd="on" asyncWriting="off")
 """

@@ -24,12 +24,12 @@ def settings_problems(**overrides) -> list[str]:
     ("overrides", "key", "allowed"),
     [
         ({"logDestination": "logs.example.com"}, "logDestination", "host:port"),
-        ({"logDestination": "Logs.Example.com:6514"}, "logDestination", "lower-case DNS name"),
-        ({"logDestination": "tcp://logs.example.com:6514"}, "logDestination", "host:port"),
-        ({"logDestination": "203.0.113.9:6514"}, "logDestination", "is an address"),
+        ({"logDestination": "Logs.Example.com:2514"}, "logDestination", "lower-case DNS name"),
+        ({"logDestination": "tcp://logs.example.com:2514"}, "logDestination", "host:port"),
+        ({"logDestination": "203.0.113.9:2514"}, "logDestination", "is an address"),
         ({"logDestination": "logs.example.com:70000"}, "logDestination", "from 1 to 65535"),
         ({"logDestination": "logs.example.com:0"}, "logDestination", "from 1 to 65535"),
-        ({"logDestination": "logs.example.com:6514", "logDestinationCa": "not a certificate"}, "logDestinationCa", "PEM certificates"),
+        ({"logDestination": "logs.example.com:2514", "logDestinationCa": "not a certificate"}, "logDestinationCa", "PEM certificates"),
         ({"logDestinationCa": MOCK_DATABASE_CA}, "logDestinationCa", "logDestination is empty"),
     ],
 )
@@ -39,9 +39,9 @@ def test_bad_log_setting_is_refused_naming_the_key(overrides, key, allowed):
 
 
 def test_a_destination_and_its_ca_become_settings():
-    config, secret_keys = stack_config("staging", {"logDestination": "logs.example.com:6514", "logDestinationCa": MOCK_DATABASE_CA})
+    config, secret_keys = stack_config("staging", {"logDestination": "logs.example.com:2514", "logDestinationCa": MOCK_DATABASE_CA})
     settings = load_settings(config, stack="staging", secret_keys=secret_keys)
-    assert settings.logs == LogDestination(host="logs.example.com", port=6514, ca=MOCK_DATABASE_CA)
+    assert settings.logs == LogDestination(host="logs.example.com", port=2514, ca=MOCK_DATABASE_CA)
 
 
 def test_without_a_destination_logs_stay_local_and_the_plan_says_so(staging):
@@ -52,7 +52,7 @@ def test_without_a_destination_logs_stay_local_and_the_plan_says_so(staging):
 
 @pytest.mark.parametrize("stack", ["staging", "aws-staging"])
 def test_both_clouds_user_data_ships_logs_to_the_destination(stack):
-    run = run_program(stack, config_overrides={"logDestination": "logs.example.com:6514", "logDestinationCa": MOCK_DATABASE_CA})
+    run = run_program(stack, config_overrides={"logDestination": "logs.example.com:2514", "logDestinationCa": MOCK_DATABASE_CA})
     if stack == "staging":
         user_data = run.of_type("digitalocean:index/droplet:Droplet")[0].inputs["userData"]
     else:
@@ -60,5 +60,5 @@ def test_both_clouds_user_data_ships_logs_to_the_destination(stack):
     document = yaml.safe_load(user_data)
     assert any(f["path"] == LOG_CA_PATH for f in document["write_files"]), stack
     (rule,) = document["rsyslog"]["configs"]
-    assert rule["filename"] == RSYSLOG_CONFIG_FILENAME and 'target="logs.example.com" port="6514"' in rule["content"], stack
-    assert run.outputs["logShipping"].startswith("tls syslog to logs.example.com:6514"), stack
+    assert rule["filename"] == RSYSLOG_CONFIG_FILENAME and 'target="logs.example.com" port="2514"' in rule["content"], stack
+    assert run.outputs["logShipping"].startswith("relp over tls to logs.example.com:2514"), stack
