@@ -19,7 +19,9 @@ The contract with the image (see ``images/webapp/webapp.service``):
 * when the stack names a log destination, the destination's CA (public) and
   the rsyslog rule that ships the journal there (``components.common.log_shipping``,
   through cloud-init's ``rsyslog`` module, which restarts rsyslog). The rule
-  holds no credential: the receiver is authenticated by its certificate.
+  holds no credential: the receiver is authenticated by its certificate, and the
+  key the server presents for RELP's TLS is made on the server at its first boot
+  (the base image's ``rsyslog-sender-key.service``), never carried here.
 
 Everything here is a pure function so it can be tested without Pulumi.
 """
