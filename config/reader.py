@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 
 import pulumi
 
+from components.common.log_shipping import LogDestination
 from config.aws import DIGITALOCEAN_ONLY_KEYS, AwsSettings, read_aws
 from config.digitalocean import AWS_ONLY_KEYS, DigitalOceanSettings, read_digitalocean
-from config.shared import AppSettings, Cloud, DatabaseSettings, DnsSettings, FleetSettings, ImageSettings, read_app, read_database, read_dns, read_fleet, read_image
+from config.shared import AppSettings, Cloud, DatabaseSettings, DnsSettings, FleetSettings, ImageSettings, read_app, read_database, read_dns, read_fleet, read_image, read_logs
 from config.values import PROJECT, ConfigError, Values
 
 # Config namespaces this program's stacks use: its own, the providers' (DigitalOcean, AWS), and Pulumi's.
@@ -38,6 +39,8 @@ class StackSettings:
     fleet: FleetSettings
     database: DatabaseSettings
     dns: DnsSettings
+    logs: LogDestination | None
+    """Where the servers ship their logs; None: they stay on each server."""
     digitalocean: DigitalOceanSettings | None
     """The DigitalOcean part: set exactly when `cloud` is digitalocean."""
     aws: AwsSettings | None
@@ -104,6 +107,7 @@ def read_settings(values: Values, *, stack: str, secret: Collection[str], full: 
     fleet = read_fleet(values)
     database = read_database(values)
     dns = read_dns(values, app.name)
+    logs = read_logs(values)
     digitalocean = read_digitalocean(values, stack=stack, app=app, image=image, fleet=fleet) if cloud == Cloud.DIGITALOCEAN else None
     aws = read_aws(values, full=full or {}, secret=set(secret), image=image, fleet=fleet, dns=dns) if cloud == Cloud.AWS else None
 
@@ -122,6 +126,7 @@ def read_settings(values: Values, *, stack: str, secret: Collection[str], full: 
         fleet=fleet,
         database=database,
         dns=dns,
+        logs=logs,
         digitalocean=digitalocean,
         aws=aws,
         app_secret=pulumi.Output.secret(secret_value),

@@ -19,6 +19,8 @@ APP_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,19}$")
 VERSION_PATTERN = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+(-[0-9a-z]+(\.[0-9a-z]+)*)?$")
 SOURCE_HASH_PATTERN = re.compile(r"^[0-9a-f]{12}$")
 DOMAIN_PATTERN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+# A RELP-over-TLS destination: a lower-case DNS name (its certificate is checked against it) and a port.
+LOG_DESTINATION_PATTERN = re.compile(r"^(?P<host>([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z]([a-z0-9-]{0,61}[a-z0-9])?):(?P<port>[0-9]{1,5})$")
 RECORD_PATTERN = re.compile(r"^(@|[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*)$")
 
 # Name tokens (NAME split on _) that mark an environment variable as a credential.
@@ -71,6 +73,21 @@ def cidr_problems(entries: Sequence[str]) -> tuple[tuple[str, ...], list[str]]:
         if everything in ipaddress.collapse_addresses(same_family):  # type: ignore[type-var]  # one address family by construction; the stubs cannot say so
             problems.append(f"{', '.join(map(str, same_family))} together open SSH to the whole internet ({everything}); list the operators' addresses instead")
     return tuple(str(n) for n in networks), problems
+
+
+def log_destination_problem(destination: str) -> str | None:
+    """Why ``destination`` cannot be a RELP-over-TLS destination (host:port, the host a DNS name), or None."""
+    match = LOG_DESTINATION_PATTERN.match(destination)
+    if match is None:
+        host = destination.rpartition(":")[0].strip("[]")
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            return f"must be host:port with a lower-case DNS name, like logs.example.com:2514; got {destination!r}"
+        return f"{host} is an address: the receiver's certificate is checked against a host name, so give the name it was issued for (logs.example.com:2514)"
+    if not 1 <= int(match["port"]) <= 65535:
+        return f"port must be from 1 to 65535; got {match['port']}"
+    return None
 
 
 def dns_record_problem(record: str, domain: str) -> str | None:

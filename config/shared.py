@@ -1,4 +1,4 @@
-"""The settings every cloud shares: the app, the image's mode, the fleet's rollout, the database, DNS.
+"""The settings every cloud shares: the app, the image's mode, the fleet's rollout, the database, DNS, log shipping.
 
 Each ``read_*`` function reads its keys from ``Values`` and checks them with
 ``config.rules``; what a cloud alone decides (regions, size slugs, tags, SSH
@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from components.common.cloud_init import ENV_NAME_PATTERN, RESERVED_ENV_NAMES
+from components.common.cloud_init import ENV_NAME_PATTERN, PEM_CERTIFICATES, RESERVED_ENV_NAMES
+from components.common.log_shipping import LogDestination
 from components.common.rollout import RolloutStrategy
 from config.rules import (
     APP_NAME_PATTERN,
@@ -22,6 +23,7 @@ from config.rules import (
     cidr_problems,
     dns_record_problem,
     env_credential_problem,
+    log_destination_problem,
 )
 from config.values import Values
 
@@ -163,3 +165,22 @@ def read_dns(values: Values, app_name: str) -> DnsSettings:
     if dns.manage_domain and domain is None:
         values.problem("manageDomain", "needs `domain`")
     return dns
+
+
+def read_logs(values: Values) -> LogDestination | None:
+    """Where the servers ship their logs (RELP over TLS), or None: logs stay on each server."""
+    destination = values.optional("logDestination")
+    ca = values.optional("logDestinationCa")
+    if ca is not None:
+        ca = ca.replace("\r\n", "\n").strip() + "\n"
+        if not PEM_CERTIFICATES.match(ca):
+            values.problem("logDestinationCa", "must be one or more PEM certificates (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----): the CA that signed logDestination's certificate")
+    if destination is None:
+        if ca is not None:
+            values.problem("logDestinationCa", "is set but logDestination is empty, so nothing would use it; set logDestination too, or remove logDestinationCa")
+        return None
+    if (problem := log_destination_problem(destination)) is not None:
+        values.problem("logDestination", problem)
+        return None
+    host, _, port = destination.rpartition(":")
+    return LogDestination(host=host, port=int(port), ca=ca)

@@ -25,6 +25,7 @@ from components.aws.network import AwsNetwork, AwsNetworkArgs
 from components.aws.promoted_image import AwsPromotedImage, AwsPromotedImageArgs
 from components.common.gate import app_url, gate_url
 from components.common.image_sources import image_source_hashes
+from components.common.log_shipping import log_shipping_summary
 from components.common.migrations import schema_revision
 from components.common.naming import app_image_name, base_image_name
 from components.common.serving import READINESS_PATH, drain_seconds
@@ -127,6 +128,7 @@ def deploy(settings: StackSettings, project_dir: Path) -> None:
             parameter_prefix=f"/{PROJECT}/{settings.stack}",
             drain_seconds=drain,
             env=app.env,
+            log_destination=settings.logs,
             gate=GateSettings(url=url.apply(gate_url), timeout_seconds=settings.fleet.health_gate_timeout),
             rollout=settings.fleet.rollout,
             batch_size=settings.fleet.batch_size,
@@ -142,6 +144,7 @@ def deploy(settings: StackSettings, project_dir: Path) -> None:
     pulumi.export("imageName", image.image_name)
     pulumi.export("imageSourceHash", source_hash)
     pulumi.export("appVersion", app.version)
+    pulumi.export("logShipping", log_shipping_summary(settings.logs))
     pulumi.export("fleetGeneration", fleet.generation)
     pulumi.export("autoScalingGroups", fleet.group_names)
     pulumi.export("databaseHost", database.host)

@@ -18,6 +18,7 @@ import pulumi
 
 from components.common.gate import app_url, gate_resolve, gate_url
 from components.common.image_sources import image_source_hashes
+from components.common.log_shipping import log_shipping_summary
 from components.common.migrations import schema_revision
 from components.common.naming import app_image_name, base_image_name, fleet_tag_name
 from components.common.serving import READINESS_PATH, drain_seconds
@@ -164,6 +165,7 @@ def deploy(settings: StackSettings, project_dir: Path) -> None:
             rollout=settings.fleet.rollout,
             batch_size=settings.fleet.batch_size,
             env=app.env,
+            log_destination=settings.logs,
             tags=tags,
             ssh_keys=do_settings.ssh_keys,
             ssh_allow_cidrs=settings.fleet.ssh_allow_cidrs,
@@ -176,6 +178,7 @@ def deploy(settings: StackSettings, project_dir: Path) -> None:
     pulumi.export("imageName", image.image_name)
     pulumi.export("imageSourceHash", source_hash)
     pulumi.export("appVersion", app.version)
+    pulumi.export("logShipping", log_shipping_summary(settings.logs))
     pulumi.export("dropletNames", fleet.droplet_names)
     pulumi.export("dropletIds", fleet.droplet_ids)
     pulumi.export("databaseHost", database.host)

@@ -137,7 +137,7 @@ def test_outputs_hold_no_secret_in_plain_text(stack, staging, prod):
     text = json.dumps(run.outputs)
     assert MOCK_DB_PASSWORD_PREFIX not in text and TEST_SECRET_PREFIX not in text and "mock-admin-password" not in text
     baked = {"schemaRevision"} if stack == "staging" else set()  # what the image it bakes migrates to
-    assert set(run.outputs) == {"url", "loadBalancerIp", "imageId", "imageName", "imageSourceHash", "appVersion", "dropletNames", "dropletIds", "databaseHost", *baked}
+    assert set(run.outputs) == {"url", "loadBalancerIp", "imageId", "imageName", "imageSourceHash", "appVersion", "logShipping", "dropletNames", "dropletIds", "databaseHost", *baked}
 
 
 def test_fleet_firewall_opens_the_app_only_to_the_load_balancer(staging):

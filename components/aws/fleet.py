@@ -37,6 +37,7 @@ import pulumi_aws as aws
 
 from components.aws.generation import fleet_generation
 from components.common.cloud_init import aws_app_environment, render_user_data
+from components.common.log_shipping import LogDestination
 from components.common.rollout import RolloutStrategy, rollout_waves
 from components.health_gate import GateSettings, HealthGate, HealthGateArgs
 
@@ -83,6 +84,8 @@ class AwsFleetArgs:
     """How long a new group may take until its instances are healthy in the target group."""
     app_secret_previous: pulumi.Input[str] | None = None
     """The secret app_secret replaced (a rotation's grace period): a second SecureString, only when set."""
+    log_destination: LogDestination | None = None
+    """Where the instances ship their logs (no credential: user-data may carry it); None: logs stay on each instance."""
 
 
 # Every change to the template or a group is a new generation beside the old one (see the module docstring).
@@ -179,7 +182,9 @@ class AwsFleet(pulumi.ComponentResource):
             profile=profile.arn,
             waves=[list(wave) for wave in waves],
         ).apply(fleet_generation)
-        user_data = pulumi.Output.all(environment, self.generation).apply(lambda values: render_user_data({**values[0], "APP_GENERATION": values[1]}, database_ca=None))
+        user_data = pulumi.Output.all(environment, self.generation).apply(
+            lambda values: render_user_data({**values[0], "APP_GENERATION": values[1]}, database_ca=None, log_destination=args.log_destination)
+        )
 
         template = aws.ec2.LaunchTemplate(
             f"{name}-template",

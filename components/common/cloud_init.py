@@ -15,7 +15,13 @@ The contract with the image (see ``images/webapp/webapp.service``):
   verifies the database's certificate and host name against it
   (``DATABASE_SSLMODE=verify-full``, ``DATABASE_SSLROOTCERT``);
 * ``/etc/webapp/image.env`` is baked into the image (version, image name) and
-  never written at boot, so ``/healthz`` reports what the image really is.
+  never written at boot, so ``/healthz`` reports what the image really is;
+* when the stack names a log destination, the destination's CA (public) and
+  the rsyslog rule that ships the journal there (``components.common.log_shipping``,
+  through cloud-init's ``rsyslog`` module, which restarts rsyslog). The rule
+  holds no credential: the receiver is authenticated by its certificate, and the
+  key the server presents for RELP's TLS is made on the server at its first boot
+  (the base image's ``rsyslog-sender-key.service``), never carried here.
 
 Everything here is a pure function so it can be tested without Pulumi.
 """
@@ -26,6 +32,8 @@ import re
 from collections.abc import Mapping
 
 import yaml
+
+from components.common.log_shipping import RSYSLOG_CONFIG_FILENAME, LogDestination, render_rsyslog_config
 
 ENV_FILE_PATH = "/etc/webapp/app.env"
 DATABASE_CA_PATH = "/etc/webapp/database-ca.crt"
@@ -230,17 +238,25 @@ _LiteralDumper.add_representer(str, _represent_str)
 PEM_CERTIFICATES = re.compile(r"\A(?:-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n+)+\Z")
 
 
-def render_user_data(env: Mapping[str, str], *, database_ca: str | None) -> str:
-    """A ``#cloud-config`` document that writes the database's CA certificate (unless the image has it) and the app's environment file, nothing else."""
+def _pem(certificates: str, what: str) -> str:
+    pem = certificates.replace("\r\n", "\n").strip() + "\n"
+    if not PEM_CERTIFICATES.match(pem):
+        raise ValueError(f"the {what} must be one or more PEM certificates (-----BEGIN CERTIFICATE-----)")
+    return pem
+
+
+def render_user_data(env: Mapping[str, str], *, database_ca: str | None, log_destination: LogDestination | None = None) -> str:
+    """A ``#cloud-config`` document that writes the database's CA certificate (unless the image has it), the app's environment file and, with a log destination, the log shipping rule; nothing else."""
     files = []
     if database_ca is not None:
-        ca = database_ca.replace("\r\n", "\n").strip() + "\n"
-        if not PEM_CERTIFICATES.match(ca):
-            raise ValueError("the database CA must be one or more PEM certificates (-----BEGIN CERTIFICATE-----)")
+        ca = _pem(database_ca, "database CA")
         # Before the env file: once the app can start, its CA is there.
         # Public: the app's sandboxed user reads it (the env file stays root's).
         files.append({"path": DATABASE_CA_PATH, "owner": "root:root", "permissions": "0644", "content": ca})
-    document = {
+    if log_destination is not None and log_destination.ca is not None:
+        # write_files runs before the rsyslog module (cloud-init's module order): the CA is there when rsyslog restarts.
+        files.append({"path": log_destination.ca_path, "owner": "root:root", "permissions": "0644", "content": _pem(log_destination.ca, "log destination's CA")})
+    document: dict[str, object] = {
         "write_files": [
             *files,
             {
@@ -251,4 +267,7 @@ def render_user_data(env: Mapping[str, str], *, database_ca: str | None) -> str:
             },
         ],
     }
+    if log_destination is not None:
+        # cloud-init's own module: writes the rule under /etc/rsyslog.d and restarts rsyslog (no runcmd).
+        document["rsyslog"] = {"configs": [{"filename": RSYSLOG_CONFIG_FILENAME, "content": render_rsyslog_config(log_destination)}]}
     return "#cloud-config\n" + yaml.dump(document, Dumper=_LiteralDumper, sort_keys=False, default_flow_style=False, width=4096)

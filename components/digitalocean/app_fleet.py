@@ -23,6 +23,7 @@ import pulumi
 import pulumi_digitalocean as digitalocean
 
 from components.common.cloud_init import app_environment, render_user_data
+from components.common.log_shipping import LogDestination
 from components.common.naming import droplet_hostname
 from components.common.rollout import RolloutStrategy, rollout_waves
 from components.health_gate import GateSettings, HealthGate, HealthGateArgs
@@ -70,6 +71,8 @@ class AppFleetArgs:
     ssh_allow_cidrs: Sequence[str] = ()
     app_secret_previous: pulumi.Input[str] | None = None
     """The secret app_secret replaced (a rotation's grace period): in user-data as APP_SECRET_PREVIOUS when set."""
+    log_destination: LogDestination | None = None
+    """Where the droplets ship their logs; None: logs stay on each droplet."""
 
 
 # Any change to a droplet replaces it. The provider would update some fields in place, each
@@ -123,6 +126,7 @@ class AppFleet(pulumi.ComponentResource):
                         app_secret_previous=values[9],
                     ),
                     database_ca=values[6],
+                    log_destination=args.log_destination,
                 )
             )
         )

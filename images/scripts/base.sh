@@ -13,8 +13,12 @@ export DEBIAN_FRONTEND=noninteractive
 APT_OFFLINE=${APT_OFFLINE:-false}
 # What the app needs, and nothing else (cloud-init and openssh-server come with every stock image):
 # the database driver, the schema migrations tool (python3-alembic pulls in SQLAlchemy and Mako),
-# the session cookie's cipher (python3-cryptography); nftables keeps the metadata endpoint to root (below).
-PACKAGES="python3 python3-psycopg2 python3-alembic python3-cryptography ca-certificates nftables"
+# the session cookie's cipher (python3-cryptography); nftables keeps the metadata endpoint to root (below);
+# rsyslog and its RELP module (rsyslog-relp: RELP over TLS through librelp and OpenSSL) ship the journal
+# off the server when user-data names a destination (components/common/cloud_init.py writes the
+# forwarding rule; without one, logs stay local); openssl makes the server's own key for it (below);
+# logrotate keeps the local copies rsyslog writes under /var/log bounded.
+PACKAGES="python3 python3-psycopg2 python3-alembic python3-cryptography ca-certificates nftables rsyslog rsyslog-relp openssl logrotate"
 
 # On a cloud, cloud-init may still be configuring the builder when Packer connects.
 if command -v cloud-init >/dev/null 2>&1; then
@@ -97,6 +101,35 @@ table inet metadata {
 NFT
 chmod 0644 /etc/nftables.conf
 systemctl enable --quiet nftables.service
+
+# The log shipper's own key and self-signed certificate, made at a server's first boot (never baked:
+# cleanup.sh deletes them). librelp checks the log receiver's certificate name only when the sender
+# presents a certificate of its own; the receiver need not check it. Paths: components/common/log_shipping.py.
+cat > /etc/systemd/system/rsyslog-sender-key.service <<'UNIT'
+[Unit]
+Description=Key and self-signed certificate rsyslog presents when it ships logs over RELP and TLS
+# rsyslog reads them when it loads the shipping rule: they exist before it starts.
+Before=rsyslog.service
+ConditionPathExists=!/var/lib/rsyslog-sender/cert.pem
+
+[Service]
+Type=oneshot
+# The key is root's alone (rsyslog runs as root on Debian).
+UMask=0077
+StateDirectory=rsyslog-sender
+StateDirectoryMode=0700
+ExecStart=/usr/bin/openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 36500 -subj /CN=immutable-web-log-sender -keyout /var/lib/rsyslog-sender/key.pem -out /var/lib/rsyslog-sender/cert.pem
+# It only writes two files in its state directory.
+ProtectSystem=strict
+ProtectHome=yes
+PrivateTmp=yes
+PrivateNetwork=yes
+NoNewPrivileges=yes
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+systemctl enable --quiet rsyslog-sender-key.service
 
 # Boot without waiting at a menu.
 if [ -f /etc/default/grub ]; then

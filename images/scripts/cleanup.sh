@@ -17,6 +17,8 @@ done
 rm -f /etc/ssh/ssh_host_*_key /etc/ssh/ssh_host_*_key.pub
 truncate -s 0 /etc/machine-id
 rm -f /var/lib/dbus/machine-id
+# The log shipper's key (images/scripts/base.sh: rsyslog-sender-key.service makes a new one at first boot).
+rm -rf /var/lib/rsyslog-sender
 
 # First boot runs user-data again.
 cloud-init clean --logs
