@@ -22,6 +22,7 @@ same chain and prints its figures.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -47,10 +48,13 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def results():
+def results(request):
     with LocalPostgres(user="hello", database="hello", host_names=("127.0.0.1", "localhost", GUEST_DATABASE_HOST)) as postgres:
         chain = run_chain(postgres, log=lambda line: print(line, flush=True))
-        print("\n" + results_table(chain), flush=True)
+        # The figures in every run's log (CI's too), not only when a test fails: pytest captures output otherwise.
+        capture = request.config.pluginmanager.get_plugin("capturemanager")
+        with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
+            print("\nrollout rehearsal:\n" + results_table(chain), flush=True)
         yield chain
 
 
