@@ -77,12 +77,13 @@ STRATEGY = {"first generation": "all-at-once", "version bump": "all-at-once", "d
 
 def results_table(results: dict[str, ScenarioResult]) -> str:
     """One line per scenario: what the benchmark prints and the slow test logs."""
-    header = ("scenario", "strategy", "sent", "failed", "req/s", "longest silence s", "rollout s", "first new up s", "peak VMs", "gates", "schema")
+    header = ("scenario", "strategy", "sent", "failed", "views not written", "req/s", "longest silence s", "rollout s", "first new up s", "peak VMs", "gates", "schema")
     rows = []
     for name, result in results.items():
         first_up = f"{result.first_new_up_seconds:.0f}" if result.first_new_up_seconds is not None else "never"
         gates = " ".join(f"{'ok' if passed else 'FAIL'}:{seconds:.0f}s" for _, passed, seconds in result.gates) or "-"
-        row = (name, STRATEGY.get(name, "canary"), str(result.traffic.sent), str(result.traffic.failed), f"{result.traffic.rate():.1f}", f"{result.traffic.longest_silence:.1f}")
+        traffic = result.traffic
+        row = (name, STRATEGY.get(name, "canary"), str(traffic.sent), str(traffic.failed), str(traffic.uncounted), f"{traffic.rate():.1f}", f"{traffic.longest_silence:.1f}")
         rows.append((*row, f"{result.rollout_seconds:.0f}", first_up, str(result.peak_vms), gates, str(result.schema_revision)))
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in [header, *rows])
