@@ -95,3 +95,10 @@ def test_a_plan_file_that_is_not_a_plan_is_a_usage_error(tmp_path, content, mess
     result, calls = run_script(tmp_path, "--plan", str(plan))
     assert result.returncode == 2 and f"--plan {plan}" in result.stderr and message in result.stderr, result.stderr
     assert "Traceback" not in result.stderr and calls == []
+
+
+def test_a_stack_the_planner_refuses_is_its_message_not_a_traceback(tmp_path):
+    result, calls = run_script(tmp_path, "--stack", "no-such-stack")
+    assert result.returncode != 0 and calls == []
+    assert "the plan of stack no-such-stack failed" in result.stderr and "unknown stack 'no-such-stack'" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
