@@ -44,6 +44,7 @@ class TrafficReport:
     # Throughput depends on the machine; a silence is the balancer not answering, whatever the machine.
     longest_silence: float = 0.0
     uncounted: int = 0  # 200s whose body says the page view was not written ("views": null)
+    uncounted_instances: Counter[str] = field(default_factory=Counter)  # which servers answered them
     # The returning visitor (worker 0): its 200s, those that did not continue its session, and which servers answered it.
     session_answers: int = 0
     session_resets: int = 0
@@ -61,7 +62,7 @@ class TrafficReport:
         first = ", ".join(f"{failure.what} at {failure.at:.1f}s" for failure in self.failures[:5])
         pace = f"{self.rate():.1f}/s, longest silence {self.longest_silence:.1f}s"
         session = f"; returning visitor: {self.session_answers} answers from {len(self.session_instances)} servers, {self.session_resets} lost its session"
-        counted = f"; {self.uncounted} page views not written" if self.uncounted else ""
+        counted = f"; {self.uncounted} page views not written (by instance: {dict(self.uncounted_instances)})" if self.uncounted else ""
         failed = f" ({dict(kinds)}; first: {first})" if self.failures else ""
         return f"{self.sent} sent in {self.seconds:.0f}s ({pace}), {self.failed} failed{failed}{session}{counted}"
 
@@ -133,7 +134,9 @@ class LoadGenerator:
                     self.result.ok += 1
                     self._silence_until(time.monotonic())
                     self.result.instances[instance] += 1
-                    self.result.uncounted += "views" in document and document["views"] is None
+                    if "views" in document and document["views"] is None:
+                        self.result.uncounted += 1
+                        self.result.uncounted_instances[instance] += 1
                     if returning and "session_visits" in document:
                         self.result.session_answers += 1
                         self.result.session_instances[instance] += 1

@@ -79,14 +79,27 @@ HEALTH_PATH = "/healthz"
 INSTANCE_DATA = "/run/cloud-init/instance-data.json"
 # The unit's TimeoutStopSec leaves room for this and in-flight requests (components/serving.py).
 MAX_DRAIN_SECONDS = 60
-# Idle connections kept for `/` (each request would otherwise pay a TLS handshake and SCRAM).
+# Connections `/` may hold at once, kept open between requests (each new one pays a TLS handshake and
+# SCRAM). A bound, not only an idle cap: during a replacement two generations share the database's
+# connection limit (25 on DigitalOcean's smallest plan, 3 of them reserved).
 POOL_SIZE = 4
+# How long a request waits for one of them before the page answers without its count.
+POOL_WAIT_SECONDS = 5
+# A new connection for `/` may take longer than the deep health check's (a server under load, TLS and
+# SCRAM on a busy CPU): the page's own write waits for it, within a client's patience.
+POOL_CONNECT_TIMEOUT_SECONDS = 5
 # Between attempts to migrate after a failure (a broken migration is retried, slowly).
 MIGRATION_RETRY_SECONDS = 10
 
 
 def log(message: str) -> None:
     print(message, flush=True)
+
+
+def describe_error(error: BaseException) -> str:
+    """Its class and the first line of its message (libpq's messages name the server, never a password)."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0][:200]}" if lines else type(error).__name__
 
 
 class Settings:
@@ -203,35 +216,68 @@ def migrate_schema(settings: Settings, schema_state: SchemaState) -> bool:
     return True
 
 
+class PoolBusyError(Exception):
+    """Every connection of the pool stayed busy for POOL_WAIT_SECONDS."""
+
+
 class ConnectionPool:
-    """A few idle connections for `/`, with the serving role; a connection that failed is dropped."""
+    """At most ``size`` connections for `/`, with the serving role, reused while they work.
+
+    A connection the server closed while it sat idle (a restart, a failover, an idle timeout) fails
+    before its statement ran, so nothing was written: the statement is retried once on a new
+    connection, and the other idle ones (likely closed too) are dropped. A failure at commit is never
+    retried (the row may be written).
+    """
 
     def __init__(self, settings: Settings, size: int = POOL_SIZE):
         self.settings, self.size = settings, size
         self.idle: list = []
         self.lock = threading.Lock()
+        self.slots = threading.BoundedSemaphore(size)
 
     def run(self, statement: str, parameters: tuple) -> tuple | None:
         import psycopg2
 
-        with self.lock:
-            connection = self.idle.pop() if self.idle else None
-        if connection is None:
-            connection = psycopg2.connect(**self.settings.database)
+        if not self.slots.acquire(timeout=POOL_WAIT_SECONDS):
+            raise PoolBusyError(f"all {self.size} connections busy for {POOL_WAIT_SECONDS}s")
         try:
-            with connection, connection.cursor() as cursor:  # commits, or rolls back on an error
-                cursor.execute(statement, parameters)
-                row = cursor.fetchone()
-        except Exception:
-            connection.close()
-            raise
+            for attempt in (1, 2):
+                with self.lock:
+                    connection = self.idle.pop() if self.idle else None
+                reused = connection is not None
+                if connection is None:
+                    connection = psycopg2.connect(**{**self.settings.database, "connect_timeout": str(POOL_CONNECT_TIMEOUT_SECONDS)})
+                try:
+                    with connection.cursor() as cursor:
+                        cursor.execute(statement, parameters)
+                        row = cursor.fetchone()
+                except (psycopg2.OperationalError, psycopg2.InterfaceError) as error:
+                    connection.close()
+                    if reused and attempt == 1:
+                        log(f"database connection lost while idle ({type(error).__name__}); retrying on a new one")
+                        self._drop_idle()
+                        continue
+                    raise
+                except Exception:
+                    connection.close()
+                    raise
+                try:
+                    connection.commit()
+                except Exception:
+                    connection.close()
+                    raise
+                with self.lock:
+                    self.idle.append(connection)
+                return row
+            raise AssertionError("unreachable: the second attempt returns or raises")
+        finally:
+            self.slots.release()
+
+    def _drop_idle(self) -> None:
         with self.lock:
-            keep = len(self.idle) < self.size
-            if keep:
-                self.idle.append(connection)
-        if not keep:
+            stale, self.idle = self.idle, []
+        for connection in stale:
             connection.close()
-        return row
 
 
 COUNT_VIEW = "INSERT INTO webapp.page_views (path, views) VALUES (%s, 1) ON CONFLICT (path) DO UPDATE SET views = webapp.page_views.views + 1, updated_at = now() RETURNING views"
@@ -330,7 +376,7 @@ def make_handler(settings: Settings, started: threading.Event, draining: threadi
             try:
                 row = pool.run(COUNT_VIEW, ("/",))
             except Exception as error:  # noqa: BLE001 - the page answers without its count (readiness already keeps a pool through a blip)
-                log(f"page view not counted: {type(error).__name__}")
+                log(f"page view not counted: {describe_error(error)}")
                 return None
             return int(row[0]) if row else None
 

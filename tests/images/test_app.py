@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from conftest import require_tools
@@ -169,3 +170,56 @@ def test_sigterm_drains_serving_but_not_ready_then_exits(postgres):
         code = app.process.wait(timeout=20)
         elapsed = time.monotonic() - start
     assert code == 0 and 3 <= elapsed < 10, elapsed
+
+
+def app_connections(postgres) -> int:
+    """Connections the app (application_name hello-<version>) holds open now."""
+    return int(postgres.sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'hello-1.4.2'").strip())
+
+
+def test_a_connection_the_database_closed_while_idle_is_replaced_and_the_view_still_counted(postgres):
+    with RunningApp(postgres) as app:
+        status, first = get(app.url + "/")
+        assert status == 200 and isinstance(first["views"], int), first
+        assert wait_for(lambda: app_connections(postgres) >= 1, timeout=10), "the pool keeps its connection"
+        # What a restart, a failover or an idle timeout does to a pooled connection.
+        postgres.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'hello-1.4.2'")
+        status, second = get(app.url + "/")
+    assert status == 200 and second["views"] == first["views"] + 1, (second, app.output)
+    assert "retrying on a new one" in app.output and "page view not counted" not in app.output, app.output
+
+
+def test_the_pages_connections_are_bounded_and_a_request_waits_for_one(postgres):
+    """Requests beyond the pool's size wait for a connection instead of opening more (the database's limit is shared)."""
+    size = 4  # images/webapp/app.py POOL_SIZE
+    with RunningApp(postgres) as app:
+        assert get(app.url + "/")[0] == 200  # the row exists
+        # Hold the row: every `/` now blocks in its UPDATE, holding its connection.
+        locker = subprocess.Popen(
+            ["runuser", "-u", "postgres", "--", "psql", "-h", str(postgres.root), "-p", str(postgres.port), "-U", "postgres", "-d", postgres.database, "-q"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+        )
+        try:
+            assert locker.stdin is not None
+            locker.stdin.write("BEGIN; SELECT views FROM webapp.page_views WHERE path = '/' FOR UPDATE;\n")
+            locker.stdin.flush()
+            assert wait_for(lambda: postgres.sql("SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'").strip() == "1", timeout=20)
+            with ThreadPoolExecutor(max_workers=2 * size) as pool:
+                answers = [pool.submit(get, app.url + "/") for _ in range(2 * size)]
+                assert wait_for(lambda: app_connections(postgres) >= size, timeout=20), app_connections(postgres)
+                seen = []
+                for _ in range(10):  # a second more: no request opens a fifth connection
+                    seen.append(app_connections(postgres))
+                    time.sleep(0.1)
+                locker.stdin.write("COMMIT;\n")
+                locker.stdin.flush()
+                results = [answer.result(timeout=30) for answer in answers]
+        finally:
+            if locker.stdin:
+                locker.stdin.close()
+            locker.wait(timeout=20)
+    assert max(seen) == size, seen
+    views = sorted(body["views"] for status, body in results if status == 200)
+    assert len(views) == 2 * size and views == list(range(views[0], views[0] + 2 * size)), (results, app.output)

@@ -102,6 +102,8 @@ def test_a_server_that_cannot_read_the_session_is_a_reset(server):
 def test_a_page_view_not_written_is_counted(server):
     report = traffic_then(server, server.not_counting)
     assert report.failed == 0 and 0 < report.uncounted < report.ok, report.describe()
+    # And which server answered them (the stand-in answers as one instance).
+    assert sum(report.uncounted_instances.values()) == report.uncounted and len(report.uncounted_instances) == 1, report.describe()
 
 
 def test_a_stall_is_measured_as_a_silence(server):
