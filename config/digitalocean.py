@@ -68,6 +68,9 @@ def read_digitalocean(values: Values, *, stack: str, app: AppSettings, image: Im
     for key, instead in AWS_ONLY_KEYS.items():
         if values.is_set(key):
             values.problem(key, f"is an AWS setting and this stack's cloud is digitalocean; {instead}")
+    if values.raw("region") is None:
+        # Declared with an empty default (an AWS stack does not set it), so required here.
+        values.problem("region", f"is required on DigitalOcean; set it with `pulumi config set region nyc3` (one of {', '.join(DIGITALOCEAN_REGIONS)})")
     region = values.choice("region", DIGITALOCEAN_REGIONS)
     settings = DigitalOceanSettings(
         region=region,

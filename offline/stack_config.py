@@ -16,12 +16,15 @@ from typing import Any
 
 import yaml
 
-from config.declarations import as_config_string, declarations_of
+from config.declarations import Declaration, as_config_string, declarations_of
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 # What a test secret looks like: easy to find if it ever leaks into an output or a log.
 TEST_SECRET_PREFIX = "test-secret-"
+# The secrets an operator sets per stack, by cloud (`pulumi config set --secret KEY ...`, as each
+# stack file's comments say; tests/offline/test_stack_config.py holds the files to it).
+OPERATOR_SECRETS: Mapping[str, tuple[str, ...]] = {"digitalocean": ("appSecret",), "aws": ("appSecret", "dbPassword")}
 
 # libyaml's parser (PyYAML's wheels carry it) reads the project file in a twentieth of the pure-Python
 # one's time, and every program run reads it; the pure-Python one where PyYAML was built without it.
@@ -122,11 +125,12 @@ def stack_config(
         else:
             config[full_key] = as_config_string(value)
 
-    # Declared secrets the stack file does not carry (they are set per machine with
-    # `pulumi config set --secret`): supply a test secret.
-    for key, declaration in declared.items():
+    # The secrets an operator sets per stack with `pulumi config set --secret` (each stack file's
+    # comments say so) when the stack file does not carry them yet: supply a test secret.
+    cloud = config.get(f"{namespace}:cloud", "digitalocean")
+    for key in OPERATOR_SECRETS.get(cloud, ()):
         full_key = f"{namespace}:{key}"
-        if declaration.secret and full_key not in config:
+        if full_key not in config or config[full_key] == (declared[key].default if key in declared else None):
             config[full_key] = (secrets or {}).get(key, TEST_SECRET_PREFIX + key)
             secret_keys.append(full_key)
     for key, value in (secrets or {}).items():
@@ -143,4 +147,19 @@ def stack_config(
                 secret_keys.remove(full_key)
         else:
             config[full_key] = as_config_string(value)
+    _as_the_cli_checks(stack, namespace, declared, config, secret_keys)
     return config, secret_keys
+
+
+def _as_the_cli_checks(stack: str, namespace: str, declared: Mapping[str, Declaration], config: Mapping[str, str], secret_keys: list[str]) -> None:
+    """What the Pulumi CLI refuses before the program starts (pulumi/pulumi, sdk/go/common/workspace/config.go,
+    ``mergeConfig``): a declared key without a default that the stack lacks, and a declared secret whose value
+    is not encrypted (a plain default included). Its own messages, all at once."""
+    from config.values import ConfigError
+
+    missing = sorted(key for key, declaration in declared.items() if declaration.default is None and f"{namespace}:{key}" not in config)
+    plain = sorted(key for key, declaration in declared.items() if declaration.secret and f"{namespace}:{key}" in config and f"{namespace}:{key}" not in secret_keys)
+    problems = [f"Stack '{stack}' is missing configuration value '{key}'" for key in missing]
+    problems += [f"Stack '{stack}' with configuration key '{key}' must be encrypted as it's secret" for key in plain]
+    if problems:
+        raise ConfigError(problems)

@@ -28,7 +28,14 @@ def problems(stack: str = "staging", *, plain: tuple[str, ...] = (), **overrides
 
     ``plain`` keys are handed over as plain text even where the stack marks them secret.
     """
-    config, secret_keys = stack_config(stack, overrides)
+    removed = [key for key, value in overrides.items() if value is None]
+    config, secret_keys = stack_config(stack, {key: value for key, value in overrides.items() if value is not None})
+    # A removed key is taken out after the CLI's own checks (test_a_required_key_the_stack_lacks_is_refused_as_the_cli_refuses_it):
+    # the reader's message is what a plain dict without it gets.
+    for key in removed:
+        full_key = key if ":" in key else f"immutable-web:{key}"
+        config.pop(full_key, None)
+        secret_keys = [k for k in secret_keys if k != full_key]
     with pytest.raises(ConfigError) as caught:
         load_settings(config, stack=stack, secret_keys=[key for key in secret_keys if key.split(":")[-1] not in plain])
     return caught.value.problems
@@ -140,9 +147,33 @@ def test_a_plain_text_app_secret_in_a_stack_file_stops_the_real_program(tmp_path
     shutil.copy(project_files.PROJECT_DIR / "Pulumi.yaml", tmp_path)
     (tmp_path / "Pulumi.staging.yaml").write_text(text)
     monkeypatch.setattr(project_files, "PROJECT_DIR", tmp_path)
-    error = program_config_error()
-    assert [p for p in error.problems if p.startswith("immutable-web:appSecret:")], error.problems
-    assert "hunter2" not in str(error)
+    # The CLI refuses it before the program starts (appSecret is declared secret); the program's own
+    # check, for a plain dict, is a row of test_bad_value_is_refused_naming_the_key_and_what_is_allowed.
+    with pytest.raises(ConfigError) as caught:
+        run_program("staging")
+    assert caught.value.problems == ["Stack 'staging' with configuration key 'appSecret' must be encrypted as it's secret"], caught.value.problems
+    assert "hunter2" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("stack", "key"), [("staging", "appVersion"), ("staging", "appSecret"), ("aws-prod", "appSecret")])
+def test_a_required_key_the_stack_lacks_is_refused_as_the_cli_refuses_it(stack, key):
+    """pulumi/pulumi's mergeConfig: a declared key without a default that the stack lacks stops the CLI, with its message."""
+    with pytest.raises(ConfigError) as caught:
+        stack_config(stack, {key: None})
+    assert caught.value.problems == [f"Stack '{stack}' is missing configuration value '{key}'"]
+
+
+@pytest.mark.parametrize(("stack", "key", "message"), [("aws-staging", "dbPassword", "is required on AWS"), ("staging", "region", "is required on DigitalOcean")])
+def test_a_key_one_cloud_requires_is_asked_for_by_the_program(stack, key, message):
+    """Declared with an empty default, so that the other cloud's stacks pass the CLI without it: the program asks instead."""
+    assert [p for p in problems(stack, **{key: None}) if p.startswith(f"immutable-web:{key}: {message}")]
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod", "aws-staging", "aws-prod"])
+def test_every_stack_passes_the_clis_checks_once_its_operator_secrets_are_set(stack):
+    """Nothing a stack does not need is required of it: each declared key without a default is set by every stack."""
+    config, secret_keys = stack_config(stack)
+    load_settings(config, stack=stack, secret_keys=secret_keys)
 
 
 @pytest.mark.parametrize("stack", ["prod_eu", "prod.eu"])

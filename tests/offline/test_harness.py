@@ -5,6 +5,7 @@ And the user-data helpers the VM boot tests stand on give what the program rende
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -96,3 +97,13 @@ def test_aws_staging_user_data_is_the_launch_templates_with_the_database_where_t
     assert env["APP_SECRET_PARAMETER"] == '"/immutable-web/aws-staging/app-secret"'
     # No secret: not the stack's test secrets, not a line for either value.
     assert "DATABASE_PASSWORD" not in env and "APP_SECRET" not in env and harness.TEST_SECRET_PREFIX not in text
+
+
+@pytest.mark.parametrize("stack", stack_config.list_stacks())
+def test_the_secrets_the_harness_sets_are_the_ones_the_stack_file_tells_its_operator_to_set(stack):
+    """A test secret stands in for what the operator sets with `pulumi config set --secret`; the stack file says which."""
+    document = stack_config.stack_file(stack)["config"]
+    cloud = document.get("immutable-web:cloud", "digitalocean")
+    text = (stack_config.PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text()
+    told = set(re.findall(r"pulumi config set --secret (\w+) ", text))
+    assert told == set(stack_config.OPERATOR_SECRETS[cloud]), f"Pulumi.{stack}.yaml tells its operator to set {sorted(told)}"
