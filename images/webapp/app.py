@@ -179,8 +179,12 @@ class SchemaState:
         self.reason: str | None = None
 
 
-def prepare(settings: Settings, schema_state: SchemaState, started: threading.Event, stopping: threading.Event, interval: float = 2.0) -> None:
-    """Until the database answers and the schema is migrated (then `started` is set), or until the app stops."""
+def prepare(settings: Settings, schema_state: SchemaState, pool: ConnectionPool, started: threading.Event, stopping: threading.Event, interval: float = 2.0) -> None:
+    """Until the database answers and the schema is migrated (then `started` is set), or until the app stops.
+
+    The pool gets its first connection before readiness says yes: the first requests the load balancer
+    sends a server that has just booted (its CPU still busy) do not each wait for a TLS handshake.
+    """
     while not stopping.is_set():
         ok, error = database_reachable(settings)
         if not ok:
@@ -188,6 +192,7 @@ def prepare(settings: Settings, schema_state: SchemaState, started: threading.Ev
             stopping.wait(interval)
             continue
         if migrate_schema(settings, schema_state):
+            pool.warm()
             log("database reachable, schema migrated: ready for traffic")
             started.set()
             return
@@ -273,6 +278,18 @@ class ConnectionPool:
         finally:
             self.slots.release()
 
+    def warm(self) -> None:
+        """Open one connection for the first request; a failure only means that request opens it."""
+        import psycopg2
+
+        try:
+            connection = psycopg2.connect(**{**self.settings.database, "connect_timeout": str(POOL_CONNECT_TIMEOUT_SECONDS)})
+        except Exception as error:  # noqa: BLE001 - readiness does not depend on it
+            log(f"pool not warmed: {describe_error(error)}")
+            return
+        with self.lock:
+            self.idle.append(connection)
+
     def _drop_idle(self) -> None:
         with self.lock:
             stale, self.idle = self.idle, []
@@ -302,9 +319,8 @@ class Sessions:
             return self.codec
 
 
-def make_handler(settings: Settings, started: threading.Event, draining: threading.Event, schema_state: SchemaState):
+def make_handler(settings: Settings, started: threading.Event, draining: threading.Event, schema_state: SchemaState, pool: ConnectionPool):
     hostname = socket.gethostname()
-    pool = ConnectionPool(settings)
     session_codecs = Sessions(settings)
 
     class Handler(BaseHTTPRequestHandler):
@@ -390,8 +406,8 @@ def main() -> int:
     settings = Settings(dict(os.environ))
     # Read once into settings; the DDL role's password is not left in the environment for anything spawned.
     os.environ.pop("DATABASE_MIGRATION_PASSWORD", None)
-    started, draining, schema_state = threading.Event(), threading.Event(), SchemaState()
-    server = ThreadingHTTPServer((settings.bind, settings.port), make_handler(settings, started, draining, schema_state))
+    started, draining, schema_state, pool = threading.Event(), threading.Event(), SchemaState(), ConnectionPool(settings)
+    server = ThreadingHTTPServer((settings.bind, settings.port), make_handler(settings, started, draining, schema_state, pool))
     # Finish in-flight requests on shutdown: join the request threads instead of abandoning them.
     server.daemon_threads = False
     server.block_on_close = True
@@ -411,7 +427,7 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    threading.Thread(target=prepare, args=(settings, schema_state, started, draining), daemon=True).start()
+    threading.Thread(target=prepare, args=(settings, schema_state, pool, started, draining), daemon=True).start()
     start_time = time.monotonic()
     log(f"{settings.app_name} {settings.version} ({settings.image}) instance {settings.instance} listening on {settings.bind}:{settings.port}, environment {settings.environment}")
     server.serve_forever(poll_interval=0.2)

@@ -223,3 +223,12 @@ def test_the_pages_connections_are_bounded_and_a_request_waits_for_one(postgres)
     assert max(seen) == size, seen
     views = sorted(body["views"] for status, body in results if status == 200)
     assert len(views) == 2 * size and views == list(range(views[0], views[0] + 2 * size)), (results, app.output)
+
+
+def test_a_ready_server_already_holds_a_connection_for_its_first_request(postgres):
+    """The first requests a just-booted server gets (its CPU still busy) do not wait for a TLS handshake."""
+    with RunningApp(postgres) as app:
+        assert app_connections(postgres) == 1
+        status, body = get(app.url + "/")
+        assert status == 200 and isinstance(body["views"], int), body
+        assert app_connections(postgres) == 1, "the first request used it"
