@@ -226,3 +226,20 @@ class BootedImage:
         else:
             options += ["-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-i", str(self.ssh_private_key)]
         return subprocess.run(["ssh", *options, "root@127.0.0.1", command], capture_output=True, text=True, timeout=timeout)
+
+
+def with_host_names(user_data: str, names: Mapping[str, str]) -> str:
+    """The program's cloud-config plus `bootcmd` lines mapping each name to a guest forward's address in /etc/hosts.
+
+    A real log destination has a DNS name, and its certificate is checked against that name; a guest here
+    has no DNS (`-netdev user,restrict=on`), so the name is made to resolve to the forward. The one local
+    addition to the program's user-data, made in the open: ``names`` is name -> address.
+    """
+    import yaml
+
+    header, _, body = user_data.partition("\n")
+    if header.strip() != "#cloud-config":
+        raise ValueError("not a #cloud-config document")
+    document = yaml.safe_load(body) or {}
+    document["bootcmd"] = [*document.get("bootcmd", []), *(f"echo '{address} {name}' >> /etc/hosts" for name, address in names.items())]
+    return "#cloud-config\n" + yaml.safe_dump(document, sort_keys=False, width=4096)

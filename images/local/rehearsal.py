@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from boot import BootedImage
+from boot import BootedImage, with_host_names
 from haproxy import LocalLoadBalancer
 from traffic import LoadGenerator, TrafficReport
 
@@ -106,6 +106,7 @@ class ScenarioResult:
     went_down: list[str] = field(default_factory=list)  # servers of the old fleet that left rotation before their delete
     refused: dict[str, tuple[int, str]] = field(default_factory=dict)  # after a failed gate: what each new server says to /readyz
     schema_revision: str | None = None  # the database's migration stamp afterwards (webapp.alembic_version)
+    instances: dict[str, str] = field(default_factory=dict)  # each server created: droplet name -> instance id
 
     @property
     def succeeded(self) -> bool:
@@ -113,8 +114,22 @@ class ScenarioResult:
 
 
 class Rehearsal:
-    def __init__(self, *, stack: str, images: Mapping[str, Path], postgres: Any, base_config: Mapping[str, Any], rate: float = 25.0):
+    def __init__(
+        self,
+        *,
+        stack: str,
+        images: Mapping[str, Path],
+        postgres: Any,
+        base_config: Mapping[str, Any],
+        rate: float = 25.0,
+        guest_forwards: Mapping[str, int] | None = None,
+        host_names: Mapping[str, str] | None = None,
+    ):
+        """``guest_forwards`` (guest address:port -> port here) and ``host_names`` (name -> guest address, written to
+        each server's /etc/hosts by boot.with_host_names) reach services beyond the database, e.g. a log receiver."""
         self.stack = stack
+        self.guest_forwards = {f"{GUEST_DATABASE_HOST}:{GUEST_DATABASE_PORT}": postgres.port, **(guest_forwards or {})}
+        self.host_names = dict(host_names or {})
         self.images = dict(images)  # image name -> qcow2
         self.postgres = postgres
         self.base_config = dict(base_config)
@@ -239,6 +254,7 @@ class Rehearsal:
                 for urn in droplets:
                     new[urn] = self._create(by_urn[urn], after)
                     result.created.append(by_urn[urn].name)
+                    result.instances[by_urn[urn].name] = new[urn].instance_id
                 done.update(droplets)
                 pending = [urn for urn in pending if urn not in droplets]
                 continue
@@ -282,12 +298,13 @@ class Rehearsal:
             self.peak = max(self.peak, self.vm_count)
             self.serial += 1
             serial = self.serial
+        user_data = droplet.inputs["userData"]
         vm = BootedImage(
             self.images[image_name],
-            droplet.inputs["userData"],
+            with_host_names(user_data, self.host_names) if self.host_names else user_data,
             hostname=droplet.inputs["name"],
             instance_id=str(droplet.id),
-            guest_forwards={f"{GUEST_DATABASE_HOST}:{GUEST_DATABASE_PORT}": self.postgres.port},
+            guest_forwards=self.guest_forwards,
             memory_mb=memory_mb(droplet.inputs["size"]),
             cpus=1,
         ).__enter__()

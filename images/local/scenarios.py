@@ -16,6 +16,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +38,28 @@ def staging_env() -> list[str]:
     return list(stack_file("staging")["config"]["immutable-web:env"])
 
 
-def run_chain(postgres: Any, log: Callable[[str], None] = print) -> dict[str, ScenarioResult]:
+@dataclass(frozen=True)
+class LogDestination:
+    """A RELP receiver over TLS on this machine (tests/syslog_receiver.py) every server ships its logs to.
+
+    The stack's `logDestination` is ``name:guest_port``; the guest reaches it through a forward from
+    ``guest_address:guest_port`` to ``port`` here, and ``name`` resolves to ``guest_address`` (boot.with_host_names).
+    """
+
+    name: str
+    port: int
+    ca_certificate: str
+    guest_address: str = "10.0.2.101"
+    guest_port: int = 2514
+
+
+def run_chain(postgres: Any, log: Callable[[str], None] = print, logs: LogDestination | None = None) -> dict[str, ScenarioResult]:
+    """``logs``: ship every server's logs there (the stack's logDestination), so they outlive the servers."""
     with tempfile.TemporaryDirectory(prefix="next-release-") as folder:
-        return _run_chain(postgres, next_release(Path(folder)), log)
+        return _run_chain(postgres, next_release(Path(folder)), log, logs)
 
 
-def _run_chain(postgres: Any, release: Path, log: Callable[[str], None]) -> dict[str, ScenarioResult]:
+def _run_chain(postgres: Any, release: Path, log: Callable[[str], None], logs: LogDestination | None) -> dict[str, ScenarioResult]:
     version = run_program("staging").outputs["appVersion"]
     started = time.monotonic()
     layers = [bake(app_version=version, app_name="hello")["app"], bake(app_version=NEXT_VERSION, app_name="hello", project_dir=release)["app"]]
@@ -56,7 +73,11 @@ def _run_chain(postgres: Any, release: Path, log: Callable[[str], None]) -> dict
         gates = ", ".join(f"{gate} {'passed' if passed else 'FAILED'} in {seconds:.0f}s" for gate, passed, seconds in result.gates)
         log(f"rehearsal: {result.name}: {result.traffic.describe()}; rollout {result.rollout_seconds:.0f}s; gates: {gates or '-'}; schema at {result.schema_revision}")
 
-    with Rehearsal(stack="staging", images=images, postgres=postgres, base_config=REHEARSAL_CONFIG) as rehearsal:
+    base_config, forwards, names = dict(REHEARSAL_CONFIG), {}, {}
+    if logs is not None:
+        base_config.update(logDestination=f"{logs.name}:{logs.guest_port}", logDestinationCa=logs.ca_certificate)
+        forwards, names = {f"{logs.guest_address}:{logs.guest_port}": logs.port}, {logs.name: logs.guest_address}
+    with Rehearsal(stack="staging", images=images, postgres=postgres, base_config=base_config, guest_forwards=forwards, host_names=names) as rehearsal:
         record(rehearsal.deploy("first generation", {}))
         record(rehearsal.deploy("version bump", {"appVersion": NEXT_VERSION}, release=release))
         record(rehearsal.deploy("env-only change", {"env": env, "rollout": "canary"}))

@@ -151,12 +151,18 @@ def instance_id(path: str) -> str | None:
 
 def database_reachable(settings: Settings) -> tuple[bool, str | None]:
     """A real connection and `SELECT 1`; returns (ok, error class name). Never raises."""
+    ok, error, _ = database_check(settings)
+    return ok, error
+
+
+def database_check(settings: Settings) -> tuple[bool, str | None, str | None]:
+    """(ok, error class name, the error's first line for the log). Never raises."""
     if not settings.database["host"]:
-        return False, "NotConfigured"
+        return False, "NotConfigured", "NotConfigured"
     try:
         import psycopg2  # Debian's python3-psycopg2, imported late so the app starts fast
     except ImportError:
-        return False, "DriverMissing"
+        return False, "DriverMissing", "DriverMissing"
     try:
         connection = psycopg2.connect(**settings.database)
         try:
@@ -165,9 +171,9 @@ def database_reachable(settings: Settings) -> tuple[bool, str | None]:
                 cursor.fetchone()
         finally:
             connection.close()
-    except Exception as error:  # noqa: BLE001 - any failure means "not reachable"; only its class is reported
-        return False, type(error).__name__
-    return True, None
+    except Exception as error:  # noqa: BLE001 - any failure means "not reachable"; its class goes to /healthz, its first line to the log
+        return False, type(error).__name__, describe_error(error)
+    return True, None, None
 
 
 class SchemaState:
@@ -186,9 +192,10 @@ def prepare(settings: Settings, schema_state: SchemaState, pool: ConnectionPool,
     sends a server that has just booted (its CPU still busy) do not each wait for a TLS handshake.
     """
     while not stopping.is_set():
-        ok, error = database_reachable(settings)
+        ok, _, detail = database_check(settings)
         if not ok:
-            log(f"database not reachable yet ({error}): not ready")
+            # Why, in the log (shipped off the server): a failed canary's reason outlives it.
+            log(f"database not reachable yet ({detail}): not ready")
             stopping.wait(interval)
             continue
         if migrate_schema(settings, schema_state):

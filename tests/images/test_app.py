@@ -31,12 +31,17 @@ def test_healthz_is_200_with_version_and_hostname_when_the_database_answers(post
 
 
 def test_wrong_password_is_503_and_never_logged(postgres):
+    log_before = len(postgres.log_text())
     with RunningApp(postgres, ready=False, DATABASE_PASSWORD="wrong-password-xyz") as app:
         status, body = get(app.url + "/healthz")
+        # The start-up loop has tried (and logged) at least once before this: it tries every 2 s.
+        assert wait_for(lambda: postgres.log_text()[log_before:].count("password authentication failed") >= 3, timeout=30)
         app.stop()
     assert status == 503 and body["database"] is False and body["status"] == "unhealthy"
     assert body["error"] == "OperationalError"
     assert "wrong-password-xyz" not in app.output and "s3cret-value" not in app.output and "wrong-password-xyz" not in json.dumps(body)
+    # Why it is not ready, in the log (which ships off the server: a failed canary's reason outlives it).
+    assert "database not reachable yet (OperationalError: " in app.output and "password authentication failed" in app.output, app.output
 
 
 def test_database_down_is_503_then_recovers(postgres):

@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "images" / "local"))
 
 from bake import bake  # noqa: E402
-from boot import BootedImage  # noqa: E402
+from boot import BootedImage, with_host_names  # noqa: E402
 
 from components.common.log_shipping import SD_ID  # noqa: E402
 from offline.harness import run_program, staging_user_data  # noqa: E402
@@ -88,11 +88,9 @@ def user_data_for(postgres: LocalPostgres, receiver: SyslogReceiver) -> str:
         database_ca=postgres.ca_certificate,
         config_overrides={"logDestination": f"{RECEIVER_NAME}:{GUEST_RECEIVER.split(':')[1]}", "logDestinationCa": receiver.ca_certificate},
     )
-    document = yaml.safe_load(rendered)
-    assert "rsyslog" in document, "the program rendered no log shipping rule"
+    assert "rsyslog" in yaml.safe_load(rendered), "the program rendered no log shipping rule"
     # The one local addition (see the module docstring): the destination's name resolves to the guest forward.
-    document["bootcmd"] = [f"echo '{GUEST_RECEIVER.split(':')[0]} {RECEIVER_NAME}' >> /etc/hosts"]
-    return "#cloud-config\n" + yaml.safe_dump(document, sort_keys=False, width=4096)
+    return with_host_names(rendered, {RECEIVER_NAME: GUEST_RECEIVER.split(":")[0]})
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,11 @@ Named stages, chained so one scenario's new fleet is the next one's old fleet
    old fleet keeps serving;
 5. a database restart under traffic: every server stays in the pool.
 
+Every server ships its logs (the stack's `logDestination`) to a RELP receiver on
+this machine, as test_log_shipping_boot.py does: once the chain is over and every VM
+is gone, the failed canary's lines, saying why it never became ready, are still
+there; a page view not written is shown with the servers' own words for it.
+
 Each asserts 0 failed requests through the balancer, and that a returning visitor
 (one client keeping its session cookie) keeps its session through every replacement. The steps come from the
 program's own plans (images/local/rehearsal.py); `benchmarks/rollout.py` runs the
@@ -29,12 +34,16 @@ from pathlib import Path
 import pytest
 from conftest import require_tools
 from postgres import LocalPostgres, available
+from syslog_receiver import SyslogReceiver
+from syslog_receiver import available as receiver_available
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "images" / "local"))
 
 from rehearsal import GUEST_DATABASE_HOST  # noqa: E402
-from scenarios import REHEARSAL_CONFIG, results_table, run_chain  # noqa: E402
+from scenarios import REHEARSAL_CONFIG, LogDestination, results_table, run_chain  # noqa: E402
+
+from components.common.log_shipping import SD_ID  # noqa: E402
 
 # No stretch as long as a client's timeout (LoadGenerator's request_timeout) without a 200 from anyone. Not a
 # throughput floor: requests per second depend on how loaded the machine is (benchmarks/rollout.py prints them).
@@ -43,14 +52,22 @@ LONGEST_SILENCE = 10.0
 TOOLS = ("packer", "qemu-system-x86_64", "qemu-img", "mmdebstrap", "genisoimage", "haproxy", "socat")
 pytestmark = [
     pytest.mark.slow,
-    require_tools(*TOOLS, present={"postgresql": available()}),
+    require_tools(*TOOLS, present={"postgresql": available(), "rsyslog-relp": receiver_available()}),
 ]
+LOG_HOST = "logs.test"
 
 
 @pytest.fixture(scope="module")
-def results(request):
+def receiver(tmp_path_factory):
+    with SyslogReceiver(tmp_path_factory.mktemp("receiver"), host_name=LOG_HOST) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def results(request, receiver):
+    logs = LogDestination(name=LOG_HOST, port=receiver.port, ca_certificate=receiver.ca_certificate)
     with LocalPostgres(user="hello", database="hello", host_names=("127.0.0.1", "localhost", GUEST_DATABASE_HOST)) as postgres:
-        chain = run_chain(postgres, log=lambda line: print(line, flush=True))
+        chain = run_chain(postgres, log=lambda line: print(line, flush=True), logs=logs)
         # The figures in every run's log (CI's too), not only when a test fails: pytest captures output otherwise.
         capture = request.config.pluginmanager.get_plugin("capturemanager")
         with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
@@ -66,7 +83,7 @@ def test_first_generation_serves(results):
 
 
 @pytest.mark.parametrize("scenario", ["version bump", "env-only change", "droplet size change"])
-def test_replacement_serves_every_request(results, scenario):
+def test_replacement_serves_every_request(results, receiver, scenario):
     result = results[scenario]
     assert result.succeeded, result.gates
     assert result.traffic.failed == 0, result.traffic.describe()
@@ -76,7 +93,8 @@ def test_replacement_serves_every_request(results, scenario):
     # The old fleet answered during the rollout, then only the new one did.
     assert len(result.traffic.instances) >= 2 * REHEARSAL_CONFIG["fleetCount"] - 1, result.traffic.instances
     # Every 200 wrote its page view: no request lost its write while the schema or the fleet changed.
-    assert result.traffic.uncounted == 0, result.traffic.describe()
+    said = [line for line in receiver.lines() if "page view not counted" in line or "connection lost while idle" in line]
+    assert result.traffic.uncounted == 0, result.traffic.describe() + "\nthe servers said:\n" + "\n".join(said[-20:])
     # The returning visitor was served by both generations and never lost its session.
     assert len(result.traffic.session_instances) > REHEARSAL_CONFIG["fleetCount"], result.traffic.describe()
     assert result.traffic.session_resets == 0, result.traffic.describe()
@@ -112,3 +130,11 @@ def test_database_restart_keeps_every_server_in_the_pool(results):
     assert result.traffic.failed == 0, result.traffic.describe()
     assert not result.went_down, f"servers left the pool while the database restarted: {result.went_down}"
     assert result.traffic.ok > 0 and result.traffic.longest_silence < LONGEST_SILENCE, result.traffic.describe()
+
+
+def test_the_failed_canarys_lines_outlive_it_and_say_why_it_never_became_ready(results, receiver):
+    """Every VM is gone by now (the chain is over); what the canary logged is at the receiver, with its identity."""
+    (instance,) = results["bad canary"].instances.values()
+    lines = [line for line in receiver.lines() if f'[{SD_ID} instance="{instance}" ' in line]
+    assert lines, f"no line from the failed canary (instance {instance}) at the receiver ({len(receiver.lines())} lines)"
+    assert any("database not reachable yet" in line and "password authentication failed" in line for line in lines), lines[-20:]
