@@ -146,7 +146,8 @@ def _is_address(name: str) -> bool:
     return True
 
 
-def wait_for(predicate, timeout: float, interval: float = 0.2) -> bool:
+def wait_for(predicate, timeout: float, interval: float = 0.05) -> bool:
+    """Whether ``predicate`` came true within ``timeout``, asked every ``interval`` (short: a test waits no longer than its condition)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
