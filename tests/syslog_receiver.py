@@ -94,7 +94,7 @@ action(type="omfile" file="{self.messages}" template="raw" flushOnTXEnd="on" asy
             except OSError:
                 if self.process.poll() is not None:
                     break
-                time.sleep(0.1)
+                time.sleep(0.05)
         raise RuntimeError(f"the receiver did not listen on 127.0.0.1:{self.port}: {(self.root / 'rsyslogd.log').read_text()}")
 
     def stop(self) -> None:
@@ -102,6 +102,11 @@ action(type="omfile" file="{self.messages}" template="raw" flushOnTXEnd="on" asy
             self.process.terminate()
             self.process.wait(timeout=30)
         self.process = None
+
+    def log_text(self) -> str:
+        """The receiver's own messages (refused handshakes, broken sessions, ...)."""
+        path = self.root / "rsyslogd.log"
+        return path.read_text(errors="replace") if path.exists() else ""
 
     def lines(self) -> list[str]:
         return self.messages.read_text(errors="replace").splitlines() if self.messages.exists() else []
@@ -113,7 +118,7 @@ action(type="omfile" file="{self.messages}" template="raw" flushOnTXEnd="on" asy
             found = next((line for line in self.lines() if needle in line), None)
             if found is not None or time.monotonic() > deadline:
                 return found, time.monotonic()
-            time.sleep(0.1)
+            time.sleep(0.05)
 
     def __exit__(self, *exc) -> None:
         self.stop()

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -30,6 +31,7 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 READY_TIMEOUT_SECONDS = 30
 
 
+@functools.cache  # asked by every app test module when it is imported: one python3 run per process, not per module
 def has_system_modules(*modules: str) -> bool:
     """Whether Debian's python3 imports these (python3-psycopg2, python3-alembic, ...)."""
     statement = "; ".join(f"import {module}" for module in modules)
