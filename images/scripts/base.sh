@@ -25,6 +25,21 @@ if command -v cloud-init >/dev/null 2>&1; then
     timeout 600 cloud-init status --wait >/dev/null || true
 fi
 
+# Slim: a server nobody logs in to reads no manual page, no package documentation and no message
+# translation. dpkg leaves them out of every package unpacked from here on (this bake's upgrade and
+# installs included); what the stock image already holds is deleted below. Licences stay.
+install -d -m 0755 /etc/dpkg/dpkg.cfg.d
+cat > /etc/dpkg/dpkg.cfg.d/01-immutable-slim <<'CONF'
+# Written by the base image (images/scripts/base.sh): no manuals, docs or translations on a server.
+path-exclude=/usr/share/doc/*
+path-include=/usr/share/doc/*/copyright
+path-exclude=/usr/share/man/*
+path-exclude=/usr/share/info/*
+path-exclude=/usr/share/locale/*
+path-include=/usr/share/locale/locale.alias
+path-exclude=/usr/share/lintian/*
+CONF
+
 missing=""
 for package in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing="$missing $package"
@@ -41,6 +56,13 @@ else
     # shellcheck disable=SC2086 # the package list is meant to split
     apt-get -y -q install --no-install-recommends $PACKAGES
 fi
+
+# What the stock image already holds of the slimmed paths (above). /usr/share/locale holds message
+# translations only; the C.UTF-8 locale the services run in is libc's own (/usr/lib/locale).
+find /usr/share/doc -mindepth 1 ! -type d ! -name copyright -delete
+find /usr/share/doc -mindepth 1 -type d -empty -delete
+rm -rf /usr/share/man/* /usr/share/info/* /usr/share/lintian/*
+find /usr/share/locale -mindepth 1 -maxdepth 1 ! -name locale.alias -exec rm -rf {} +
 
 # SSH: keys only, no root password, few tries. The fleet firewall keeps port 22 closed anyway.
 # sshd keeps the first value it reads and reads sshd_config.d/*.conf in name order, so
@@ -77,6 +99,17 @@ datasource_list: [NoCloud, ConfigDrive, DigitalOcean, Ec2, None]
 disable_root: false
 users: []
 ssh_pwauth: false
+CONF
+# Only the modules a server from this image uses, instead of Debian's ~50 (apt, snap, puppet, chef,
+# locale, keyboard, ntp...: each is loaded, and some act, at every first boot). Kept: what user-data
+# uses (bootcmd, write_files, rsyslog, runcmd), the cloud's disk size (growpart, resizefs), the
+# droplet's name (set_hostname...), root's SSH keys and the host keys (users_groups, ssh), ssh_pwauth
+# (set_passwords), the cloud's vendor data and per-boot scripts, the host keys and the final message
+# on the console.
+cat > /etc/cloud/cloud.cfg.d/91-immutable-modules.cfg <<'CONF'
+cloud_init_modules: [seed_random, bootcmd, write_files, growpart, resizefs, set_hostname, update_hostname, update_etc_hosts, rsyslog, users_groups, ssh]
+cloud_config_modules: [set_passwords, runcmd]
+cloud_final_modules: [scripts_vendor, scripts_per_once, scripts_per_boot, scripts_per_instance, scripts_user, keys_to_console, final_message]
 CONF
 
 # The cloud's metadata endpoint serves the user-data (the database password, APP_SECRET) to

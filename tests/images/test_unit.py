@@ -39,6 +39,8 @@ def image_like_root(root: Path, *, unit_text: str | None = None, secrets_unit_te
     (root / "usr" / "bin").mkdir()
     if with_python:
         shutil.copy2(Path("/usr/bin/python3").resolve(), root / "usr" / "bin" / "python3")
+    # webapp-secrets.service's ExecCondition= (grep is Essential: in every Debian image).
+    shutil.copy2(Path("/usr/bin/grep").resolve(), root / "usr" / "bin" / "grep")
     (root / "opt" / "webapp").mkdir(parents=True)
     shutil.copy2(APP, root / "opt" / "webapp" / "app.py")
     shutil.copy2(FETCHER, root / "opt" / "webapp" / "fetch_secrets.py")
