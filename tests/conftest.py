@@ -32,6 +32,9 @@ if str(ROOT) not in sys.path:
 if TYPE_CHECKING:
     from offline.harness import StackRun
 
+# The VM boot tests' shared fixtures (the baked app image, an operator's SSH key): tests/guests.py.
+pytest_plugins = ["guests"]
+
 DROPLET = "digitalocean:index/droplet:Droplet"
 COMMAND = "command:local:Command"
 FIREWALL = "digitalocean:index/firewall:Firewall"

@@ -29,22 +29,21 @@ from __future__ import annotations
 
 import re
 import shlex
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 from conftest import require_tools
+from guests import GUEST_DATABASE, guest_postgres
 from postgres import LocalPostgres, available
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "images" / "local"))
 
-from bake import bake  # noqa: E402
 from boot import BootedImage  # noqa: E402
 
-from offline.harness import run_program, staging_user_data  # noqa: E402
+from offline.harness import staging_user_data  # noqa: E402
 
 TOOLS = ("packer", "qemu-system-x86_64", "qemu-img", "mmdebstrap", "genisoimage", "ssh", "ssh-keygen")
 pytestmark = [
@@ -54,33 +53,12 @@ pytestmark = [
 
 BOOT_TIMEOUT_SECONDS = 600  # TCG on a loaded 2-core machine; a healthy boot takes far less
 READY_TIMEOUT_SECONDS = 120  # after /healthz answered 200: the start-up check's next successful attempt
-GUEST_DATABASE = "10.0.2.100:5432"
-
-
-@pytest.fixture(scope="module")
-def staging():
-    return run_program("staging")
-
-
-@pytest.fixture(scope="module")
-def image(staging):
-    layers = bake(app_version=staging.outputs["appVersion"], app_name="hello")
-    assert layers["app"].name == staging.outputs["imageName"], "the local bake must produce the image the staging stack names"
-    return layers["app"].qcow2
 
 
 @pytest.fixture(scope="module")
 def postgres():
-    # The guest reaches it at GUEST_DATABASE's address, and verify-full checks the certificate names it.
-    with LocalPostgres(user="hello", database="hello", host_names=("127.0.0.1", "localhost", GUEST_DATABASE.split(":")[0])) as server:
+    with guest_postgres() as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def ssh_key(tmp_path_factory):
-    key = tmp_path_factory.mktemp("ssh") / "operator"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True, timeout=60)
-    return key
 
 
 def user_data_for(postgres: LocalPostgres, password: str) -> str:

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -49,18 +48,18 @@ import pytest
 import yaml
 from aws_stand_ins import MetadataStandIn, MotoServer
 from conftest import require_tools
+from guests import GUEST_DATABASE, guest_postgres
 from postgres import LocalPostgres, available
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "images" / "local"))
 sys.path.insert(0, str(ROOT / "images" / "webapp"))
 
-from bake import bake  # noqa: E402
 from boot import BootedImage  # noqa: E402
 from fetch_secrets import parse_env_file  # noqa: E402
 
 from components.common.cloud_init import ENV_FILE_PATH, render_env_file  # noqa: E402
-from offline.harness import aws_staging_user_data, run_program  # noqa: E402
+from offline.harness import aws_staging_user_data  # noqa: E402
 
 TOOLS = ("packer", "qemu-system-x86_64", "qemu-img", "mmdebstrap", "genisoimage", "ssh", "ssh-keygen", "socat")
 pytestmark = [
@@ -70,7 +69,6 @@ pytestmark = [
 
 BOOT_TIMEOUT_SECONDS = 600  # TCG on a loaded 2-core machine; a healthy boot takes far less
 FAILED_BOOT_SECONDS = 420  # for the failure case: long enough for the fetcher's 120 s deadline to pass
-GUEST_DATABASE = "10.0.2.100:5432"
 GUEST_SSM = "10.0.2.101:4566"
 GUEST_METADATA = "10.0.2.102:80"
 # What systemd's EnvironmentFile= quoting must carry intact (no single quote: LocalPostgres puts it in SQL).
@@ -81,21 +79,8 @@ SECRET_WORDS = ("battery", "staple", "quagga", "okapi")
 
 
 @pytest.fixture(scope="module")
-def staging():
-    return run_program("staging")
-
-
-@pytest.fixture(scope="module")
-def image(staging):
-    """The local bake of images/app; the amazon-ebs build bakes the same app layer on Debian's AMI."""
-    layers = bake(app_version=staging.outputs["appVersion"], app_name="hello")
-    assert layers["app"].name == staging.outputs["imageName"], "the local bake must produce the image the staging stack names"
-    return layers["app"].qcow2
-
-
-@pytest.fixture(scope="module")
 def postgres():
-    with LocalPostgres(user="hello", database="hello", password=PASSWORD, host_names=("127.0.0.1", "localhost", GUEST_DATABASE.split(":")[0])) as server:
+    with guest_postgres(password=PASSWORD) as server:
         yield server
 
 
@@ -123,13 +108,6 @@ def moto(postgres, program_env):
         server.role = server.role_credentials()
         server.enforce_auth()
         yield server
-
-
-@pytest.fixture(scope="module")
-def ssh_key(tmp_path_factory):
-    key = tmp_path_factory.mktemp("ssh") / "operator"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True, timeout=60)
-    return key
 
 
 def local_endpoints() -> dict[str, str]:

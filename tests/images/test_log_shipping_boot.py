@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import require_tools
+from guests import GUEST_DATABASE, guest_postgres
 from postgres import LocalPostgres
 from postgres import available as postgres_available
 from syslog_receiver import SyslogReceiver
@@ -36,11 +37,10 @@ from syslog_receiver import available as receiver_available
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "images" / "local"))
 
-from bake import bake  # noqa: E402
 from boot import BootedImage, with_host_names  # noqa: E402
 
 from components.common.log_shipping import SD_ID  # noqa: E402
-from offline.harness import run_program, staging_user_data  # noqa: E402
+from offline.harness import staging_user_data  # noqa: E402
 
 TOOLS = ("packer", "qemu-system-x86_64", "qemu-img", "mmdebstrap", "genisoimage", "socat", "ssh-keygen")
 pytestmark = [pytest.mark.slow, require_tools(*TOOLS, present={"postgresql": postgres_available(), "rsyslog-relp": receiver_available()})]
@@ -48,26 +48,13 @@ pytestmark = [pytest.mark.slow, require_tools(*TOOLS, present={"postgresql": pos
 BOOT_TIMEOUT_SECONDS = 600
 SHIP_TIMEOUT_SECONDS = 30  # "within seconds": the measured delay is printed, this only bounds the wait
 CATCH_UP_TIMEOUT_SECONDS = 120  # rsyslog retries every 5 s, backing off; the queue then drains at once
-GUEST_DATABASE = "10.0.2.100:5432"
 GUEST_RECEIVER = "10.0.2.101:2514"
 RECEIVER_NAME = "logs.test"
 
 
 @pytest.fixture(scope="module")
-def staging():
-    return run_program("staging")
-
-
-@pytest.fixture(scope="module")
-def image(staging):
-    layers = bake(app_version=staging.outputs["appVersion"], app_name="hello")
-    assert layers["app"].name == staging.outputs["imageName"]
-    return layers["app"].qcow2
-
-
-@pytest.fixture(scope="module")
 def postgres():
-    with LocalPostgres(user="hello", database="hello", host_names=("127.0.0.1", "localhost", GUEST_DATABASE.split(":")[0])) as server:
+    with guest_postgres() as server:
         yield server
 
 
