@@ -23,7 +23,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 # What a test secret looks like: easy to find if it ever leaks into an output or a log.
 TEST_SECRET_PREFIX = "test-secret-"
 # The secrets an operator sets per stack, by cloud (`pulumi config set --secret KEY ...`, as each
-# stack file's comments say; tests/offline/test_stack_config.py holds the files to it).
+# stack file's comments say; tests/offline/test_harness.py holds the files to it).
 OPERATOR_SECRETS: Mapping[str, tuple[str, ...]] = {"digitalocean": ("appSecret",), "aws": ("appSecret", "dbPassword")}
 
 # libyaml's parser (PyYAML's wheels carry it) reads the project file in a twentieth of the pure-Python
