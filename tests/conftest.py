@@ -28,6 +28,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+# Keep the bytecode of the tests (pytest's assertion rewriting) and of the program's modules between runs,
+# even where PYTHONDONTWRITEBYTECODE is set (as on this project's machines): without it every parallel
+# worker rewrites and compiles every test module again, about a second of CPU each on every run. The
+# __pycache__ folders are ignored by git, so no image hash sees them (image_sources hashes what git
+# tracks), and no bake ships them (app.sh installs the app's files by name).
+sys.dont_write_bytecode = False
+
 # The harness imports Pulumi (seconds): only where a program runs, not in every process that loads this file.
 if TYPE_CHECKING:
     from offline.harness import StackRun

@@ -81,7 +81,7 @@ INSTANCE_DATA = "/run/cloud-init/instance-data.json"
 MAX_DRAIN_SECONDS = 60
 # Connections `/` may hold at once, kept open between requests (each new one pays a TLS handshake and
 # SCRAM). A bound, not only an idle cap: during a replacement two generations share the database's
-# connection limit (25 on DigitalOcean's smallest plan, 3 of them reserved).
+# connection limit, which is small on the smallest managed plans.
 POOL_SIZE = 4
 # How long a request waits for one of them before the page answers without its count.
 POOL_WAIT_SECONDS = 5
@@ -149,14 +149,8 @@ def instance_id(path: str) -> str | None:
     return str(value) if value is not None else None
 
 
-def database_reachable(settings: Settings) -> tuple[bool, str | None]:
-    """A real connection and `SELECT 1`; returns (ok, error class name). Never raises."""
-    ok, error, _ = database_check(settings)
-    return ok, error
-
-
 def database_check(settings: Settings) -> tuple[bool, str | None, str | None]:
-    """(ok, error class name, the error's first line for the log). Never raises."""
+    """A real connection and `SELECT 1`: (ok, error class name, the error's first line for the log). Never raises."""
     if not settings.database["host"]:
         return False, "NotConfigured", "NotConfigured"
     try:
@@ -258,7 +252,7 @@ class ConnectionPool:
                     connection = self.idle.pop() if self.idle else None
                 reused = connection is not None
                 if connection is None:
-                    connection = psycopg2.connect(**{**self.settings.database, "connect_timeout": str(POOL_CONNECT_TIMEOUT_SECONDS)})
+                    connection = self._connect()
                 try:
                     with connection.cursor() as cursor:
                         cursor.execute(statement, parameters)
@@ -287,15 +281,18 @@ class ConnectionPool:
 
     def warm(self) -> None:
         """Open one connection for the first request; a failure only means that request opens it."""
-        import psycopg2
-
         try:
-            connection = psycopg2.connect(**{**self.settings.database, "connect_timeout": str(POOL_CONNECT_TIMEOUT_SECONDS)})
+            connection = self._connect()
         except Exception as error:  # noqa: BLE001 - readiness does not depend on it
             log(f"pool not warmed: {describe_error(error)}")
             return
         with self.lock:
             self.idle.append(connection)
+
+    def _connect(self):
+        import psycopg2
+
+        return psycopg2.connect(**{**self.settings.database, "connect_timeout": str(POOL_CONNECT_TIMEOUT_SECONDS)})
 
     def _drop_idle(self) -> None:
         with self.lock:
@@ -358,7 +355,7 @@ def make_handler(settings: Settings, started: threading.Event, draining: threadi
                 if draining.is_set():
                     self._send(503, {"status": "draining", "database": None, **identity})
                     return
-                ok, error = database_reachable(settings)
+                ok, error, _ = database_check(settings)
                 document = {"status": "ok" if ok else "unhealthy", "database": ok, "migration": schema_state.status, "schema": schema_state.revision, **identity}
                 if ok and schema_state.status == "failed":
                     # The gate stops the rollout here; the old fleet serves on the unchanged schema.

@@ -13,10 +13,16 @@ Roles (README, "Schema migrations"):
     its tables, nothing else: it cannot create, alter or drop, nor move the version stamp.
 A schema already at a revision this version does not know is a newer version's (expand/contract:
 it keeps this one working): this version serves on it and migrates nothing.
+
+Most starts find nothing to do (every server after a version's first): `migrate` first reads the
+stamped revision with the driver alone and compares it with the revisions the migration files
+declare (read as text, `declared_revisions`), so such a start never imports Alembic and SQLAlchemy
+(a second or more of CPU on a server just booted). Anything else, or any doubt, takes the locked path.
 """
 
 from __future__ import annotations
 
+import ast
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -59,8 +65,61 @@ class MigrationError(Exception):
         self.cause = cause
 
 
+def declared_revisions(migrations: Path = MIGRATIONS) -> tuple[frozenset[str], str | None]:
+    """(every revision, the single head) the migration files declare, read without importing them or Alembic.
+
+    The head is the revision no other one revises; None when that is not exactly one (a branch, a
+    file this reader cannot follow): the caller then asks Alembic itself.
+    """
+    revisions: set[str] = set()
+    revised: set[str] = set()
+    for path in sorted((migrations / "versions").glob("*.py")):
+        values: dict[str, Any] = {}
+        for node in ast.parse(path.read_text(), str(path)).body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and node.targets[0].id in ("revision", "down_revision"):
+                try:
+                    values[node.targets[0].id] = ast.literal_eval(node.value)
+                except ValueError:
+                    return frozenset(revisions), None
+        revision, down = values.get("revision"), values.get("down_revision")
+        if not isinstance(revision, str):
+            return frozenset(revisions), None
+        revisions.add(revision)
+        revised.update([down] if isinstance(down, str) else list(down or ()))
+    heads = revisions - revised
+    return frozenset(revisions), (next(iter(heads)) if len(heads) == 1 else None)
+
+
+def stamped_revision(connect: Callable[[], Any]) -> str | None:
+    """The revision the database is stamped with (None if none yet), read with the driver alone."""
+    connection = connect()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.alembic_version",))
+            if cursor.fetchone()[0] is None:
+                return None
+            cursor.execute(f"SELECT version_num FROM {SCHEMA}.alembic_version")
+            rows = cursor.fetchall()
+    finally:
+        connection.close()
+    return rows[0][0] if len(rows) == 1 else None
+
+
 def migrate(connect: Callable[[], Any], serving_user: str, migrations: Path = MIGRATIONS) -> Outcome:
     """Bring the schema to this version's head, once across the fleet; raises MigrationError, or the connection's error."""
+    started = time.monotonic()
+    known, head = declared_revisions(migrations)
+    if head is not None:
+        # Without the lock: a committed stamp only moves forward, and anything short of this
+        # version's head (or a newer one) takes the locked path below, which reads it again.
+        current = stamped_revision(connect)
+        if current is not None and (current == head or current not in known):
+            return Outcome(current, current, head, applied=False, seconds=time.monotonic() - started)
+    return _migrate_locked(connect, serving_user, migrations)
+
+
+def _migrate_locked(connect: Callable[[], Any], serving_user: str, migrations: Path) -> Outcome:
+    """Alembic, under the fleet's advisory lock, in one transaction."""
     import sqlalchemy
     from alembic import command
     from alembic.config import Config

@@ -10,6 +10,7 @@ Each test gets a database of its own, so each starts from an empty schema.
 from __future__ import annotations
 
 import itertools
+import json
 import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import require_tools
 from postgres import LocalPostgres, available, wait_for
-from webapp_process import EXPAND_0002, RunningApp, get, has_system_modules, next_version_migrations
+from webapp_process import EXPAND_0002, MIGRATIONS, SYSTEM_PYTHON, RunningApp, get, has_system_modules, next_version_migrations
 
 ROOT = Path(__file__).resolve().parents[2]
 # The release before schema migrations: what still serves while the first migrating version rolls
@@ -169,3 +170,53 @@ def test_on_digitalocean_the_owner_runs_ddl_and_the_serving_role_only_reads_and_
     for statement in ("CREATE TABLE webapp.mine (id int)", "ALTER TABLE webapp.page_views ADD COLUMN x int", "UPDATE webapp.alembic_version SET version_num = 'x'", "CREATE SCHEMA other"):
         result = as_serving_role(statement)
         assert result.returncode != 0 and ("permission denied" in result.stderr or "must be owner" in result.stderr), (statement, result.stderr)
+
+
+def system_python(snippet: str, **env: str) -> dict:
+    """Run ``snippet`` in Debian's python3 (the image's) with images/webapp importable; it prints one JSON document."""
+    code = f"import json, sys\nsys.path.insert(0, {str(MIGRATIONS.parent)!r})\n{snippet}"
+    result = subprocess.run([SYSTEM_PYTHON, "-I", "-c", code], capture_output=True, text=True, timeout=120, env={**env, "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+ALEMBICS_READING = """
+import schema
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+config = Config()
+config.set_main_option("script_location", {folder!r})
+script = ScriptDirectory.from_config(config)
+known, head = schema.declared_revisions(schema.Path({folder!r}))
+heads = script.get_heads()
+print(json.dumps({{"ours": [sorted(known), head], "alembic": [sorted(r.revision for r in script.walk_revisions()), heads[0] if len(heads) == 1 else None]}}))
+"""
+
+
+def test_the_revisions_read_from_the_files_are_alembics(tmp_path):
+    """`declared_revisions` (text only, no Alembic) reads what Alembic reads: this version, the next, and a branch (no single head)."""
+    branch = next_version_migrations(tmp_path / "branch", EXPAND_0002)
+    (branch / "versions" / "0003_other.py").write_text(EXPAND_0002.replace('revision = "0002"', 'revision = "0003"'))
+    readings = {
+        name: system_python(ALEMBICS_READING.format(folder=str(folder)))
+        for name, folder in (("this", MIGRATIONS), ("next", next_version_migrations(tmp_path / "next", EXPAND_0002)), ("branch", branch))
+    }
+    assert all(reading["ours"] == reading["alembic"] for reading in readings.values()), readings
+    assert readings["this"]["ours"] == [["0001"], "0001"] and readings["next"]["ours"] == [["0001", "0002"], "0002"], readings
+    assert readings["branch"]["ours"] == [["0001", "0002", "0003"], None], readings
+
+
+MIGRATE_TWICE = """
+import psycopg2, schema
+connect = lambda: psycopg2.connect(host="127.0.0.1", port={port}, dbname={database!r}, user={user!r}, password={password!r}, sslmode="require")
+outcome = schema.migrate(connect, {user!r})
+print(json.dumps({{"applied": outcome.applied, "after": outcome.after, "alembic": "alembic" in sys.modules, "sqlalchemy": "sqlalchemy" in sys.modules}}))
+"""
+
+
+def test_a_start_on_a_schema_at_its_head_reads_the_stamp_and_never_loads_alembic(postgres, database):
+    """Every server after a version's first: one query with the driver, no Alembic or SQLAlchemy import (seconds of CPU on a fresh VM)."""
+    snippet = MIGRATE_TWICE.format(port=postgres.port, database=database, user=postgres.user, password=postgres.password)
+    first, second = system_python(snippet), system_python(snippet)
+    assert first == {"applied": True, "after": "0001", "alembic": True, "sqlalchemy": True}, first
+    assert second == {"applied": False, "after": "0001", "alembic": False, "sqlalchemy": False}, second
