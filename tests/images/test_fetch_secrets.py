@@ -206,10 +206,10 @@ def test_parameters_outside_the_allow_list_are_never_fetched(tmp_path, moto, gra
 
 
 def test_waits_for_the_instance_role_to_appear(tmp_path, moto, granted):
-    with MetadataStandIn(granted, missing_role_for=2) as imds:
+    with MetadataStandIn(granted, missing_role_for=1) as imds:
         result, output, _ = fetch(tmp_path, write_app_env(tmp_path, **aws_lines(moto, imds.url)))
     assert result.returncode == 0, result.stderr
-    assert result.stderr.count("no instance role credentials yet (HTTP 404); retrying") == 2, result.stderr
+    assert result.stderr.count("no instance role credentials yet (HTTP 404); retrying") == 1, result.stderr
     assert output.exists()
 
 
@@ -264,7 +264,7 @@ def test_a_role_without_get_parameter_is_denied(tmp_path, moto):
     credentials = moto.role_credentials(actions=("ssm:GetParameters", "kms:Decrypt"))
     moto.enforce_auth()
     with MetadataStandIn(credentials) as imds:
-        result, output, _ = fetch(tmp_path, write_app_env(tmp_path, **aws_lines(moto, imds.url)), deadline=3)
+        result, output, _ = fetch(tmp_path, write_app_env(tmp_path, **aws_lines(moto, imds.url)), deadline=1.5)
     last = failed(result, output)
     assert "HTTP 403 AccessDenied" in last and "ssm:GetParameter" in last and "gave up after" in last, last
 
@@ -280,10 +280,10 @@ def test_never_falls_back_to_imdsv1(tmp_path, moto, granted):
 
 def test_gives_up_within_its_deadline_when_the_metadata_service_is_down(tmp_path, moto):
     nothing_listens = f"http://127.0.0.1:{free_port()}"
-    result, output, seconds = fetch(tmp_path, write_app_env(tmp_path, **aws_lines(moto, nothing_listens)), deadline=4)
+    result, output, seconds = fetch(tmp_path, write_app_env(tmp_path, **aws_lines(moto, nothing_listens)), deadline=1.5)
     last = failed(result, output)
     assert "no answer" in last and "gave up after" in last, last
-    assert seconds < 4 + 10, f"took {seconds:.1f}s"
+    assert seconds < 1.5 + 10, f"took {seconds:.1f}s"
     assert "retrying" in result.stderr
 
 
