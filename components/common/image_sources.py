@@ -1,9 +1,10 @@
 """What each image layer is made from, and the content hashes that name its images.
 
 `LAYER_SOURCES` is the one list of the files under `images/` each layer's
-Packer template uses: its own folder and the shared files its provisioners
-name (`tests/components/common/test_image_sources.py` checks the list against the
-templates). `image_source_hashes` turns it into the two hashes the image
+Packer template uses: its own folder, the files of images/common it links
+(the shared sources, variables and plugin pins) and the shared files its
+provisioners name (`tests/components/common/test_image_sources.py` checks the
+list against the templates). `image_source_hashes` turns it into the two hashes the image
 names carry; the Pulumi program (`__main__.py`) and the local bake
 (`images/local/bake.py`) both call it, so the local image is named exactly as
 the staging stack names its snapshot.
@@ -29,9 +30,12 @@ from components.common.naming import base_image_name
 
 # Paths relative to the project directory: a folder stands for every file in it.
 # The app layer builds on the base, so its hash also covers the base's (through the base's name).
+# A layer's folder links images/common's files; a link is hashed as the file it points to, and
+# the files are listed too, so a link whose target is gone is an error, not a file skipped.
+SHARED_TEMPLATES = ("images/common/plugins.pkr.hcl", "images/common/sources.pkr.hcl", "images/common/variables.pkr.hcl")
 LAYER_SOURCES: Mapping[str, tuple[str, ...]] = {
-    "base": ("images/base", "images/scripts/base.sh", "images/scripts/cleanup.sh"),
-    "app": ("images/app", "images/scripts/app.sh", "images/scripts/database-ca.sh", "images/scripts/cleanup.sh", "images/webapp"),
+    "base": ("images/base", *SHARED_TEMPLATES, "images/scripts/base.sh", "images/scripts/cleanup.sh"),
+    "app": ("images/app", *SHARED_TEMPLATES, "images/scripts/app.sh", "images/scripts/database-ca.sh", "images/scripts/cleanup.sh", "images/webapp"),
 }
 
 # Outside a git checkout only: files that never change what an image contains.

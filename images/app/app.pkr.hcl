@@ -1,68 +1,73 @@
 # The app layer: the base plus the app and its unit. What the fleet boots.
+# The sources, the shared variables and the plugin pins are images/common's (linked here);
+# this file holds what only the app takes and its build.
 
-source "digitalocean" "app" {
-  # The API token comes from DIGITALOCEAN_TOKEN in the environment (var.digitalocean_token), never from a file.
-  api_token        = var.digitalocean_token
-  image            = var.base_image
-  region           = var.region
-  size             = var.size
-  snapshot_name    = var.image_name
-  snapshot_regions = var.snapshot_regions
-  droplet_name     = "packer-${var.image_name}"
-  ssh_username     = "root"
-  tags             = ["packer-builder"]
-}
-
-source "amazon-ebs" "app" {
-  region        = var.aws_region
-  instance_type = var.aws_instance_type
-  source_ami    = var.base_image
-  ami_name      = var.image_name
-  ami_regions   = var.aws_copy_regions
-  ssh_username  = "admin"
-  # Nitro instance types need ENA; Debian's AMIs have the driver (Packer 1.6 validates this; not imds_support).
-  ena_support = true
-  tags = {
-    Name       = var.image_name
-    Layer      = "app"
-    AppVersion = var.app_version
-    SourceHash = var.source_hash
+variable "base_image" {
+  type        = string
+  description = "The base layer this image builds on: a DigitalOcean snapshot id, an AMI id, or (qemu) the base qcow2's path."
+  validation {
+    condition     = length(var.base_image) > 0
+    error_message = "The base_image must name the base layer (snapshot id, AMI id or qcow2 path)."
   }
 }
 
-source "qemu" "app" {
-  disk_image           = true
-  iso_url              = var.base_image
-  iso_checksum         = "none"
-  use_backing_file     = false
-  format               = "qcow2"
-  disk_size            = "2048M"
-  disk_interface       = "virtio"
-  disk_discard         = "unmap"
-  disk_detect_zeroes   = "unmap"
-  disk_compression     = true
-  net_device           = "virtio-net"
-  accelerator          = var.qemu_accelerator
-  cpus                 = 2
-  memory               = 1024
-  headless             = true
-  output_directory     = var.qemu_output_directory
-  vm_name              = "${var.image_name}.qcow2"
-  cd_files             = var.qemu_seed_files
-  cd_label             = "cidata"
-  ssh_username         = "root"
-  ssh_private_key_file = var.qemu_ssh_private_key_file
-  ssh_timeout          = "20m"
-  shutdown_command     = "shutdown -P now"
-  # User networking restricted to this machine: the guest reaches only the forwarded SSH port.
-  qemuargs = [
-    ["-netdev", "user,id=user.0,restrict=on,hostfwd=tcp:127.0.0.1:{{ .SSHHostPort }}-:22"],
-    ["-serial", "file:${var.qemu_output_directory}-console.log"],
-  ]
+variable "app_name" {
+  type        = string
+  description = "The app's name, baked into /etc/webapp/image.env."
+  default     = "hello"
+  validation {
+    condition     = length(var.app_name) > 0 && length(split("\"", var.app_name)) == 1 && length(split("$", var.app_name)) == 1 && length(split("`", var.app_name)) == 1 && length(split("\\", var.app_name)) == 1 && length(split(" ", var.app_name)) == 1
+    error_message = "The app_name must be a plain name (no quotes, $, backquotes, backslashes or spaces)."
+  }
+}
+
+variable "app_version" {
+  type        = string
+  description = "The app's version, baked into /etc/webapp/image.env and reported by /healthz."
+  # image.env quotes it for systemd and the shell: no quote, $, backquote, backslash or space.
+  validation {
+    condition     = length(split(".", var.app_version)) >= 3 && length(split("\"", var.app_version)) == 1 && length(split("$", var.app_version)) == 1 && length(split("`", var.app_version)) == 1 && length(split("\\", var.app_version)) == 1 && length(split(" ", var.app_version)) == 1
+    error_message = "The app_version must be a version like 1.4.2 or 1.5.0-rc.1 (no quotes, $, backquotes, backslashes or spaces)."
+  }
+}
+
+variable "source_hash" {
+  type        = string
+  description = "Content hash of this image's sources (images/app, images/scripts, images/webapp and the base's name), recorded in the manifest."
+  validation {
+    condition     = length(var.source_hash) == 12
+    error_message = "The source_hash must be the 12 hex digits the Pulumi program computes."
+  }
+}
+
+variable "qemu_output_directory" {
+  type        = string
+  description = "qemu source only: where the app qcow2 is written."
+  default     = "images/local/.cache/app"
 }
 
 build {
-  sources = ["source.digitalocean.app", "source.amazon-ebs.app", "source.qemu.app"]
+  # Each source is images/common's, named after the layer, starting from the base image.
+  source "source.digitalocean.image" {
+    name  = "app"
+    image = var.base_image
+  }
+
+  source "source.amazon-ebs.image" {
+    name       = "app"
+    source_ami = var.base_image
+    tags = {
+      Name       = var.image_name
+      Layer      = "app"
+      AppVersion = var.app_version
+      SourceHash = var.source_hash
+    }
+  }
+
+  source "source.qemu.image" {
+    name    = "app"
+    iso_url = var.base_image
+  }
 
   # Uploads the folder itself (no trailing slash): it lands as /tmp/webapp.
   provisioner "file" {
@@ -71,8 +76,7 @@ build {
   }
 
   provisioner "shell" {
-    # root on DigitalOcean and qemu, `admin` with sudo on AWS.
-    execute_command = "chmod +x {{ .Path }}; if [ \"$(id -u)\" -eq 0 ]; then env {{ .Vars }} {{ .Path }}; else sudo env {{ .Vars }} {{ .Path }}; fi"
+    execute_command = local.execute_command
     environment_vars = [
       "WEBAPP_SOURCE=/tmp/webapp",
       "APP_NAME=${var.app_name}",

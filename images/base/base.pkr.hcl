@@ -1,79 +1,69 @@
 # The base layer: a hardened Debian 12 every app image builds on. Rebuilt only when its
-# own inputs (this folder, images/scripts, the source image) change.
+# own inputs (this folder, images/common, its scripts, the source image) change.
+# The sources, the shared variables and the plugin pins are images/common's (linked here);
+# this file holds what only the base takes and its build.
 
-source "digitalocean" "base" {
-  # The API token comes from DIGITALOCEAN_TOKEN in the environment (var.digitalocean_token), never from a file.
-  api_token        = var.digitalocean_token
-  image            = var.source_image
-  region           = var.region
-  size             = var.size
-  snapshot_name    = var.image_name
-  snapshot_regions = var.snapshot_regions
-  droplet_name     = "packer-${var.image_name}"
-  ssh_username     = "root"
-  tags             = ["packer-builder"]
+variable "source_image" {
+  type        = string
+  description = "DigitalOcean image slug the base starts from."
+  default     = "debian-12-x64"
 }
 
-source "amazon-ebs" "base" {
-  region        = var.aws_region
-  instance_type = var.aws_instance_type
-  ami_name      = var.image_name
-  ami_regions   = var.aws_copy_regions
-  ssh_username  = "admin"
-  # Nitro instance types need ENA; Debian's AMIs have the driver (Packer 1.6 validates this; not imds_support).
-  ena_support = true
-  source_ami_filter {
-    filters = {
-      name                = "debian-12-amd64-*"
-      virtualization-type = "hvm"
-      root-device-type    = "ebs"
-    }
-    owners      = [var.aws_source_ami_owner]
-    most_recent = true
-  }
-  tags = {
-    Name  = var.image_name
-    Layer = "base"
-  }
+variable "aws_source_ami_owner" {
+  type        = string
+  description = "Owner of the Debian 12 AMI the base starts from (136693071363 is Debian's)."
+  default     = "136693071363"
 }
 
-source "qemu" "base" {
-  disk_image           = true
-  iso_url              = var.qemu_source_disk
-  iso_checksum         = "none"
-  use_backing_file     = false
-  format               = "qcow2"
-  disk_size            = "2048M"
-  disk_interface       = "virtio"
-  disk_discard         = "unmap"
-  disk_detect_zeroes   = "unmap"
-  disk_compression     = true
-  net_device           = "virtio-net"
-  accelerator          = var.qemu_accelerator
-  cpus                 = 2
-  memory               = 1024
-  headless             = true
-  output_directory     = var.qemu_output_directory
-  vm_name              = "${var.image_name}.qcow2"
-  cd_files             = var.qemu_seed_files
-  cd_label             = "cidata"
-  ssh_username         = "root"
-  ssh_private_key_file = var.qemu_ssh_private_key_file
-  ssh_timeout          = "20m"
-  shutdown_command     = "shutdown -P now"
-  # User networking restricted to this machine: the guest reaches only the forwarded SSH port.
-  qemuargs = [
-    ["-netdev", "user,id=user.0,restrict=on,hostfwd=tcp:127.0.0.1:{{ .SSHHostPort }}-:22"],
-    ["-serial", "file:${var.qemu_output_directory}-console.log"],
-  ]
+variable "qemu_source_disk" {
+  type        = string
+  description = "qemu source only: the stock Debian 12 qcow2 (images/local/make-base-disk.sh makes one)."
+  default     = "images/local/.cache/debian-12.qcow2"
+}
+
+variable "qemu_output_directory" {
+  type        = string
+  description = "qemu source only: where the base qcow2 is written."
+  default     = "images/local/.cache/base"
+}
+
+variable "apt_offline" {
+  type        = bool
+  description = "True when the builder has no network (the local qemu bake): install nothing, require the packages to be on the source disk."
+  default     = false
 }
 
 build {
-  sources = ["source.digitalocean.base", "source.amazon-ebs.base", "source.qemu.base"]
+  # Each source is images/common's, named after the layer: `-only=qemu.base` selects the local one.
+  source "source.digitalocean.image" {
+    name  = "base"
+    image = var.source_image
+  }
+
+  source "source.amazon-ebs.image" {
+    name = "base"
+    source_ami_filter {
+      filters = {
+        name                = "debian-12-amd64-*"
+        virtualization-type = "hvm"
+        root-device-type    = "ebs"
+      }
+      owners      = [var.aws_source_ami_owner]
+      most_recent = true
+    }
+    tags = {
+      Name  = var.image_name
+      Layer = "base"
+    }
+  }
+
+  source "source.qemu.image" {
+    name    = "base"
+    iso_url = var.qemu_source_disk
+  }
 
   provisioner "shell" {
-    # root on DigitalOcean and qemu, `admin` with sudo on AWS.
-    execute_command  = "chmod +x {{ .Path }}; if [ \"$(id -u)\" -eq 0 ]; then env {{ .Vars }} {{ .Path }}; else sudo env {{ .Vars }} {{ .Path }}; fi"
+    execute_command  = local.execute_command
     environment_vars = ["APT_OFFLINE=${var.apt_offline}"]
     scripts          = ["${path.root}/../scripts/base.sh", "${path.root}/../scripts/cleanup.sh"]
   }

@@ -23,7 +23,8 @@ The builder VM gets Packer's temporary SSH key from a NoCloud seed (a cloud give
 it from its metadata), runs with `-netdev user,restrict=on` (it reaches only its
 forwarded SSH port), and uses KVM where it works, else TCG.
 Packer older than 1.7 (Debian's 1.6.6) does not know `required_plugins`: it bakes
-from a copy of images/ without the plugins.pkr.hcl files (its builders are built in).
+from a copy of images/ without the plugins.pkr.hcl files (its builders are built in);
+the copy holds the images/common files each layer links (sources, variables).
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ def template_tree(workdir: Path, images: Path = IMAGES) -> Path:
     if packer_supports_required_plugins():
         return images
     tree = workdir / "images"
+    # copytree follows links: each layer's copy holds the images/common files it links, as Packer reads them.
     for folder in ("base", "app", "scripts", "webapp"):
         shutil.copytree(images / folder, tree / folder, ignore=shutil.ignore_patterns("plugins.pkr.hcl", "__pycache__"))
     return tree

@@ -3,7 +3,9 @@
 `packer validate` runs here with Debian's Packer 1.6.6, which predates
 `required_plugins`: it validates a copy of each template without its
 plugins.pkr.hcl (its builders are built in), and the pins in plugins.pkr.hcl
-are checked separately, parsed with python-hcl2. See images/README.md.
+are checked separately, parsed with python-hcl2. The sources, shared variables
+and pins are images/common's, linked into each layer's folder; the copy holds
+the linked files' contents. See images/README.md.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from conftest import require_tools
 
 IMAGES = Path(__file__).resolve().parents[2] / "images"
 LAYERS = ["base", "app"]
+# What both layers share: images/common/<name>, linked from each layer's folder as <name>.
+SHARED = ["sources.pkr.hcl", "variables.pkr.hcl", "plugins.pkr.hcl"]
 SCRIPTS = sorted((IMAGES / "scripts").glob("*.sh")) + sorted((IMAGES / "local").glob("*.sh"))
 PACKER = shutil.which("packer")
 needs_packer = require_tools("packer")
@@ -61,6 +65,7 @@ def parse(path: Path) -> dict:
 
 
 def template_copy(tmp_path: Path, layer: str) -> Path:
+    # copytree follows the links: each layer's copy holds images/common's files themselves.
     for folder in ("base", "app", "scripts", "webapp"):
         shutil.copytree(IMAGES / folder, tmp_path / folder, ignore=shutil.ignore_patterns("plugins.pkr.hcl", "__pycache__"))
     return tmp_path / layer
@@ -80,10 +85,19 @@ def var_arguments(variables: dict[str, str]) -> list[str]:
 
 
 @needs_packer
-@pytest.mark.parametrize("layer", LAYERS)
-def test_templates_are_formatted(layer):
-    result = packer("fmt", "-check", str(IMAGES / layer))
+@pytest.mark.parametrize("folder", ["common", *LAYERS])
+def test_templates_are_formatted(folder):
+    result = packer("fmt", "-check", str(IMAGES / folder))
     assert result.returncode == 0, f"packer fmt would change: {result.stdout}"
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_layers_link_the_shared_files_instead_of_copying_them(layer):
+    for name in SHARED:
+        link = IMAGES / layer / name
+        assert link.is_symlink() and link.readlink() == Path("..", "common", name), f"images/{layer}/{name} must be a link to ../common/{name}"
+    own = sorted(p.name for p in (IMAGES / layer).glob("*.pkr.hcl") if not p.is_symlink())
+    assert own == [f"{layer}.pkr.hcl"], f"images/{layer}: the layer's own variables and build are in {layer}.pkr.hcl"
 
 
 @needs_packer
@@ -134,9 +148,8 @@ def test_variable_validation_refuses_bad_values(layer, name, value, tmp_path):
     assert result.returncode != 0 and "validation rule" in result.stdout + result.stderr, name
 
 
-@pytest.mark.parametrize("layer", LAYERS)
-def test_plugins_are_pinned_for_real_packer(layer):
-    document = parse(IMAGES / layer / "plugins.pkr.hcl")
+def test_plugins_are_pinned_for_real_packer():
+    document = parse(IMAGES / "common" / "plugins.pkr.hcl")
     (packer_block,) = document["packer"]
     assert packer_block["required_version"].startswith(">=")
     plugins = {}
@@ -150,20 +163,26 @@ def test_plugins_are_pinned_for_real_packer(layer):
 
 @pytest.mark.parametrize("layer", LAYERS)
 def test_every_variable_is_typed_and_described(layer):
-    document = parse(IMAGES / layer / "variables.pkr.hcl")
-    for block in document["variable"]:
-        for name, variable in block.items():
-            assert variable.get("type"), f"{layer}: variable {name} has no type"
-            assert len(variable.get("description", "")) > 10, f"{layer}: variable {name} has no description"
+    names = []
+    for template in sorted((IMAGES / layer).glob("*.pkr.hcl")):
+        for block in parse(template).get("variable", []):
+            for name, variable in block.items():
+                names.append(name)
+                assert variable.get("type"), f"{layer}: variable {name} has no type"
+                assert len(variable.get("description", "")) > 10, f"{layer}: variable {name} has no description"
+    assert len(names) == len(set(names)), f"{layer}: a variable declared twice"
 
 
 @pytest.mark.parametrize("layer", LAYERS)
 def test_every_source_runs_the_same_provisioners(layer):
-    document = parse(IMAGES / layer / f"{layer}.pkr.hcl")
-    sources = [f"source.{kind}.{name}" for block in document["source"] for kind, named in block.items() for name in named]
-    (build,) = document["build"]
-    assert sorted(build["sources"]) == sorted(sources)
+    """The layer's build uses every shared source, renamed after the layer (`-only=qemu.<layer>`), with one set of provisioners."""
+    shared = parse(IMAGES / "common" / "sources.pkr.hcl")
+    sources = {f"source.{kind}.{name}" for block in shared["source"] for kind, named in block.items() for name in named}
     assert {s.split(".")[1] for s in sources} == {"digitalocean", "amazon-ebs", "qemu"}
+    (build,) = parse(IMAGES / layer / f"{layer}.pkr.hcl")["build"]
+    used = {reference: settings for block in build["source"] for reference, settings in block.items()}
+    assert set(used) == sources and "sources" not in build, f"{layer}: every shared source, each once"
+    assert all(settings["name"] == layer for settings in used.values()), f"{layer}: each source is named after the layer"
     assert "only" not in str(build.get("provisioner", "")), "a provisioner limited to one source would make local tests unlike what ships"
     (post,) = build["post-processor"]
     assert "manifest" in post

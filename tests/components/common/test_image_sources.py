@@ -21,9 +21,10 @@ def tracked_image_files() -> list[str]:
 
 
 def copy_images(project: Path) -> Path:
+    """The tracked files, links kept as links (a layer's folder links images/common's files)."""
     for relative in tracked_image_files():
         (project / relative).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / relative, project / relative)
+        shutil.copy2(ROOT / relative, project / relative, follow_symlinks=False)
     return project
 
 
@@ -55,6 +56,20 @@ def test_base_script_change_rebakes_both_layers(repo):
         script.write("# a change to the base's provisioning\n")
     after = hashes(repo)
     assert after.base != before.base and after.app != before.app, "the app builds on the base"
+
+
+def test_a_shared_template_change_rebakes_both_layers(repo):
+    before = hashes(repo)
+    with (repo / "images/common/sources.pkr.hcl").open("a") as template:
+        template.write("# a change to the sources both layers use\n")
+    after = hashes(repo)
+    assert after.base != before.base and after.app != before.app
+
+
+def test_a_broken_link_to_a_shared_template_is_an_error(repo):
+    (repo / "images/common/variables.pkr.hcl").unlink()
+    with pytest.raises(ImageSourceError, match=r"images/common/variables\.pkr\.hcl does not exist"):
+        hashes(repo)
 
 
 def test_untracked_files_do_not_change_the_hash(repo):
@@ -94,9 +109,12 @@ def test_an_untracked_file_in_this_checkout_changes_no_hash():
 
 
 def template_references(layer: str) -> set[str]:
-    """What a layer's provisioners take from outside its folder (`${path.root}/../X`), as images/X."""
+    """What a layer's template takes from outside its folder: the files it links and what its provisioners name (`${path.root}/../X`), as images/X."""
     found: set[str] = set()
-    for template in (ROOT / "images" / layer).glob("*.pkr.hcl"):
+    folder = ROOT / "images" / layer
+    for template in folder.glob("*.pkr.hcl"):
+        if template.is_symlink():
+            found.add((folder / template.readlink()).resolve().relative_to(ROOT).as_posix())
         for build in hcl2.loads(template.read_text()).get("build", []):
             for provisioner in build.get("provisioner", []):
                 for settings in provisioner.values():
