@@ -136,3 +136,25 @@ def run_with() -> Callable[[str, dict[str, Any]], StackRun]:
 
 def packer_runs(run: StackRun):
     return [r for r in run.of_type(COMMAND) if "packer" in str(r.inputs.get("create", ""))]
+
+
+# The fast files that take longest (real servers started and stopped, deadlines run out), first: the
+# parallel workers take whole files (`--dist loadfile`) in collection order (`--no-loadscope-reorder`,
+# pyproject.toml; xdist would otherwise order files by their number of tests), and one of these taken
+# last would run on alone while the other workers sit idle. The order of everything else is kept; a
+# stale list costs only speed.
+LONGEST_FIRST = (
+    "tests/images/test_app.py",
+    "tests/images/test_app_schema.py",
+    "tests/images/test_fetch_secrets.py",
+    "tests/test_plan.py",
+    "tests/components/common/test_log_shipping.py",
+    "tests/tools/test_health_gate.py",
+    "tests/images/test_traffic.py",
+    "tests/images/test_app_sessions.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = {path: index for index, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
