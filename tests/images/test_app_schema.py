@@ -184,12 +184,15 @@ ALEMBICS_READING = """
 import schema
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-config = Config()
-config.set_main_option("script_location", {folder!r})
-script = ScriptDirectory.from_config(config)
-known, head = schema.declared_revisions(schema.Path({folder!r}))
-heads = script.get_heads()
-print(json.dumps({{"ours": [sorted(known), head], "alembic": [sorted(r.revision for r in script.walk_revisions()), heads[0] if len(heads) == 1 else None]}}))
+readings = {{}}
+for name, folder in {folders!r}.items():
+    config = Config()
+    config.set_main_option("script_location", folder)
+    script = ScriptDirectory.from_config(config)
+    known, head = schema.declared_revisions(schema.Path(folder))
+    heads = script.get_heads()
+    readings[name] = {{"ours": [sorted(known), head], "alembic": [sorted(r.revision for r in script.walk_revisions()), heads[0] if len(heads) == 1 else None]}}
+print(json.dumps(readings))
 """
 
 
@@ -197,10 +200,8 @@ def test_the_revisions_read_from_the_files_are_alembics(tmp_path):
     """`declared_revisions` (text only, no Alembic) reads what Alembic reads: this version, the next, and a branch (no single head)."""
     branch = next_version_migrations(tmp_path / "branch", EXPAND_0002)
     (branch / "versions" / "0003_other.py").write_text(EXPAND_0002.replace('revision = "0002"', 'revision = "0003"'))
-    readings = {
-        name: system_python(ALEMBICS_READING.format(folder=str(folder)))
-        for name, folder in (("this", MIGRATIONS), ("next", next_version_migrations(tmp_path / "next", EXPAND_0002)), ("branch", branch))
-    }
+    folders = {"this": str(MIGRATIONS), "next": str(next_version_migrations(tmp_path / "next", EXPAND_0002)), "branch": str(branch)}
+    readings = system_python(ALEMBICS_READING.format(folders=folders))
     assert all(reading["ours"] == reading["alembic"] for reading in readings.values()), readings
     assert readings["this"]["ours"] == [["0001"], "0001"] and readings["next"]["ours"] == [["0001", "0002"], "0002"], readings
     assert readings["branch"]["ours"] == [["0001", "0002", "0003"], None], readings
