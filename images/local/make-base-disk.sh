@@ -9,7 +9,8 @@
 # renderer on Debian), sudo, unattended-upgrades (which the base turns off); plus,
 # because the local bake runs offline (APT_OFFLINE=true), every package
 # images/scripts/base.sh needs: python3, python3-psycopg2, python3-alembic,
-# python3-cryptography, ca-certificates, nftables, rsyslog, rsyslog-relp, openssl, logrotate.
+# python3-cryptography, ca-certificates, nftables, rsyslog, rsyslog-relp, openssl, logrotate,
+# usr-is-merged.
 # No SSH key: Packer's temporary key arrives at boot through a NoCloud seed, as a
 # cloud's metadata delivers it, and the bake's cleanup deletes it.
 # Booting: an MBR disk with one ext4 partition and extlinux (no GRUB: grub-install
@@ -31,7 +32,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-packages="linux-image-cloud-amd64,initramfs-tools,systemd-sysv,udev,dbus,openssh-server,cloud-init,ifupdown,isc-dhcp-client,netbase,iproute2,sudo,python3,python3-psycopg2,python3-alembic,python3-cryptography,ca-certificates,nftables,rsyslog,rsyslog-relp,openssl,logrotate,unattended-upgrades,procps"
+packages="linux-image-cloud-amd64,initramfs-tools,systemd-sysv,udev,dbus,openssh-server,cloud-init,ifupdown,isc-dhcp-client,netbase,iproute2,sudo,python3,python3-psycopg2,python3-alembic,python3-cryptography,ca-certificates,nftables,rsyslog,rsyslog-relp,openssl,logrotate,usr-is-merged,unattended-upgrades,procps"
 
 echo "make-base-disk: mmdebstrap $suite ($mirror)" >&2
 # Debian mirrors here may serve a dated snapshot: do not refuse its Release files for age.

@@ -18,7 +18,9 @@ APT_OFFLINE=${APT_OFFLINE:-false}
 # off the server when user-data names a destination (components/common/cloud_init.py writes the
 # forwarding rule; without one, logs stay local); openssl makes the server's own key for it (below);
 # logrotate keeps the local copies rsyslog writes under /var/log bounded.
-PACKAGES="python3 python3-psycopg2 python3-alembic python3-cryptography ca-certificates nftables rsyslog rsyslog-relp openssl logrotate"
+# usr-is-merged (empty) stands for usrmerge in init-system-helpers' dependency (usrmerge | usr-is-merged), so usrmerge
+# and the Perl only it needs can go (below).
+PACKAGES="python3 python3-psycopg2 python3-alembic python3-cryptography ca-certificates nftables rsyslog rsyslog-relp openssl logrotate usr-is-merged"
 # Kernel modules no DigitalOcean droplet or EC2 instance loads (paths under /usr/lib/modules/<version>/kernel):
 # file systems the servers never mount (network, cluster, other disk formats; ext4 root, the seeds' ISO 9660
 # and vfat stay), RAID/LVM (device mapper), InfiniBand/RDMA and storage targets, lab data acquisition (comedi),
@@ -92,22 +94,17 @@ find /usr/share/locale -mindepth 1 -maxdepth 1 ! -name locale.alias -exec rm -rf
 rm -rf /usr/share/i18n/charmaps /usr/share/i18n/locales
 
 # Perl: only usrmerge needs it (the stock image's /usr is merged already; its conversion script is Perl),
-# and the base's packages need neither; debconf and adduser run on perl-base, which stays. Online, the
-# empty usr-is-merged takes usrmerge's place in init-system-helpers' dependency (usrmerge | usr-is-merged);
-# offline it cannot be installed, so dpkg is told to leave that one dependency unmet (the server never
-# runs apt). unattended-upgrades goes too: the server never updates itself (its units are masked below).
-if [ "$APT_OFFLINE" != "true" ]; then
-    apt-get -y -q install --no-install-recommends usr-is-merged
-fi
+# and the base's packages need neither; debconf and adduser run on perl-base, which stays. usr-is-merged
+# (PACKAGES) holds init-system-helpers' dependency in usrmerge's place. unattended-upgrades goes too: the
+# server never updates itself (its units are masked below). dpkg refuses to purge what another package
+# still needs, and so stops the bake, rather than leave a dependency unmet.
 purge=""
 for package in unattended-upgrades usrmerge libfile-find-rule-perl libnumber-compare-perl libtext-glob-perl perl perl-modules-5.36 libperl5.36; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" && purge="$purge $package"
 done
 if [ -n "$purge" ]; then
-    force=""
-    dpkg-query -W -f='${Status}' usr-is-merged 2>/dev/null | grep -q "ok installed" || force="--force-depends"
-    # shellcheck disable=SC2086 # both lists are meant to split
-    dpkg --purge $force $purge
+    # shellcheck disable=SC2086 # the package list is meant to split
+    dpkg --purge $purge
 fi
 rm -rf /var/log/unattended-upgrades
 
