@@ -89,7 +89,7 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
 
     The fast tests mostly wait (for a real PostgreSQL, app, rsyslogd or moto server to answer, for a
     deadline the test sets): on 2 cores their CPU time was under half their summed duration, so one
-    worker per CPU left the CPU idle. Three workers per CPU overlap those waits: on 2 idle cores, 29.4-29.9 s
+    worker per CPU left the CPU idle. Three workers per CPU overlap those waits: on 2 idle cores, 29.4-29.7 s
     with six workers against 33.3-33.5 s with four, for about 4 s more CPU (one more worker's start-up each)."""
     mark_expression = config.option.markexpr
     if mark_expression and not Expression.compile(mark_expression).evaluate(lambda name, /, **kwargs: name == "slow"):
