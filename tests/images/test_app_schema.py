@@ -172,10 +172,10 @@ def test_on_digitalocean_the_owner_runs_ddl_and_the_serving_role_only_reads_and_
         assert result.returncode != 0 and ("permission denied" in result.stderr or "must be owner" in result.stderr), (statement, result.stderr)
 
 
-def system_python(snippet: str, **env: str) -> dict:
+def system_python(snippet: str) -> dict:
     """Run ``snippet`` in Debian's python3 (the image's) with images/webapp importable; it prints one JSON document."""
     code = f"import json, sys\nsys.path.insert(0, {str(MIGRATIONS.parent)!r})\n{snippet}"
-    result = subprocess.run([SYSTEM_PYTHON, "-I", "-c", code], capture_output=True, text=True, timeout=120, env={**env, "PATH": "/usr/bin:/bin"})
+    result = subprocess.run([SYSTEM_PYTHON, "-I", "-c", code], capture_output=True, text=True, timeout=120, env={"PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
