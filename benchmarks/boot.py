@@ -1,6 +1,6 @@
 """Boot figures: the app image to healthy against the stock Debian disk to the end of cloud-init.
 
-    uv run python benchmarks/boot.py [--boots N] [--no-rebuild]
+    uv run python benchmarks/boot.py [--boots N] [--no-rebuild] [--baseline-app QCOW2]
 
 Both boots run in this one invocation, alternately, on the same machine and load:
 
@@ -14,6 +14,11 @@ Both boots run in this one invocation, alternately, on the same machine and load
   200 from /healthz. Then, over SSH (a metadata key, as DigitalOcean delivers one),
   the guest's own view: `systemd-analyze`, the slowest units, cloud-init's stages and
   the used blocks of its file system (`df`).
+
+With --baseline-app, an earlier app image (another tree's bake, from its cache) boots
+alternately with this one, with the same user-data and database: before and after in
+one run. (Each round boots the stock disk, this app image, then the baseline; the first
+app boot of the run migrates the empty database, so compare the best of two or more.)
 
 Bakes come from the cache ($IMMUTABLE_WEB_CACHE or images/local/.cache): a layer
 baked now is timed, a cached one says so. Then an app-only rebuild (a new app version
@@ -47,6 +52,9 @@ GUEST_DATABASE = "10.0.2.100:5432"
 GUEST_LISTENER = "10.0.2.100:8000"
 # The stock disk's seed: nothing for cloud-init to do but tell us it reached its end.
 STOCK_USER_DATA = f"#cloud-config\nphone_home:\n  url: http://{GUEST_LISTENER}/done\n  post: [instance_id]\n  tries: 1\n"
+# The app's figure is only as fine as its polling (the stock disk's is exact: it posts to us). Each poll is a
+# request the guest serves, so not much finer than this.
+POLL_SECONDS = 0.1
 TARGET_RATIO = 0.25
 TARGET_MIB = 120
 GUEST_REPORT = (
@@ -56,6 +64,9 @@ GUEST_REPORT = (
     "cloud-init analyze show | grep -E '^(Starting stage|Finished stage|Total Time)'",
     "cloud-init analyze blame | head -n 8",
     "df -B1M --output=used,size / | tail -n 1",
+    "wc -l < /usr/lib/immutable-web/readahead.list",
+    "journalctl -b -o short-monotonic --no-pager -u boot-readahead -u cloud-init-local -u cloud-init -u webapp-secrets -u webapp"
+    " | grep -E 'Start|Finish|Skipped|Deactivated|listening|ready' | head -n 16",
 )
 
 
@@ -92,7 +103,7 @@ def boot_app(image: Path, user_data: str, postgres: LocalPostgres, key: Path, at
         guest_forwards={GUEST_DATABASE: postgres.port},
     )
     with vm:
-        answer, seconds = vm.wait_for_http("/healthz", BOOT_TIMEOUT_SECONDS, want_status=200)
+        answer, seconds = vm.wait_for_http("/healthz", BOOT_TIMEOUT_SECONDS, want_status=200, interval=POLL_SECONDS)
         if answer is None or answer[0] != 200:
             print(f"app boot {attempt + 1}: NOT healthy after {seconds:.0f} s; console tail:\n{vm.console_text()[-2000:]}")
             return None
@@ -120,26 +131,40 @@ def bake_figures(args: argparse.Namespace) -> dict[str, local_bake.Layer]:
     return layers
 
 
-def summary(stock: list[float], app: list[float]) -> None:
-    if not stock or not app:
+def summary(stock: list[float], app: list[float], baseline: list[float] | None) -> None:
+    if not stock or not app or baseline == []:
         print("no ratio: a boot did not finish")
         return
     best_stock, best_app = min(stock), min(app)
     print(f"stock disk to end of cloud-init: {', '.join(f'{s:.1f}' for s in stock)} s (best {best_stock:.1f} s)")
     print(f"app image to healthy /healthz:   {', '.join(f'{s:.1f}' for s in app)} s (best {best_app:.1f} s)")
+    if baseline is not None:
+        print(f"baseline app image to healthy:   {', '.join(f'{s:.1f}' for s in baseline)} s (best {min(baseline):.1f} s)")
+        print(f"ratio baseline/stock (best of each): {min(baseline) / best_stock:.2f}")
     print(f"ratio app/stock (best of each): {best_app / best_stock:.2f} (target <= {TARGET_RATIO})")
+
+
+def existing_qcow2(value: str) -> Path:
+    path = Path(value)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"{value}: no such file (an app image's .qcow2, e.g. from another tree's cache)")
+    return path
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--boots", type=int, default=1, help="boots of each image, alternately")
     parser.add_argument("--no-rebuild", action="store_true", help="skip the app-only rebuild")
+    parser.add_argument("--baseline-app", type=existing_qcow2, metavar="QCOW2", help="an earlier app image to boot alternately with this one (before and after)")
     args = parser.parse_args()
+    if args.boots < 1:
+        parser.error(f"--boots: at least 1, not {args.boots}")
 
     layers = bake_figures(args)
     print(f"app image: {qcow2_figures(layers['app'].qcow2)} (target <= {TARGET_MIB} MiB)")
     stock: list[float] = []
     app: list[float] = []
+    baseline: list[float] | None = None if args.baseline_app is None else []
     with LocalPostgres(host_names=("127.0.0.1", "localhost", GUEST_DATABASE.split(":")[0])) as postgres, tempfile.TemporaryDirectory() as temp:
         key = Path(temp) / "operator"
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True, timeout=60)
@@ -154,7 +179,11 @@ def main() -> None:
             seconds = boot_app(layers["app"].qcow2, user_data, postgres, key, attempt, report=attempt == 0)
             print(f"app boot {attempt + 1}: {'not healthy' if seconds is None else f'{seconds:.1f} s'} to healthy /healthz")
             app += [seconds] if seconds is not None else []
-    summary(stock, app)
+            if baseline is not None:
+                seconds = boot_app(args.baseline_app, user_data, postgres, key, attempt, report=False)
+                print(f"baseline app boot {attempt + 1}: {'not healthy' if seconds is None else f'{seconds:.1f} s'} to healthy /healthz")
+                baseline += [seconds] if seconds is not None else []
+    summary(stock, app, baseline)
 
 
 if __name__ == "__main__":

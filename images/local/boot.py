@@ -194,8 +194,8 @@ class BootedImage:
         except (OSError, ValueError):
             return None
 
-    def wait_for_http(self, path: str, timeout: float, want_status: int | None = None) -> tuple[tuple[int, dict] | None, float]:
-        """Poll until the app answers (with ``want_status`` if given); returns (answer, seconds since start)."""
+    def wait_for_http(self, path: str, timeout: float, want_status: int | None = None, interval: float = 0.5) -> tuple[tuple[int, dict] | None, float]:
+        """Poll until the app answers (with ``want_status`` if given), ``interval`` seconds apart; returns (answer, seconds since start)."""
         deadline = time.monotonic() + timeout
         answer = None
         while time.monotonic() < deadline:
@@ -204,7 +204,7 @@ class BootedImage:
             answer = self.http_get(path)
             if answer is not None and (want_status is None or answer[0] == want_status):
                 return answer, time.monotonic() - self.started
-            time.sleep(0.5)
+            time.sleep(interval)
         return answer, time.monotonic() - self.started
 
     def ssh(self, command: str, timeout: float = 60, password_only: bool = False) -> subprocess.CompletedProcess:

@@ -140,6 +140,18 @@ def test_app_service_is_active_under_its_own_user(server):
     assert guest(server, "getent passwd webapp").endswith(":/nonexistent:/usr/sbin/nologin")
 
 
+def test_the_first_boot_fails_no_unit_and_the_masked_boot_work_stays_out(server):
+    """What the base masks (generators, early units) is nothing another unit needed: the first boot ends with no
+    failed unit, and the kernel interfaces those units mounted are not mounted."""
+    server.ssh("cloud-init status --wait", timeout=600)
+    assert guest(server, "systemctl is-system-running || true") == "running", guest(server, "systemctl --failed --no-legend --plain")
+    assert guest(server, "systemctl --failed --no-legend --plain") == ""
+    mounts = guest(server, "findmnt --noheadings --output TARGET --list")
+    for target in ("/proc/sys/fs/binfmt_misc", "/sys/kernel/debug", "/sys/kernel/tracing", "/sys/fs/fuse/connections", "/sys/kernel/config"):
+        assert target not in mounts.splitlines(), target
+    assert guest(server, "readlink /etc/systemd/system-generators/systemd-sysv-generator") == "/dev/null"
+
+
 def test_unit_verifies_and_is_confined_inside_the_image(server):
     """The image's own systemd checks the installed unit (the fast test checks it in an image-like root)."""
     result = server.ssh("systemd-analyze verify /etc/systemd/system/webapp.service", timeout=120)
