@@ -4,8 +4,11 @@ As the CLI does before it starts a Python program: every value a string, secret
 keys marked. Secure values (`secure: v1:...` in a stack file, or declared
 `secret: true` in Pulumi.yaml and absent) become test secrets: ciphertext can
 only be decrypted by the stack's own secrets provider. A stack file the CLI
-would refuse (not a mapping, a key given twice, an unknown top-level key) raises
-``ConfigError`` naming the file.
+refuses (not a mapping, a key given twice, a key that is no name) raises
+``ConfigError`` naming the file; a top-level key the CLI ignores is a warning
+(``stack_file_warnings``). The CLI's checks of declared keys (required, secret,
+type) are the CLI's: offline, the program's own settings loader names the same
+keys (tests/engine/test_config.py runs both on the same files).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from config.declarations import Declaration, as_config_string, declarations_of
+from config.declarations import as_config_string, declarations_of
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -35,7 +38,7 @@ def project_file() -> dict[str, Any]:
     return yaml.load((PROJECT_DIR / "Pulumi.yaml").read_text(), Loader=_SAFE_LOADER)
 
 
-# What the Pulumi CLI reads at the top of a stack file; anything else is a typo it would ignore.
+# What the Pulumi CLI reads at the top of a stack file; it ignores anything else (a typo, most likely).
 STACK_FILE_KEYS = ("config", "environment", "secretsprovider", "encryptedkey", "encryptionsalt")
 
 
@@ -78,9 +81,6 @@ def stack_file(stack: str) -> dict[str, Any]:
         raise _stack_file_error(path, f"is not valid YAML: {where}{getattr(error, 'problem', None) or error}") from None
     if not isinstance(document, dict):
         raise _stack_file_error(path, f"must be a mapping with a `config:` section, not a {type(document).__name__}")
-    unknown = sorted(str(key) for key in document if key not in STACK_FILE_KEYS)
-    if unknown:
-        raise _stack_file_error(path, f"unknown top-level key(s) {', '.join(unknown)}; a stack file has only {', '.join(STACK_FILE_KEYS)}")
     config = document.get("config") or {}
     if not isinstance(config, dict):
         raise _stack_file_error(path, f"`config` must be a mapping of key: value, not a {type(config).__name__}")
@@ -88,6 +88,14 @@ def stack_file(stack: str) -> dict[str, Any]:
     if not_strings:
         raise _stack_file_error(path, f"config keys must be names like immutable-web:region; got {', '.join(not_strings)}")
     return document
+
+
+def stack_file_warnings(stack: str) -> list[str]:
+    """What the CLI passes over in silence: top-level keys it does not read (``secretprovider:``, ``confg:``)."""
+    unknown = sorted(str(key) for key in stack_file(stack) if key not in STACK_FILE_KEYS)
+    if not unknown:
+        return []
+    return [f"Pulumi.{stack}.yaml: the Pulumi CLI ignores the top-level key(s) {', '.join(unknown)}; a stack file has only {', '.join(STACK_FILE_KEYS)}"]
 
 
 def list_stacks() -> list[str]:
@@ -147,19 +155,4 @@ def stack_config(
                 secret_keys.remove(full_key)
         else:
             config[full_key] = as_config_string(value)
-    _as_the_cli_checks(stack, namespace, declared, config, secret_keys)
     return config, secret_keys
-
-
-def _as_the_cli_checks(stack: str, namespace: str, declared: Mapping[str, Declaration], config: Mapping[str, str], secret_keys: list[str]) -> None:
-    """What the Pulumi CLI refuses before the program starts (pulumi/pulumi, sdk/go/common/workspace/config.go,
-    ``mergeConfig``): a declared key without a default that the stack lacks, and a declared secret whose value
-    is not encrypted (a plain default included). Its own messages, all at once."""
-    from config.values import ConfigError
-
-    missing = sorted(key for key, declaration in declared.items() if declaration.default is None and f"{namespace}:{key}" not in config)
-    plain = sorted(key for key, declaration in declared.items() if declaration.secret and f"{namespace}:{key}" in config and f"{namespace}:{key}" not in secret_keys)
-    problems = [f"Stack '{stack}' is missing configuration value '{key}'" for key in missing]
-    problems += [f"Stack '{stack}' with configuration key '{key}' must be encrypted as it's secret" for key in plain]
-    if problems:
-        raise ConfigError(problems)

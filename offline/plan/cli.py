@@ -90,7 +90,7 @@ def _diff_command(argv: list[str]) -> int:
 def _plan_command(argv: list[str], description: str) -> int:
     import pulumi
 
-    from offline.harness import list_stacks
+    from offline.harness import list_stacks, stack_file_warnings
 
     parser = argparse.ArgumentParser(prog="plan", description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stack", default="staging", help=f"stack to plan (default staging; here: {', '.join(list_stacks())})")
@@ -106,6 +106,8 @@ def _plan_command(argv: list[str], description: str) -> int:
         parser.error("--json prints one plan and --against prints a diff; for both plans as JSON, run `plan --json` at each revision")
 
     try:
+        for warning in stack_file_warnings(args.stack):
+            print(f"plan: warning: {warning}", file=sys.stderr)
         plan = build_plan(args.stack)
     except pulumi.RunError as error:  # a ConfigError, an image lookup that failed: the program's own clean errors
         raise UsageError(f"stack {args.stack}: {error}") from None

@@ -17,7 +17,7 @@ from components.digitalocean.promoted_image import ImageNotFoundError
 from config.aws import AWS_REGIONS
 from config.declarations import declarations, declarations_of
 from config.digitalocean import DIGITALOCEAN_REGIONS
-from config.reader import BUILT_CLOUDS, PROJECT, load_settings, read_settings
+from config.reader import APP_SECRET_COMMANDS, BUILT_CLOUDS, PROJECT, load_settings, read_settings
 from config.values import ConfigError, Values
 from deployments import DEPLOYMENTS
 from offline.harness import TEST_SECRET_PREFIX, list_stacks, project_file, run_program, stack_config
@@ -28,14 +28,7 @@ def problems(stack: str = "staging", *, plain: tuple[str, ...] = (), **overrides
 
     ``plain`` keys are handed over as plain text even where the stack marks them secret.
     """
-    removed = [key for key, value in overrides.items() if value is None]
-    config, secret_keys = stack_config(stack, {key: value for key, value in overrides.items() if value is not None})
-    # A removed key is taken out after the CLI's own checks (test_a_required_key_the_stack_lacks_is_refused_as_the_cli_refuses_it):
-    # the reader's message is what a plain dict without it gets.
-    for key in removed:
-        full_key = key if ":" in key else f"immutable-web:{key}"
-        config.pop(full_key, None)
-        secret_keys = [k for k in secret_keys if k != full_key]
+    config, secret_keys = stack_config(stack, overrides)
     with pytest.raises(ConfigError) as caught:
         load_settings(config, stack=stack, secret_keys=[key for key in secret_keys if key.split(":")[-1] not in plain])
     return caught.value.problems
@@ -142,25 +135,33 @@ def test_config_errors_are_run_errors_so_the_cli_prints_them_without_a_traceback
 
 
 def test_a_plain_text_app_secret_in_a_stack_file_stops_the_real_program(tmp_path, monkeypatch):
-    # The harness marks `secure:` values secret, as the CLI does; a plain value stays plain.
+    # The harness marks `secure:` values secret, as the CLI does; a plain value stays plain. The CLI refuses
+    # it first (appSecret is declared secret: tests/engine/test_config.py); offline, the program names it.
     text = (project_files.PROJECT_DIR / "Pulumi.staging.yaml").read_text() + "  immutable-web:appSecret: hunter2-in-the-repo\n"
     shutil.copy(project_files.PROJECT_DIR / "Pulumi.yaml", tmp_path)
     (tmp_path / "Pulumi.staging.yaml").write_text(text)
     monkeypatch.setattr(project_files, "PROJECT_DIR", tmp_path)
-    # The CLI refuses it before the program starts (appSecret is declared secret); the program's own
-    # check, for a plain dict, is a row of test_bad_value_is_refused_naming_the_key_and_what_is_allowed.
     with pytest.raises(ConfigError) as caught:
         run_program("staging")
-    assert caught.value.problems == ["Stack 'staging' with configuration key 'appSecret' must be encrypted as it's secret"], caught.value.problems
+    assert caught.value.problems == [f"immutable-web:appSecret: is in plain text in the stack file; remove it and set it encrypted: {APP_SECRET_COMMANDS['appSecret']}"], caught.value.problems
+    assert caught.value.registered_resources == []
     assert "hunter2" not in str(caught.value)
 
 
-@pytest.mark.parametrize(("stack", "key"), [("staging", "appVersion"), ("staging", "appSecret"), ("aws-prod", "appSecret")])
-def test_a_required_key_the_stack_lacks_is_refused_as_the_cli_refuses_it(stack, key):
-    """pulumi/pulumi's mergeConfig: a declared key without a default that the stack lacks stops the CLI, with its message."""
+@pytest.mark.parametrize(
+    ("stack", "key", "message"),
+    [
+        ("staging", "appVersion", "is required; set it with `pulumi config set appVersion <value>`"),
+        ("staging", "appSecret", "is required and must be a secret:"),
+        ("aws-prod", "appSecret", "is required and must be a secret:"),
+    ],
+)
+def test_a_required_key_the_stack_lacks_is_named_by_the_program(stack, key, message):
+    """The CLI refuses it first, with its own message (tests/engine/test_config.py); offline, the program names it."""
+    config, secret_keys = stack_config(stack, {key: None})
     with pytest.raises(ConfigError) as caught:
-        stack_config(stack, {key: None})
-    assert caught.value.problems == [f"Stack '{stack}' is missing configuration value '{key}'"]
+        load_settings(config, stack=stack, secret_keys=secret_keys)
+    assert [p for p in caught.value.problems if p.startswith(f"immutable-web:{key}: {message}")], caught.value.problems
 
 
 @pytest.mark.parametrize(("stack", "key", "message"), [("aws-staging", "dbPassword", "is required on AWS"), ("staging", "region", "is required on DigitalOcean")])

@@ -27,8 +27,6 @@ BROKEN_STACK_FILES = {
         'config:\n  immutable-web:region: nyc3\n  immutable-web:appVersion: "1.4.2"\n  immutable-web:region: ams3\n',
         "line 4: key 'immutable-web:region' is given twice",
     ),
-    "top-level-typo": ("confg:\n  immutable-web:region: nyc3\n", "unknown top-level key(s) confg; a stack file has only config, environment,"),
-    "secretsprovider-typo": ("secretprovider: passphrase\nconfig:\n  immutable-web:region: nyc3\n", "unknown top-level key(s) secretprovider"),
     "number-key": ("config:\n  123: nyc3\n", "config keys must be names like immutable-web:region; got 123"),
 }
 
@@ -61,6 +59,16 @@ def test_plan_prints_a_broken_stack_file_without_a_traceback_and_exits_2(project
     assert out == ""
     assert err.startswith(f"plan: stack {stack}: invalid stack configuration (1 problem(s)):\n  - Pulumi.{stack}.yaml: ")
     assert problem in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("key", ["confg", "secretprovider"])
+def test_plan_warns_of_a_top_level_key_the_cli_ignores_and_goes_on(project, key, capsys):
+    """The CLI ignores a top-level key it does not read (tests/engine/test_config.py): so does the plan, out loud."""
+    (project / "Pulumi.typo.yaml").write_text((project / "Pulumi.staging.yaml").read_text() + f"{key}:\n  immutable-web:region: ams3\n")
+    assert plan.main(["--stack", "typo", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert err == f"plan: warning: Pulumi.typo.yaml: the Pulumi CLI ignores the top-level key(s) {key}; a stack file has only config, environment, secretsprovider, encryptedkey, encryptionsalt\n"
+    assert '"region": "nyc3"' in out or "nyc3" in out
 
 
 def test_the_committed_stack_files_load(project):
