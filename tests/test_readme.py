@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from config.declarations import declarations
@@ -36,3 +37,11 @@ def test_the_readme_shows_every_key_with_its_pulumi_yaml_default():
             assert default in EMPTY, f"{key}: empty by default in Pulumi.yaml, the README shows {default!r}"
         else:
             assert default == expected, f"{key}: Pulumi.yaml says {expected!r}, the README shows {default!r}"
+
+
+def test_the_readme_names_the_minimum_pulumi_version_that_bootstrap_pulumi_holds_an_install_to():
+    """One minimum, checked by running it (tests/engine): scripts/bootstrap-pulumi's, which the README repeats."""
+    script = (README.parent / "scripts" / "bootstrap-pulumi").read_text()
+    minimum = re.search(r'^minimum="([0-9.]+)"', script, re.M)
+    assert minimum is not None
+    assert f"Pulumi CLI](https://www.pulumi.com/docs/iac/download-install/) **{minimum.group(1)} or newer**" in README.read_text()

@@ -62,7 +62,14 @@ class Workspace:
             "PULUMI_SKIP_UPDATE_CHECK": "true",
             "PULUMI_SKIP_CONFIRMATIONS": "true",
             "NO_COLOR": "1",
+            # Were a DigitalOcean provider found, it would call a closed port here, never DigitalOcean.
+            "DIGITALOCEAN_API_URL": "http://127.0.0.1:9",
+            "DIGITALOCEAN_TOKEN": "dop_v1_not-a-token",
         }
+
+    @property
+    def has_language_host(self) -> bool:
+        return shutil.which("pulumi-language-python", path=self.env["PATH"]) is not None
 
     def pulumi(self, *args: str, input_text: str | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["pulumi", "--non-interactive", *args], cwd=self.path, env=self.env, capture_output=True, text=True, input=input_text, timeout=CLI_TIMEOUT_SECONDS)

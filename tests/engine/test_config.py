@@ -25,6 +25,8 @@ from offline.harness import stack_file_warnings
 from offline.stack_config import OPERATOR_SECRETS
 
 ACCEPTED = None  # the CLI's verdict: every check passed, the run went on to start the program
+# How the CLI words a refusal of the stack file or its configuration (pkg/cmd/pulumi: config/io.go, operations/preview.go).
+CONFIG_ERRORS = ("error: getting stack configuration:", "error: validating stack config:", "could not read stack configuration")
 
 Edit = Callable[[str], str]
 
@@ -90,11 +92,17 @@ def offline_verdict(project: Path, stack: str, monkeypatch: pytest.MonkeyPatch) 
 
 
 def cli_verdict(workspace: Workspace, stack: str) -> str | None:
+    """The CLI's refusal of the stack's configuration, or ACCEPTED when `pulumi preview` got past it."""
     result = workspace.pulumi("preview", "--stack", stack)
     output = result.stdout + result.stderr
-    assert result.returncode != 0, output  # nothing here can run the program (NO_LANGUAGE_HOST)
     assert "panic" not in output and "goroutine" not in output, output
-    return ACCEPTED if NO_LANGUAGE_HOST in output else output
+    if any(marker in output for marker in CONFIG_ERRORS):
+        assert result.returncode != 0, output
+        return output
+    # Past the configuration: here the run stops at the language host the proxy does not serve (an
+    # installed CLI with its plugins goes on to the program, and to a DigitalOcean API on a closed port).
+    assert result.returncode == 0 or NO_LANGUAGE_HOST in output or workspace.has_language_host, output
+    return ACCEPTED
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
