@@ -212,8 +212,12 @@ def test_the_pages_connections_are_bounded_and_a_request_waits_for_one(postgres)
             locker.stdin.flush()
             assert wait_for(lambda: postgres.sql("SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'").strip() == "1", timeout=20)
             with ThreadPoolExecutor(max_workers=2 * size) as pool:
-                answers = [pool.submit(get, app.url + "/") for _ in range(2 * size)]
+                # The pool's size first, each holding a connection; then as many more, which must wait (at most
+                # the app's 5 s: sent only once the first hold theirs, so that a loaded machine's slow start
+                # of the first ones is not counted against the wait).
+                answers = [pool.submit(get, app.url + "/") for _ in range(size)]
                 assert wait_for(lambda: app_connections(postgres) >= size, timeout=20), app_connections(postgres)
+                answers += [pool.submit(get, app.url + "/") for _ in range(size)]
                 seen = []
                 for _ in range(10):  # a second more: no request opens a fifth connection
                     seen.append(app_connections(postgres))
