@@ -1,6 +1,6 @@
 """``do-stand-in serve``: run the stand-in until SIGTERM or SIGINT, then stop what the backend started.
 
-    do-stand-in serve --address 127.0.0.1:PORT --backend api [--state DIR] [--request-log FILE]
+    do-stand-in serve --address 127.0.0.1:PORT --backend api|process [--state DIR] [--request-log FILE]
                       [--delay SECONDS] [--token TOKEN] [--validate] [--image NAME@REGION[,REGION...]]...
 
 A bad argument is one line naming it and what is allowed, exit status 2.
@@ -18,7 +18,7 @@ from typing import NoReturn
 from do_stand_in.backends.base import Backend
 from do_stand_in.store import Delays
 
-BACKENDS = ("api",)
+BACKENDS = ("api", "process")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -56,7 +56,7 @@ def parser() -> argparse.ArgumentParser:
     commands = top.add_subparsers(dest="command", required=True, parser_class=_Parser)
     serve = commands.add_parser("serve", help="serve until stopped (SIGTERM, SIGINT)")
     serve.add_argument("--address", type=address, required=True, help="127.0.0.1:PORT")
-    serve.add_argument("--backend", choices=BACKENDS, required=True, help="api: records only")
+    serve.add_argument("--backend", choices=BACKENDS, required=True, help="api: records only; process: the app, HAProxy and PostgreSQL as local processes")
     serve.add_argument("--state", type=Path, help="keep the records in this folder across restarts")
     serve.add_argument("--request-log", type=Path, help="append one JSON line per request to this file")
     serve.add_argument("--delay", type=delay, default=None, help="seconds every asynchronous change takes (default: 1, a database 2)")
@@ -81,7 +81,9 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         check = OpenApiCheck()
     delays = Delays() if arguments.delay is None else Delays.all(arguments.delay)
-    stand_in = StandIn(backend=_backend(arguments.backend), delays=delays, address=arguments.address, state_dir=arguments.state, request_log=arguments.request_log, token=arguments.token, check=check)
+    stand_in = StandIn(
+        backend=_backend(arguments.backend, arguments.state), delays=delays, address=arguments.address, state_dir=arguments.state, request_log=arguments.request_log, token=arguments.token, check=check
+    )
     for name, regions in arguments.image:
         with stand_in.store.lock:
             print(f"do-stand-in: registered image {name} as {register(stand_in.store, name, regions)['id']}", file=sys.stderr)
@@ -92,7 +94,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _backend(name: str) -> Backend:
+def _backend(name: str, state_dir: Path | None) -> Backend:
+    if name == "process":
+        from do_stand_in.backends.process import ProcessBackend
+
+        return ProcessBackend()  # its processes live as long as this run; --state keeps only the records
     from do_stand_in.backends.api import ApiBackend
 
     return ApiBackend()

@@ -21,7 +21,7 @@ START_TIMEOUT_SECONDS = 30
     [
         (["serve", "--address", "0.0.0.0:8080", "--backend", "api"], "argument --address: '0.0.0.0:8080' is not 127.0.0.1:PORT"),
         (["serve", "--address", "127.0.0.1:80000", "--backend", "api"], "argument --address"),
-        (["serve", "--address", "127.0.0.1:0", "--backend", "vm"], "argument --backend: invalid choice: 'vm' (choose from 'api')"),
+        (["serve", "--address", "127.0.0.1:0", "--backend", "vm"], "argument --backend: invalid choice: 'vm' (choose from 'api', 'process')"),
         (["serve", "--address", "127.0.0.1:0", "--backend", "api", "--delay", "-1"], "argument --delay"),
         (["serve", "--address", "127.0.0.1:0", "--backend", "api", "--image", "hello"], "argument --image: 'hello' is not NAME@REGION"),
         (["serve", "--backend", "api"], "the following arguments are required: --address"),
