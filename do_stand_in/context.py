@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,6 +10,16 @@ from do_stand_in.backends.base import Backend
 from do_stand_in.catalogue import REGIONS
 from do_stand_in.errors import unprocessable
 from do_stand_in.store import Store, now_iso
+
+TAG_PATTERN = re.compile(r"^[a-zA-Z0-9_:\-]{1,255}$")
+
+
+def ensure_tag(store: Store, name: str) -> dict[str, Any]:
+    """The tag, made on first use (DigitalOcean makes a tag a resource is created with)."""
+    if not isinstance(name, str) or not TAG_PATTERN.match(name):
+        raise unprocessable(f"Tag name {name!r} is invalid: letters, digits, colons, dashes and underscores, at most 255.")
+    return store.collection("tags").setdefault(name, {"name": name})
+
 
 DEFAULT_VPC_RANGES = {slug: f"10.{100 + number}.0.0/20" for number, slug in enumerate(sorted(REGIONS))}
 
@@ -42,8 +53,6 @@ class Context:
         return key
 
     def ensure_tags(self, names: list[str]) -> None:
-        from do_stand_in.resources.tags import ensure_tag
-
         for name in names:
             ensure_tag(self.store, name)
 

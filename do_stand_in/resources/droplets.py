@@ -7,11 +7,12 @@ the API does not ask for a power-off first); it is gone at once, its snapshots s
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from do_stand_in import catalogue
 from do_stand_in.context import Context
-from do_stand_in.errors import not_found, unprocessable
+from do_stand_in.errors import unprocessable
 from do_stand_in.paging import page
 from do_stand_in.resources.actions import new_action
 from do_stand_in.resources.images import image_view, resolve_image
@@ -166,8 +167,6 @@ def _new_droplet(key: int, name: str, region: str, size_slug: str, image: dict[s
 
 
 def _check_name(name: str) -> None:
-    import re
-
     if not re.match(NAME_PATTERN, name):
         raise unprocessable(f"Droplet name {name!r} is invalid: only letters, digits, dots and dashes.")
 
@@ -176,4 +175,4 @@ def _ssh_key_id(store: Store, value: Any) -> int:
     for key in store.values("ssh_keys"):
         if value in (key["id"], str(key["id"]), key["fingerprint"]):
             return key["id"]
-    raise unprocessable(f"ssh_keys: no SSH key {value!r} in this account.") from not_found(f"ssh key {value}")
+    raise unprocessable(f"ssh_keys: no SSH key {value!r} in this account.")

@@ -127,5 +127,5 @@ def _rule(store: Store, rule: Any, ends: str) -> dict[str, Any]:
             raise unprocessable(f"load_balancer_uids: no load balancer {uid}.")
     for key in targets.get("droplet_ids") or []:
         _droplet(store, key)
-    cleaned = {"protocol": rule["protocol"], "ports": "0" if rule["protocol"] == "icmp" else ports, ends: {name: value for name, value in targets.items() if value}}
-    return cleaned
+    # DigitalOcean answers "0" for every port (an icmp rule's, or "all"): the provider's flatten maps it back (firewalls.go).
+    return {"protocol": rule["protocol"], "ports": "0" if rule["protocol"] == "icmp" or ports == "all" else ports, ends: {name: value for name, value in targets.items() if value}}

@@ -6,24 +6,15 @@ that list it. Deleting a tag takes it off every resource, as on DigitalOcean.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from do_stand_in.context import Context
+from do_stand_in.context import Context, ensure_tag
 from do_stand_in.errors import unprocessable
 from do_stand_in.paging import page
 from do_stand_in.router import Answer, Request, Route
-from do_stand_in.store import Store
 
-TAG_PATTERN = re.compile(r"^[a-zA-Z0-9_:\-]{1,255}$")
 # resource_type in a tag request -> (collection, the member key in the tag's answer)
 TAGGABLE = {"droplet": ("droplets", "droplets"), "image": ("images", "images"), "database": ("databases", "databases")}
-
-
-def ensure_tag(store: Store, name: str) -> dict[str, Any]:
-    if not isinstance(name, str) or not TAG_PATTERN.match(name):
-        raise unprocessable(f"Tag name {name!r} is invalid: letters, digits, colons, dashes and underscores, at most 255.")
-    return store.collection("tags").setdefault(name, {"name": name})
 
 
 def routes(context: Context) -> list[Route]:

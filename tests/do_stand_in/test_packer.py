@@ -1,7 +1,8 @@
 """A real client: Packer 1.6.6's `digitalocean` builder bakes against the stand-in.
 
 With `communicator = "none"` no SSH is needed: Packer makes its temporary SSH key, creates
-the droplet, waits for it to be active, shuts it down, snapshots it, copies the snapshot to
+the droplet, waits for it to be active, shuts it down (a power-off only if it is not off by then:
+it is), snapshots it, copies the snapshot to
 `snapshot_regions`, and deletes the droplet and the key. The test holds the request log to
 that order, checks the snapshot exists afterwards (in both regions), and checks every
 exchange against DigitalOcean's OpenAPI description.
@@ -41,6 +42,7 @@ build {{
 
 # What Packer asks for, in order (each may be repeated while it polls): the builder's steps.
 EXPECTED_STEPS = [
+    ("GET", "/v2/regions"),  # snapshot_regions are checked against the regions DigitalOcean has
     ("POST", "/v2/account/keys"),
     ("POST", "/v2/droplets"),
     ("GET", "/v2/droplets/{droplet_id}"),
