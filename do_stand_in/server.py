@@ -36,6 +36,7 @@ from do_stand_in.router import Request, Router
 from do_stand_in.store import Delays, Store
 
 TICK_SECONDS = 0.1
+STOP_POLL_SECONDS = 0.2
 ADMIN_PREFIX = "/_stand_in/"
 # Fields whose values never reach the request log, wherever they are in a request body.
 SECRET_FIELDS = frozenset({"user_data", "password", "private_key", "leaf_certificate", "certificate_chain", "ssh_password", "access_key", "access_cert"})
@@ -79,6 +80,7 @@ class StandIn:
         self.on_exchange: list[Callable[[Exchange], None]] = []
         self._log_lock = threading.Lock()
         self._stopping = threading.Event()
+        self._stop_requested = False
         self.httpd = ThreadingHTTPServer(address, _handler(self))
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
@@ -93,12 +95,15 @@ class StandIn:
     def serve(self) -> None:
         """Run until ``request_stop`` (a signal handler calls it), then stop."""
         self.start()
-        while not self._stopping.wait(1):
-            pass
+        while not self._stop_requested:
+            time.sleep(STOP_POLL_SECONDS)
         self.stop()
 
     def request_stop(self) -> None:
-        self._stopping.set()
+        # A plain flag, no lock: a signal handler runs in the main thread between two bytecodes, maybe
+        # while that thread holds an Event's internal lock (inside its wait), and Event.set() would
+        # wait for that lock for ever.
+        self._stop_requested = True
 
     def stop(self) -> None:
         self._stopping.set()
