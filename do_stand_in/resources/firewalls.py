@@ -18,6 +18,7 @@ from do_stand_in.router import Answer, Request, Route
 from do_stand_in.store import Store, now_iso
 
 PROTOCOLS = ("tcp", "udp", "icmp")
+NAME_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9.-]+$")
 PORTS_PATTERN = re.compile(r"^(all|0|\d{1,5}(-\d{1,5})?)$")
 
 
@@ -27,8 +28,10 @@ def routes(context: Context) -> list[Route]:
 
     def body_fields(request: Request) -> dict[str, Any]:
         body = request.json_object()
+        if not NAME_PATTERN.match(request.required("name")):
+            raise unprocessable("A firewall's name is letters, digits, dots and dashes, two or more, starting with a letter or digit.")
         fields = {
-            "name": request.required("name"),
+            "name": body["name"],
             "inbound_rules": [_rule(store, rule, "sources") for rule in body.get("inbound_rules") or []],
             "outbound_rules": [_rule(store, rule, "destinations") for rule in body.get("outbound_rules") or []],
             "droplet_ids": [_droplet(store, key) for key in body.get("droplet_ids") or []],

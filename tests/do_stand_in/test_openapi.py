@@ -34,6 +34,23 @@ def test_in_check_mode_the_server_answers_a_mismatch_500_and_logs_it(tmp_path: P
         running.stop()
 
 
+def test_the_providers_icmp_rule_without_ports_is_tolerated_in_a_request_only_where_asked(openapi_check: OpenApiCheck) -> None:
+    # As godo sends it: an icmp rule's empty port range is left out, and no droplets is null.
+    rule = {"protocol": "icmp", "destinations": {"addresses": ["0.0.0.0/0"]}}
+    body = {"name": "fleet-firewall", "inbound_rules": [], "outbound_rules": [rule], "droplet_ids": None, "tags": ["hello-staging-fleet"]}
+    answer = {
+        "firewall": {**body, "id": "4de7ac8b-495b-4884-9a69-1050c6793cd6", "status": "waiting", "created_at": "2026-01-01T00:00:00Z", "pending_changes": [], "droplet_ids": []},
+    }
+    answer["firewall"]["outbound_rules"] = [{**rule, "ports": "0"}]
+    exchange = Exchange("POST", "/v2/firewalls", {}, json.dumps(body).encode(), 202, json.dumps(answer).encode())
+    assert openapi_check.problems(exchange, tolerate_known_clients=True) == []
+    [strict] = openapi_check.problems(exchange)
+    assert "['outbound_rules', 0]: 'ports' is a required property" in strict
+    # Another mismatch in the same request is not tolerated.
+    renamed = Exchange("POST", "/v2/firewalls", {}, json.dumps({**body, "name": "f"}).encode(), 202, json.dumps(answer).encode())
+    assert len(openapi_check.problems(renamed, tolerate_known_clients=True)) == 1
+
+
 def test_each_repair_of_the_bundled_document_is_what_the_original_files_say() -> None:
     counts = repair(load_description())
     assert counts == {"file discriminators": 10, "yaml booleans in enums": counts["yaml booleans in enums"], "readOnly parameters": counts["readOnly parameters"]}
