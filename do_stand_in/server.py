@@ -158,8 +158,9 @@ class StandIn:
                 return status, encoded, {**details, **problem}
             if method != "GET":
                 self.store.save()
-        details.update(_created(answer))
-        encoded = b"" if answer is None else json.dumps(answer).encode()
+            # Encoded under the lock: the answer holds live records, which the ticker may change next.
+            details.update(_created(answer))
+            encoded = b"" if answer is None else json.dumps(answer).encode()
         return status, encoded, details
 
     def _authorized(self, header: str) -> bool:
