@@ -1,0 +1,1 @@
+"""One module per area of DigitalOcean's API; each gives its routes (``routes(context)``) and registers its transitions."""
