@@ -1,7 +1,7 @@
 """The app's schema migrations (images/webapp/schema.py, migrations/) against a real PostgreSQL.
 
 What an immutable rollout needs of them: servers of the new version starting together migrate
-once; the previous version keeps serving on the migrated schema (expand/contract, README); a
+once; the previous version keeps serving on the migrated schema (expand/contract, docs/state.md); a
 migration that fails rolls back and fails the new servers' deep health check, so the gate stops
 the rollout; the roles split as on DigitalOcean (the serving role may not run DDL).
 Each test gets a database of its own, so each starts from an empty schema.
