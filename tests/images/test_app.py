@@ -218,10 +218,12 @@ def test_the_pages_connections_are_bounded_and_a_request_waits_for_one(postgres)
                 answers = [pool.submit(get, app.url + "/") for _ in range(size)]
                 assert wait_for(lambda: app_connections(postgres) >= size, timeout=20), app_connections(postgres)
                 answers += [pool.submit(get, app.url + "/") for _ in range(size)]
-                seen = []
-                for _ in range(10):  # a second more: no request opens a fifth connection
-                    seen.append(app_connections(postgres))
+                # A second more, by the clock (each look is a psql run, slow on a loaded machine, and the
+                # waiting requests give up after the app's 5 s): no request opens a fifth connection.
+                seen, deadline = [app_connections(postgres)], time.monotonic() + 1
+                while time.monotonic() < deadline:
                     time.sleep(0.1)
+                    seen.append(app_connections(postgres))
                 locker.stdin.write("COMMIT;\n")
                 locker.stdin.flush()
                 results = [answer.result(timeout=30) for answer in answers]
@@ -230,8 +232,10 @@ def test_the_pages_connections_are_bounded_and_a_request_waits_for_one(postgres)
                 locker.stdin.close()
             locker.wait(timeout=20)
     assert max(seen) == size, seen
-    views = sorted(body["views"] for status, body in results if status == 200)
-    assert len(views) == 2 * size and views == list(range(views[0], views[0] + 2 * size)), (results, app.output)
+    counted = [body.get("views") for status, body in results if status == 200]
+    assert len(counted) == 2 * size and None not in counted, (results, app.output)  # None: a view not counted (the app logs why)
+    views = sorted(view for view in counted if view is not None)
+    assert views == list(range(views[0], views[0] + 2 * size)), (results, app.output)
 
 
 def test_a_ready_server_already_holds_a_connection_for_its_first_request(postgres):
