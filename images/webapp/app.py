@@ -34,7 +34,8 @@ and fails its deep health check (the gate stops the rollout); it retries now and
                 blip never empties the pool
   GET /healthz  deep health, for the deploy's health gate: 200 {"status": "ok"}
                 only once the schema is migrated and while the database answers
-                `SELECT 1`, else 503 {"status": "unhealthy"} with the error (a failed
+                `SELECT 1` (asked at most once a second on one connection of its own,
+                however many clients ask: DatabaseProbe), else 503 {"status": "unhealthy"} with the error (a failed
                 migration: "MigrationFailed" and the reason), "starting" while
                 migrating, or "draining"; both report version,
                 image, instance, hostname and generation (APP_GENERATION, the
@@ -58,6 +59,7 @@ Standard library plus Debian's python3-psycopg2, python3-alembic and python3-cry
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import socket
@@ -88,6 +90,9 @@ POOL_WAIT_SECONDS = 5
 # A new connection for `/` may take longer than the deep health check's (a server under load, TLS and
 # SCRAM on a busy CPU): the page's own write waits for it, within a client's patience.
 POOL_CONNECT_TIMEOUT_SECONDS = 5
+# How old the deep check's database answer may be when `/healthz` serves it (DatabaseProbe): however
+# many clients ask, a server opens one connection for it and queries at most this often.
+HEALTH_MAX_AGE_SECONDS = 1.0
 # Between attempts to migrate after a failure (a broken migration is retried, slowly).
 MIGRATION_RETRY_SECONDS = 10
 
@@ -168,6 +173,63 @@ def database_check(settings: Settings) -> tuple[bool, str | None, str | None]:
     except Exception as error:  # noqa: BLE001 - any failure means "not reachable"; its class goes to /healthz, its first line to the log
         return False, type(error).__name__, describe_error(error)
     return True, None, None
+
+
+class DatabaseProbe:
+    """The deep health check's database answer, shared by every request: one connection, one query at a time.
+
+    `/healthz` is as public as `/`: a check per request would let anyone open the database's
+    connections faster than it has them (and starve `/`, new servers' start-up and the gate). Here a
+    request within HEALTH_MAX_AGE_SECONDS of the last check gets its answer; later ones wait for the
+    one check under way (never a second one), which runs `SELECT 1` on the probe's own connection,
+    kept open, and on a new one if that one was lost. So the gate's "reachable" is at most this old.
+    """
+
+    def __init__(self, settings: Settings, max_age: float = 0.0):
+        self.settings, self.max_age = settings, max_age
+        self.running = threading.Lock()  # held by the one check under way
+        self.answer: tuple[bool, str | None, str | None] = (False, "NotCheckedYet", "NotCheckedYet")
+        self.checked_at = -math.inf
+        self.connection = None
+
+    def check(self) -> tuple[tuple[bool, str | None, str | None], float]:
+        """(ok, error class, error line) and how many seconds ago the database answered so. Never raises."""
+        if time.monotonic() - self.checked_at > self.max_age:
+            # A check that hangs is bounded by its connect timeout; waiting past that, answer unhealthy.
+            if not self.running.acquire(timeout=2 * CONNECT_TIMEOUT_SECONDS + 1):
+                return (False, "CheckBusy", "CheckBusy"), math.inf
+            try:
+                if time.monotonic() - self.checked_at > self.max_age:  # nobody refreshed it while we waited
+                    self.answer = self._select_one()
+                    self.checked_at = time.monotonic()
+            finally:
+                self.running.release()
+        return self.answer, time.monotonic() - self.checked_at
+
+    def _select_one(self) -> tuple[bool, str | None, str | None]:
+        if not self.settings.database["host"]:
+            return False, "NotConfigured", "NotConfigured"
+        try:
+            import psycopg2
+        except ImportError:
+            return False, "DriverMissing", "DriverMissing"
+        for attempt in (1, 2):
+            reused = self.connection is not None
+            try:
+                if self.connection is None:
+                    self.connection = psycopg2.connect(**self.settings.database)
+                    self.connection.autocommit = True  # never idle in a transaction
+                with self.connection.cursor() as cursor:
+                    cursor.execute("SELECT 1")
+                    cursor.fetchone()
+                return True, None, None
+            except Exception as error:  # noqa: BLE001 - any failure means "not reachable"
+                if self.connection is not None:
+                    self.connection.close()
+                    self.connection = None
+                if not (reused and attempt == 1):  # a connection lost while idle gets one new try
+                    return False, type(error).__name__, describe_error(error)
+        raise AssertionError("unreachable: the second attempt returns")
 
 
 class SchemaState:
@@ -325,6 +387,7 @@ class Sessions:
 
 def make_handler(settings: Settings, started: threading.Event, draining: threading.Event, schema_state: SchemaState, pool: ConnectionPool):
     hostname = socket.gethostname()
+    probe = DatabaseProbe(settings, max_age=HEALTH_MAX_AGE_SECONDS)
     session_codecs = Sessions(settings)
 
     class Handler(BaseHTTPRequestHandler):
@@ -355,8 +418,15 @@ def make_handler(settings: Settings, started: threading.Event, draining: threadi
                 if draining.is_set():
                     self._send(503, {"status": "draining", "database": None, **identity})
                     return
-                ok, error, _ = database_check(settings)
-                document = {"status": "ok" if ok else "unhealthy", "database": ok, "migration": schema_state.status, "schema": schema_state.revision, **identity}
+                (ok, error, _), age = probe.check()
+                document = {
+                    "status": "ok" if ok else "unhealthy",
+                    "database": ok,
+                    "database_checked_seconds_ago": round(age, 3) if math.isfinite(age) else None,
+                    "migration": schema_state.status,
+                    "schema": schema_state.revision,
+                    **identity,
+                }
                 if ok and schema_state.status == "failed":
                     # The gate stops the rollout here; the old fleet serves on the unchanged schema.
                     ok, error = False, "MigrationFailed"

@@ -5,13 +5,18 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from conftest import require_tools
 from postgres import LocalPostgres, available, wait_for
-from webapp_process import RunningApp, get, has_system_modules
+from webapp_process import APP, RunningApp, get, has_system_modules
+
+sys.path.insert(0, str(APP.parent))
+from app import CONNECT_TIMEOUT_SECONDS, HEALTH_MAX_AGE_SECONDS  # the app's own bounds, from its source
 
 pytestmark = require_tools(present={"postgresql": available(), "python3-psycopg2 python3-alembic python3-cryptography": has_system_modules("psycopg2", "alembic", "cryptography")})
 
@@ -48,11 +53,44 @@ def test_database_down_is_503_then_recovers(postgres):
     with RunningApp(postgres) as app:
         assert get(app.url + "/healthz")[0] == 200
         postgres.stop()
+        stopped = time.monotonic()
         try:
-            assert get(app.url + "/healthz")[0] == 503
+            # The deep check's answer is shared for at most a second: it sees the outage that soon.
+            assert wait_for(lambda: get(app.url + "/healthz")[0] == 503, timeout=10)
+            assert time.monotonic() - stopped < HEALTH_MAX_AGE_SECONDS + 2 * CONNECT_TIMEOUT_SECONDS + 1
         finally:
             postgres.start()
-        assert get(app.url + "/healthz")[0] == 200
+        # The probe's connection died with the server: the next check opens a new one at once.
+        assert wait_for(lambda: get(app.url + "/healthz")[0] == 200, timeout=HEALTH_MAX_AGE_SECONDS + 2)
+
+
+def test_many_clients_of_healthz_take_one_connection_and_page_keeps_answering():
+    """40 anonymous clients of the public deep check at once, against a database with 10 connections.
+
+    A check per request ran the database out of connections ("too many clients"), which starves `/`'s
+    pool, new servers' start-up and the health gate: here one server's deep check holds one.
+    """
+    with LocalPostgres(max_connections=10) as small, RunningApp(small) as app:
+        log_before = len(small.log_text())
+        start = threading.Barrier(41)
+
+        def health(_: int) -> tuple[int, dict]:
+            start.wait(timeout=10)
+            return get(app.url + "/healthz")
+
+        with ThreadPoolExecutor(max_workers=40) as pool:
+            answers = pool.map(health, range(40))
+            start.wait(timeout=10)
+            pages = [get(app.url + "/") for _ in range(5)]
+            answers = list(answers)
+        log = small.log_text()[log_before:]
+        connections = int(small.sql("SELECT count(*) FROM pg_stat_activity WHERE usename = 'hello' AND application_name = 'hello-1.4.2'"))
+    assert "too many clients" not in log, log[-2000:]
+    assert [status for status, _ in answers] == [200] * 40, [body for _, body in answers if body.get("status") != "ok"][:3]
+    assert all(body["database_checked_seconds_ago"] <= HEALTH_MAX_AGE_SECONDS for _, body in answers)
+    assert all(status == 200 and isinstance(body["views"], int) for status, body in pages), pages
+    # The pool's (at most 4) and the probe's one: not one per request.
+    assert connections <= 5, connections
 
 
 def test_verify_full_with_the_clusters_ca_is_healthy(postgres):
@@ -136,7 +174,7 @@ def test_readiness_survives_a_database_restart_once_ready(postgres):
         assert wait_for(lambda: get(app.url + "/readyz")[0] == 200, timeout=20)
         postgres.stop()
         try:
-            assert get(app.url + "/healthz")[0] == 503, "the deep check sees the outage"
+            assert wait_for(lambda: get(app.url + "/healthz")[0] == 503, timeout=10), "the deep check sees the outage"
             assert get(app.url + "/readyz")[0] == 200, "readiness does not: the pool stays"
             assert get(app.url + "/")[0] == 200
         finally:
