@@ -6,6 +6,7 @@ import json
 from collections import Counter
 
 import pytest
+import yaml
 from conftest import CERTIFICATE, COMMAND, DB_CLUSTER, DB_FIREWALL, DNS_RECORD, DOMAIN, DROPLET, FIREWALL, LOAD_BALANCER, packer_runs
 
 from offline.harness import MOCK_DB_PASSWORD_PREFIX, TEST_SECRET_PREFIX, run_program
@@ -126,9 +127,12 @@ def test_user_data_is_a_secret_that_carries_the_database_credentials(stack, stag
         assert 'DATABASE_SSLMODE="verify-full"' in user_data and 'DATABASE_SSLROOTCERT="/etc/webapp/database-ca.crt"' in user_data
         assert f'APP_SECRET="{TEST_SECRET_PREFIX}appSecret"' in user_data
         assert f'APP_ENV="{stack}"' in user_data
-        # The app's schema is doadmin's (the database is): the migrations run as the cluster's admin.
-        assert f'DATABASE_MIGRATION_USER="{cluster.outputs["user"]}"' in user_data and cluster.outputs["user"] == "doadmin"
-        assert 'DATABASE_MIGRATION_PASSWORD="mock-admin-password-' in user_data
+        # The app's schema is doadmin's (the database is): the migrations run as the cluster's admin, from a
+        # file of its own that the app's unit never loads.
+        files = {entry["path"]: entry["content"] for entry in yaml.safe_load(user_data)["write_files"]}
+        assert f'DATABASE_MIGRATION_USER="{cluster.outputs["user"]}"' in files["/etc/webapp/migration.env"] and cluster.outputs["user"] == "doadmin"
+        assert 'DATABASE_MIGRATION_PASSWORD="mock-admin-password-' in files["/etc/webapp/migration.env"]
+        assert "mock-admin-password-" not in files["/etc/webapp/app.env"] and "DATABASE_MIGRATION" not in files["/etc/webapp/app.env"]
 
 
 @pytest.mark.parametrize("stack", ["staging", "prod"])

@@ -8,22 +8,27 @@ Config comes only from the environment, which systemd loads from these files:
                          DATABASE_PORT, DATABASE_NAME, DATABASE_USER, DATABASE_PASSWORD,
                          DATABASE_SSLMODE (verify-full), DATABASE_SSLROOTCERT (the
                          cluster's CA, /etc/webapp/database-ca.crt, also cloud-init's);
-                         optionally DATABASE_MIGRATION_USER and DATABASE_MIGRATION_PASSWORD
-                         (the role that owns the schema and runs DDL, where the serving
-                         user may not: DigitalOcean's doadmin) and APP_SECRET_PREVIOUS
+                         optionally APP_SECRET_PREVIOUS
                          (sessions made with it are still read: the rotation's grace period);
                          on AWS no secret but APP_GENERATION (the fleet generation),
                          and DATABASE_SSLROOTCERT names RDS's bundle, baked in the AMI
+  /etc/webapp/migration.env  DigitalOcean only (mode 0600): DATABASE_MIGRATION_USER and
+                         DATABASE_MIGRATION_PASSWORD, the role that owns the schema and runs DDL
+                         (the cluster's doadmin); loaded only by webapp-migrate.service, which
+                         runs `app.py --migrate` before the app starts: no serving process holds it
   /run/webapp/secrets.env  AWS only: DATABASE_PASSWORD, APP_SECRET and, when set,
                          APP_SECRET_PREVIOUS, fetched from SSM at boot by
                          webapp-secrets.service (fetch_secrets.py)
 and which server it is from cloud-init's instance data (the droplet id, the EC2
 instance id, NoCloud's instance-id), read once at start.
 
-At start, before it reports ready, it brings the schema to its migrations' head (schema.py:
-Alembic, one transaction under an advisory lock, so the first server of a rollout migrates and
-the others find it done). A failed migration rolls back, and the server never becomes ready
-and fails its deep health check (the gate stops the rollout); it retries now and then.
+Before it reports ready, the schema must be at its migrations' head (schema.py: Alembic, one
+transaction under an advisory lock, so the first server of a rollout migrates and the others find
+it done). Where the serving role may not run DDL (DigitalOcean), `app.py --migrate`
+(webapp-migrate.service, ordered before the app) migrates as the schema's owner and exits; the
+app then finds the schema at its head. Where it owns the schema (AWS), the app migrates itself.
+A failed migration rolls back, and the server never becomes ready and fails its deep health
+check (the gate stops the rollout); it retries now and then.
 
   GET /readyz   readiness, for the load balancer: 503 {"status": "starting"} until
                 the database has answered once since start and the schema is one
@@ -93,6 +98,11 @@ POOL_CONNECT_TIMEOUT_SECONDS = 5
 # How old the deep check's database answer may be when `/healthz` serves it (DatabaseProbe): however
 # many clients ask, a server opens one connection for it and queries at most this often.
 HEALTH_MAX_AGE_SECONDS = 1.0
+# webapp-migrate.service's own credentials (it alone loads the file) and where it says how its last attempt went.
+MIGRATION_ENV_FILE = "/etc/webapp/migration.env"
+MIGRATION_STATUS_FILE = "/run/webapp-migrate/status.json"
+# webapp-migrate.service's bound on one run (systemd restarts it after a failure; its unit's start timeout covers it).
+MIGRATE_DEADLINE_SECONDS = 60
 # Between attempts to migrate after a failure (a broken migration is retried, slowly).
 MIGRATION_RETRY_SECONDS = 10
 
@@ -135,11 +145,16 @@ class Settings:
             # The CA that must have signed the server's certificate (verify-full checks the host
             # name too); libpq's default, ~/.postgresql/root.crt, does not exist for this user.
             self.database["sslrootcert"] = environ["DATABASE_SSLROOTCERT"]
-        # The role that runs DDL, if not the serving one; dropped once the schema is migrated.
+        # The role that runs DDL, if not the serving one: only in `--migrate` mode (webapp-migrate.service,
+        # which alone loads migration.env); the serving process never holds it.
         self.migration_database: dict[str, str] | None = None
         if environ.get("DATABASE_MIGRATION_USER"):
             self.migration_database = {**self.database, "user": environ["DATABASE_MIGRATION_USER"], "password": environ.get("DATABASE_MIGRATION_PASSWORD", "")}
         self.migrations = Path(environ.get("APP_MIGRATIONS", str(Path(__file__).resolve().parent / "migrations")))
+        # Present (the app may not read it, only see it): the schema's owner migrates, in webapp-migrate.service,
+        # and this process only waits for the schema, reading how that unit's last attempt went.
+        self.migration_env_file = Path(environ.get("APP_MIGRATION_ENV_FILE", MIGRATION_ENV_FILE))
+        self.migration_status_file = Path(environ.get("APP_MIGRATION_STATUS_FILE", MIGRATION_STATUS_FILE))
         self.secret = environ.get("APP_SECRET", "")
         self.previous_secret = environ.get("APP_SECRET_PREVIOUS") or None
 
@@ -254,12 +269,40 @@ def prepare(settings: Settings, schema_state: SchemaState, pool: ConnectionPool,
             log(f"database not reachable yet ({detail}): not ready")
             stopping.wait(interval)
             continue
-        if migrate_schema(settings, schema_state):
-            pool.warm()
-            log("database reachable, schema migrated: ready for traffic")
-            started.set()
-            return
-        stopping.wait(MIGRATION_RETRY_SECONDS)
+        if settings.migration_env_file.exists():
+            if not schema_migrated_elsewhere(settings, schema_state):
+                stopping.wait(interval)
+                continue
+        elif not migrate_schema(settings, schema_state):
+            stopping.wait(MIGRATION_RETRY_SECONDS)
+            continue
+        pool.warm()
+        log("database reachable, schema migrated: ready for traffic")
+        started.set()
+        return
+
+
+def schema_migrated_elsewhere(settings: Settings, schema_state: SchemaState) -> bool:
+    """Whether the schema is one this version serves on, webapp-migrate.service having migrated it; else why not, in ``schema_state``."""
+    import psycopg2
+    import schema
+
+    try:
+        ready, revision = schema.serves_on(lambda: psycopg2.connect(**settings.database), settings.migrations)
+    except Exception as error:  # noqa: BLE001 - the database went away: the next round asks again
+        log(f"schema not checked: {describe_error(error)}")
+        return False
+    if ready:
+        schema_state.status, schema_state.revision, schema_state.reason = "ok", revision, None
+        log(f"schema {schema.SCHEMA} at {revision}, migrated by webapp-migrate.service")
+        return True
+    try:
+        unit = json.loads(settings.migration_status_file.read_text())
+    except (OSError, ValueError):
+        unit = {}
+    if unit.get("status") == "failed":
+        schema_state.status, schema_state.reason = "failed", str(unit.get("reason"))
+    return False
 
 
 def migrate_schema(settings: Settings, schema_state: SchemaState) -> bool:
@@ -278,10 +321,41 @@ def migrate_schema(settings: Settings, schema_state: SchemaState) -> bool:
         log(f"schema migration not attempted: {type(error).__name__}: {error}")
         return False
     schema_state.status, schema_state.revision, schema_state.reason = "ok", outcome.after, None
-    # The DDL role's password is needed no more: keep it no longer than that.
-    settings.migration_database = None
     log(outcome.describe())
     return True
+
+
+def migrate_main(deadline_seconds: float = MIGRATE_DEADLINE_SECONDS) -> int:
+    """webapp-migrate.service: bring the schema to this version's head as its owner, then exit, the credential with it.
+
+    Retries while the database is not reachable yet or the migration fails, up to the deadline; then
+    exits 1 (systemd restarts it) while the app, started anyway, reports why it is not ready.
+    """
+    settings = Settings(dict(os.environ))
+    if settings.migration_database is None:
+        log("webapp-migrate: no DATABASE_MIGRATION_USER: the serving role migrates (it owns the schema)")
+        return 0
+    deadline = time.monotonic() + deadline_seconds
+    state = SchemaState()
+    while not migrate_schema(settings, state):
+        # For the app, which reports it in /healthz (no credential in it: a class and a revision).
+        write_status(settings.migration_status_file, {"status": "failed", "reason": state.reason})
+        if time.monotonic() >= deadline:
+            log(f"webapp-migrate: schema not migrated within {deadline_seconds:g}s")
+            return 1
+        time.sleep(2)
+    write_status(settings.migration_status_file, {"status": "ok", "revision": state.revision})
+    return 0
+
+
+def write_status(path: Path, status: dict) -> None:
+    try:
+        temporary = path.with_name(path.name + ".new")
+        temporary.write_text(json.dumps(status) + "\n")
+        temporary.chmod(0o644)  # the app's user reads it
+        temporary.replace(path)
+    except OSError as error:
+        log(f"webapp-migrate: status not written: {describe_error(error)}")
 
 
 class PoolBusyError(Exception):
@@ -478,8 +552,11 @@ def make_handler(settings: Settings, started: threading.Event, draining: threadi
 
 def main() -> int:
     settings = Settings(dict(os.environ))
-    # Read once into settings; the DDL role's password is not left in the environment for anything spawned.
-    os.environ.pop("DATABASE_MIGRATION_PASSWORD", None)
+    # The serving process migrates, if at all, with its own role (one that owns the schema): the owner's
+    # credentials are webapp-migrate.service's alone, even if something handed them over.
+    settings.migration_database = None
+    for name in ("DATABASE_MIGRATION_USER", "DATABASE_MIGRATION_PASSWORD"):
+        os.environ.pop(name, None)
     started, draining, schema_state, pool = threading.Event(), threading.Event(), SchemaState(), ConnectionPool(settings)
     server = ThreadingHTTPServer((settings.bind, settings.port), make_handler(settings, started, draining, schema_state, pool))
     # Finish in-flight requests on shutdown: join the request threads instead of abandoning them.
@@ -511,4 +588,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(migrate_main() if sys.argv[1:] == ["--migrate"] else main())
