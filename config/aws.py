@@ -107,7 +107,7 @@ def read_aws(values: Values, *, full: Mapping[str, str], secret: set[str], image
     tags: dict[str, str] = {}
     for entry in values.array("tags"):
         key, sep, value = entry.partition(":")
-        if not sep or not TAG_KEY_PATTERN.match(key) or not TAG_VALUE_PATTERN.match(value):
+        if not sep or not TAG_KEY_PATTERN.fullmatch(key) or not TAG_VALUE_PATTERN.fullmatch(value):
             values.problem("tags", f"{entry!r} is not an AWS tag as key:value (letters, digits, spaces and + - = . _ : / @; the aws: prefix is reserved)")
         elif key in tags:
             values.problem("tags", f"{key!r} is tagged twice")

@@ -77,7 +77,7 @@ def cidr_problems(entries: Sequence[str]) -> tuple[tuple[str, ...], list[str]]:
 
 def log_destination_problem(destination: str) -> str | None:
     """Why ``destination`` cannot be a RELP-over-TLS destination (host:port, the host a DNS name), or None."""
-    match = LOG_DESTINATION_PATTERN.match(destination)
+    match = LOG_DESTINATION_PATTERN.fullmatch(destination)
     if match is None:
         host = destination.rpartition(":")[0].strip("[]")
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from config.declarations import declarations
+from config.reader import REQUIRED_KEYS
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 # How the table shows a default that is the empty string: no value, or what the program puts in its place.
@@ -32,6 +33,8 @@ def test_the_readme_shows_every_key_with_its_pulumi_yaml_default():
         expected = declared[key].default
         if expected is None:
             assert default.startswith("(required"), f"{key}: required in Pulumi.yaml, the README shows {default!r}"
+        elif expected == "" and key in REQUIRED_KEYS:
+            assert default.startswith("(required"), f"{key}: required by the program (empty only so it reports it), the README shows {default!r}"
         elif expected == "":
             assert default in EMPTY, f"{key}: empty by default in Pulumi.yaml, the README shows {default!r}"
         else:

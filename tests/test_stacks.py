@@ -9,7 +9,7 @@ import pytest
 import yaml
 from conftest import CERTIFICATE, COMMAND, DB_CLUSTER, DB_FIREWALL, DNS_RECORD, DOMAIN, DROPLET, FIREWALL, LOAD_BALANCER, packer_runs
 
-from offline.harness import MOCK_DB_PASSWORD_PREFIX, TEST_SECRET_PREFIX, run_program
+from offline.harness import MOCK_DB_PASSWORD_PREFIX, TEST_SECRET_PREFIX, harness_secret, run_program
 
 
 def type_counts(run) -> Counter:
@@ -125,7 +125,7 @@ def test_user_data_is_a_secret_that_carries_the_database_credentials(stack, stag
         assert f'DATABASE_PASSWORD="{user.outputs["password"]}"' in user_data
         assert f'DATABASE_HOST="{cluster.outputs["privateHost"]}"' in user_data
         assert 'DATABASE_SSLMODE="verify-full"' in user_data and 'DATABASE_SSLROOTCERT="/etc/webapp/database-ca.crt"' in user_data
-        assert f'APP_SECRET="{TEST_SECRET_PREFIX}appSecret"' in user_data
+        assert f'APP_SECRET="{harness_secret("appSecret")}"' in user_data
         assert f'APP_ENV="{stack}"' in user_data
         # The app's schema is doadmin's (the database is): the migrations run as the cluster's admin, from a
         # file of its own that the app's unit never loads.
@@ -147,7 +147,7 @@ def test_outputs_hold_no_secret_in_plain_text(stack, staging, prod):
 def test_fleet_firewall_opens_the_app_only_to_the_load_balancer(staging):
     firewall = staging.of_type(FIREWALL)[0]
     balancer = staging.of_type(LOAD_BALANCER)[0]
-    assert firewall.inputs["tags"] == ["hello-staging-fleet"]
+    assert firewall.inputs["tags"] == ["fleet:hello:staging"]
     assert firewall.inputs["inboundRules"] == [{"protocol": "tcp", "portRange": "8080", "sourceLoadBalancerUids": [balancer.id]}]
     assert {r["protocol"] for r in firewall.inputs["outboundRules"]} == {"tcp", "udp", "icmp"}
 
@@ -161,7 +161,7 @@ def test_ssh_opens_only_to_the_allow_list():
 
 def test_database_trusts_only_the_fleet_tag_and_lives_in_the_vpc(staging):
     rules = staging.of_type(DB_FIREWALL)[0].inputs["rules"]
-    assert rules == [{"type": "tag", "value": "hello-staging-fleet"}]
+    assert rules == [{"type": "tag", "value": "fleet:hello:staging"}]
     cluster = staging.of_type(DB_CLUSTER)[0]
     vpc = staging.of_type("digitalocean:index/vpc:Vpc")[0]
     assert cluster.inputs["privateNetworkUuid"] == vpc.id
@@ -182,7 +182,7 @@ def test_load_balancer_health_checks_the_app(staging):
     # Readiness, not the deep check: a database blip must not empty the pool (components/common/serving.py).
     assert check["protocol"] == "http" and check["port"] == 8080 and check["path"] == "/readyz"
     assert check["healthyThreshold"] >= 2 and check["unhealthyThreshold"] >= 2
-    assert balancer.inputs["dropletTag"] == "hello-staging-fleet"
+    assert balancer.inputs["dropletTag"] == "fleet:hello:staging"
     assert balancer.inputs["forwardingRules"] == [{"entryPort": 80, "entryProtocol": "http", "targetPort": 8080, "targetProtocol": "http"}]
     assert balancer.inputs["redirectHttpToHttps"] is False
 

@@ -103,7 +103,7 @@ def render_env_file(env: Mapping[str, str]) -> str:
     """The body of ``/etc/webapp/app.env``: one ``NAME="value"`` a line, sorted."""
     lines = []
     for name in sorted(env):
-        if not ENV_NAME_PATTERN.match(name):
+        if not ENV_NAME_PATTERN.fullmatch(name):
             raise ValueError(f"invalid environment variable name {name!r}")
         lines.append(f"{name}={_quote_env_value(str(env[name]))}")
     return "\n".join(lines) + "\n"

@@ -28,5 +28,14 @@ def base_image_name(source_hash: str) -> str:
     return f"webapp-base-{source_hash}"
 
 
+# The fleet tag's prefix, reserved: a stack's own `tags` may not start with it (config.digitalocean).
+FLEET_TAG_PREFIX = "fleet:"
+
+
 def fleet_tag_name(app_name: str, stack: str) -> str:
-    return f"{app_name}-{stack}-fleet"
+    """The tag the load balancer, the fleet firewall and the database firewall trust.
+
+    Colon-separated: neither an app name nor a stack name may hold a colon, so two (app, stack)
+    pairs never share a tag (``hello-prod`` + ``eu`` and ``hello`` + ``prod-eu`` differ).
+    """
+    return f"{FLEET_TAG_PREFIX}{app_name}:{stack}"

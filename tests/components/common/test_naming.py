@@ -1,0 +1,23 @@
+"""Names the program derives: the fleet tag, which the load balancer and both firewalls trust, is one (app, stack) pair's alone."""
+
+from __future__ import annotations
+
+import itertools
+
+from components.common.naming import fleet_tag_name
+from config.digitalocean import STACK_NAME_PATTERN
+from config.rules import APP_NAME_PATTERN
+
+
+def test_fleet_tags_of_different_app_and_stack_pairs_never_collide():
+    # The pair the old `<app>-<stack>-fleet` made one tag: hello-prod in eu, hello in prod-eu.
+    assert fleet_tag_name("hello-prod", "eu") != fleet_tag_name("hello", "prod-eu")
+    words = ["ab", "ab-cd", "cd", "cd-ef", "ef", "hello", "hello-prod", "prod", "prod-eu", "eu"]
+    pairs = [(app, stack) for app, stack in itertools.product(words, repeat=2) if APP_NAME_PATTERN.fullmatch(app) and STACK_NAME_PATTERN.fullmatch(stack)]
+    assert len(pairs) == len(words) ** 2
+    tags = [fleet_tag_name(app, stack) for app, stack in pairs]
+    assert len(set(tags)) == len(pairs), "two (app, stack) pairs share a fleet tag"
+
+
+def test_neither_name_can_hold_the_separator():
+    assert not APP_NAME_PATTERN.fullmatch("hello:x") and not STACK_NAME_PATTERN.fullmatch("prod:eu")
