@@ -51,7 +51,8 @@ check (the gate stops the rollout); it retries now and then.
                 page still answers) and this client's own visit count, kept in its
                 session cookie (sessions.py: encrypted and signed with APP_SECRET)
 
-Starts fast (no database connection at start), serves each request in a thread.
+Starts fast (no database connection at start), serves each request in a thread: at most
+MAX_CONCURRENT_REQUESTS at once (more get a 503), each bounded by REQUEST_TIMEOUT_SECONDS.
 On SIGTERM it drains: readiness fails at once, it keeps serving for
 APP_DRAIN_SECONDS (the load balancer's detection window, which the program
 derives from the numbers it gives the balancer), then stops accepting, lets
@@ -63,6 +64,7 @@ Standard library plus Debian's python3-psycopg2, python3-alembic and python3-cry
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -98,6 +100,13 @@ POOL_CONNECT_TIMEOUT_SECONDS = 5
 # How old the deep check's database answer may be when `/healthz` serves it (DatabaseProbe): however
 # many clients ask, a server opens one connection for it and queries at most this often.
 HEALTH_MAX_AGE_SECONDS = 1.0
+# A connection must send its whole request within this (and take an answer within it), or it is closed:
+# a client that never finishes its headers holds a thread no longer, and cannot hold up the stop.
+# Well inside the unit's TimeoutStopSec margin after the longest drain (components/serving.py).
+REQUEST_TIMEOUT_SECONDS = 10
+# Requests served at once; a connection beyond them is answered 503 at once and closed, so a flood of
+# slow clients costs a bounded number of threads (the load balancer's checks still get answers).
+MAX_CONCURRENT_REQUESTS = 64
 # webapp-migrate.service's own credentials (it alone loads the file) and where it says how its last attempt went.
 MIGRATION_ENV_FILE = "/etc/webapp/migration.env"
 MIGRATION_STATUS_FILE = "/run/webapp-migrate/status.json"
@@ -128,6 +137,8 @@ class Settings:
         self.port = int(environ.get("APP_PORT", "8080"))
         self.bind = environ.get("APP_BIND", "0.0.0.0")
         self.drain_seconds = min(max(float(environ.get("APP_DRAIN_SECONDS", "0")), 0.0), MAX_DRAIN_SECONDS)
+        # Shorter only in tests (they wait for it); never longer than the default.
+        self.request_timeout = min(max(float(environ.get("APP_REQUEST_TIMEOUT_SECONDS", REQUEST_TIMEOUT_SECONDS)), 0.5), REQUEST_TIMEOUT_SECONDS)
         self.instance = instance_id(environ.get("CLOUD_INIT_INSTANCE_DATA", INSTANCE_DATA))
         # The fleet generation this server was launched as (AWS user-data); None where there is none.
         self.generation = environ.get("APP_GENERATION") or None
@@ -459,14 +470,63 @@ class Sessions:
             return self.codec
 
 
+class BoundedHTTPServer(ThreadingHTTPServer):
+    """A thread per request, at most ``max_requests`` at once; the rest get a 503 and are closed without a thread."""
+
+    def __init__(self, address: tuple[str, int], handler, max_requests: int = MAX_CONCURRENT_REQUESTS):
+        super().__init__(address, handler)
+        self.slots = threading.BoundedSemaphore(max_requests)
+
+    def process_request(self, request, client_address) -> None:
+        if not self.slots.acquire(blocking=False):
+            with contextlib.suppress(OSError):  # the client went already
+                request.sendall(b"HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except Exception:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
+
 def make_handler(settings: Settings, started: threading.Event, draining: threading.Event, schema_state: SchemaState, pool: ConnectionPool):
     hostname = socket.gethostname()
     probe = DatabaseProbe(settings, max_age=HEALTH_MAX_AGE_SECONDS)
     session_codecs = Sessions(settings)
 
     class Handler(BaseHTTPRequestHandler):
+        # The socket's timeout: reading the request line and headers, and writing the answer (StreamRequestHandler).
+        timeout = settings.request_timeout
         server_version = "webapp"
         sys_version = ""
+
+        def setup(self) -> None:
+            super().setup()
+            # The socket timeout bounds each read; this bounds the whole request line and headers (a client
+            # trickling a byte a second would reset the former forever): past it the read side is shut.
+            self.header_deadline = threading.Timer(settings.request_timeout, self._cut_reading)
+            self.header_deadline.daemon = True
+            self.header_deadline.start()
+
+        def _cut_reading(self) -> None:
+            with contextlib.suppress(OSError):  # the connection is closed already
+                self.connection.shutdown(socket.SHUT_RD)
+
+        def parse_request(self) -> bool:
+            parsed = super().parse_request()  # reads the headers too
+            self.header_deadline.cancel()
+            return parsed
+
+        def finish(self) -> None:
+            self.header_deadline.cancel()
+            super().finish()
 
         def _send(self, status: int, document: dict, cookie: str | None = None) -> None:
             body = (json.dumps(document, sort_keys=True) + "\n").encode()
@@ -558,7 +618,7 @@ def main() -> int:
     for name in ("DATABASE_MIGRATION_USER", "DATABASE_MIGRATION_PASSWORD"):
         os.environ.pop(name, None)
     started, draining, schema_state, pool = threading.Event(), threading.Event(), SchemaState(), ConnectionPool(settings)
-    server = ThreadingHTTPServer((settings.bind, settings.port), make_handler(settings, started, draining, schema_state, pool))
+    server = BoundedHTTPServer((settings.bind, settings.port), make_handler(settings, started, draining, schema_state, pool))
     # Finish in-flight requests on shutdown: join the request threads instead of abandoning them.
     server.daemon_threads = False
     server.block_on_close = True

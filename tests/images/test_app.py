@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -16,7 +17,7 @@ from postgres import LocalPostgres, available, wait_for
 from webapp_process import APP, RunningApp, get, has_system_modules
 
 sys.path.insert(0, str(APP.parent))
-from app import CONNECT_TIMEOUT_SECONDS, HEALTH_MAX_AGE_SECONDS  # the app's own bounds, from its source
+from app import CONNECT_TIMEOUT_SECONDS, HEALTH_MAX_AGE_SECONDS, MAX_CONCURRENT_REQUESTS  # the app's own bounds, from its source
 
 pytestmark = require_tools(present={"postgresql": available(), "python3-psycopg2 python3-alembic python3-cryptography": has_system_modules("psycopg2", "alembic", "cryptography")})
 
@@ -275,3 +276,79 @@ def test_a_ready_server_already_holds_a_connection_for_its_first_request(postgre
         status, body = get(app.url + "/")
         assert status == 200 and isinstance(body["views"], int), body
         assert app_connections(postgres) == 1, "the first request used it"
+
+
+# Short in tests (the app never takes a longer one than its default): the tests wait for it.
+REQUEST_TIMEOUT = 2.0
+
+
+def half_sent_requests(port: int, count: int) -> list[socket.socket]:
+    """Connections that send a request line and one header, never the blank line that ends them."""
+    clients = []
+    for _ in range(count):
+        client = socket.create_connection(("127.0.0.1", port), timeout=10)
+        client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+        clients.append(client)
+    return clients
+
+
+def threads_of(pid: int) -> int:
+    return int(next(line for line in open(f"/proc/{pid}/status") if line.startswith("Threads:")).split()[1])
+
+
+def test_slow_clients_hold_a_bounded_number_of_threads_and_are_cut_at_the_request_timeout(postgres):
+    with RunningApp(postgres, APP_REQUEST_TIMEOUT_SECONDS=str(REQUEST_TIMEOUT)) as app:
+        clients = half_sent_requests(app.port, 300)
+        try:
+            time.sleep(0.5)
+            peak = threads_of(app.process.pid)
+            # Every slow connection is closed by the server within the timeout (the read returns the end, or a 503).
+            cut = time.monotonic()
+            for client in clients:
+                client.settimeout(REQUEST_TIMEOUT + 5)
+                try:
+                    while client.recv(4096):
+                        pass
+                except ConnectionResetError:
+                    pass  # closed with our unread request in its buffer: a reset, as good as an end
+            waited = time.monotonic() - cut
+            assert get(app.url + "/readyz")[0] == 200
+        finally:
+            for client in clients:
+                client.close()
+    # The threads a few of the app's own (main, start-up, drain) beside the bounded request ones.
+    assert peak <= MAX_CONCURRENT_REQUESTS + 8, peak
+    assert waited < REQUEST_TIMEOUT + 2, waited
+
+
+def test_a_client_trickling_its_headers_is_cut_at_the_request_timeout(postgres):
+    """The socket timeout bounds each read; a byte every half second would reset it forever: the headers have a deadline."""
+    with RunningApp(postgres, APP_REQUEST_TIMEOUT_SECONDS=str(REQUEST_TIMEOUT)) as app:
+        client = socket.create_connection(("127.0.0.1", app.port), timeout=10)
+        start = time.monotonic()
+        try:
+            client.sendall(b"GET / HTTP/1.1\r\n")
+            with pytest.raises(OSError):
+                for _ in range(60):  # 30 s of trickling, unless the server cuts it
+                    client.sendall(b"X")
+                    time.sleep(0.5)
+            held = time.monotonic() - start
+        finally:
+            client.close()
+    assert held < REQUEST_TIMEOUT + 3, held
+
+
+def test_a_client_that_never_finishes_its_headers_does_not_hold_up_the_stop(postgres):
+    """SIGTERM with a half-sent request open: drained and stopped within the drain window plus the request timeout, exit 0."""
+    app = RunningApp(postgres, APP_REQUEST_TIMEOUT_SECONDS=str(REQUEST_TIMEOUT))
+    clients = half_sent_requests(app.port, 3)
+    in_flight = ThreadPoolExecutor(max_workers=1).submit(get, app.url + "/")  # an ordinary request at the same time
+    try:
+        start = time.monotonic()
+        code = app.stop()
+        stopped = time.monotonic() - start
+    finally:
+        for client in clients:
+            client.close()
+    assert code == 0 and stopped < REQUEST_TIMEOUT + 3, (code, stopped, app.output[-2000:])
+    assert in_flight.result(timeout=10)[0] == 200
