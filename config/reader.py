@@ -136,7 +136,7 @@ def read_settings(values: Values, *, stack: str, secret: Collection[str], full: 
     dns = read_dns(values, app.name)
     logs = read_logs(values)
     digitalocean = read_digitalocean(values, stack=stack, app=app, image=image, fleet=fleet) if cloud == Cloud.DIGITALOCEAN else None
-    aws = read_aws(values, full=full or {}, secret=set(secret), image=image, fleet=fleet, dns=dns) if cloud == Cloud.AWS else None
+    aws = read_aws(values, stack=stack, app=app, logs=logs, full=full or {}, secret=set(secret), image=image, fleet=fleet, dns=dns) if cloud == Cloud.AWS else None
 
     secret_value = _app_secret(values, "appSecret", secret, required=True)
     previous_value = _app_secret(values, "appSecretPrevious", secret, required=False)

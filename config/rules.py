@@ -90,6 +90,22 @@ def log_destination_problem(destination: str) -> str | None:
     return None
 
 
+# The stack name goes into resource names on both clouds (droplet hostnames, tags; RDS's final snapshot
+# identifier, `<app>-<stack>-final`, letters, digits and -): refused, not rewritten, since two stacks
+# rewritten to one name would share names and, on DigitalOcean, a fleet tag.
+STACK_NAME_PATTERN = re.compile(r"[A-Za-z0-9-]{1,40}")
+
+
+def stack_name_problem(stack: str) -> str | None:
+    """Why ``stack`` cannot name this program's resources, or None (a problem line of its own: no key to name)."""
+    if STACK_NAME_PATTERN.fullmatch(stack):
+        return None
+    return (
+        f"stack {stack!r}: the stack name becomes part of resource names (droplet hostnames and tags, RDS identifiers), which allow only letters, digits and - "
+        f"(up to 40); rename it, e.g. pulumi stack rename {re.sub(r'[^A-Za-z0-9-]+', '-', stack)[:40]}"
+    )
+
+
 def dns_record_problem(record: str, domain: str) -> str | None:
     """Why ``record`` cannot be a record name in ``domain`` (it already names the domain), or None."""
     if record == domain or record.endswith("." + domain):

@@ -5,8 +5,7 @@ from __future__ import annotations
 import itertools
 
 from components.common.naming import fleet_tag_name
-from config.digitalocean import STACK_NAME_PATTERN
-from config.rules import APP_NAME_PATTERN
+from config.rules import APP_NAME_PATTERN, STACK_NAME_PATTERN
 
 
 def test_fleet_tags_of_different_app_and_stack_pairs_never_collide():
