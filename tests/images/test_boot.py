@@ -192,9 +192,11 @@ def test_the_apps_user_can_read_no_admin_credential_anywhere(server, postgres):
     assert postgres.sql("SELECT nspowner::regrole FROM pg_namespace WHERE nspname = 'webapp'", postgres.database).strip() == ADMIN_USER
     assert guest(server, "systemctl show -p Result --value webapp-migrate.service") == "success"
     app_pid = guest(server, "systemctl show -p MainPID --value webapp.service")
-    # The search can see what it searches: the app's own environment (its serving password is there) ...
-    assert guest(server, f"runuser -u webapp -- grep -c DATABASE_PASSWORD= /proc/{app_pid}/environ") == "1"
-    # ... and root finds the admin's password where it lives, root-only.
+    # The app's own environment, what it reads as /proc/self/environ, as root reads it: its serving password, no admin's.
+    environment = guest(server, f"tr '\\0' '\\n' < /proc/{app_pid}/environ")
+    assert f"DATABASE_PASSWORD={postgres.password}" in environment.splitlines(), "the check would prove nothing"
+    assert ADMIN_PASSWORD not in environment and "DATABASE_MIGRATION" not in environment
+    # Root finds the admin's password where it lives, root-only: the search below can find it.
     assert guest(server, f"grep -lF {ADMIN_PASSWORD} /etc/webapp/migration.env") == "/etc/webapp/migration.env"
     places = "/etc /run /var /opt /tmp /home /srv /proc/[0-9]*/environ /proc/[0-9]*/cmdline"
     found = guest(server, f"runuser -u webapp -- sh -c 'grep -rlsF -e {ADMIN_PASSWORD} {places}; true'")
