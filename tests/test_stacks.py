@@ -255,3 +255,15 @@ def test_no_input_depends_on_where_the_checkout_lives(stack, staging, prod):
     run = {"staging": staging, "prod": prod}[stack]
     for resource in run.resources:
         assert str(PROJECT_DIR) not in json.dumps(resource.inputs), resource.name
+
+
+def test_new_droplets_join_the_pool_by_their_tag_before_their_gate_runs(staging):
+    """What a failed gate leaves (docs/security.md, "A failed gate"): the pool is every droplet with the fleet tag, and a new droplet
+    carries it from its creation, while the gate runs only after the droplet exists. So a new droplet that passes readiness serves
+    before, and whatever, its gate decides; only readiness keeps a bad one out. This pins that behaviour: change it, change the page."""
+    balancer = staging.of_type(LOAD_BALANCER)[0]
+    gate = staging.named("fleet-gate-0-wait")
+    for droplet in staging.of_type(DROPLET):
+        assert balancer.inputs["dropletTag"] in droplet.inputs["tags"], f"{droplet.name} is in the pool from its creation"
+        assert droplet.urn in gate.options["dependencies"], f"the gate runs after {droplet.name} exists (and is in the pool)"
+    assert balancer.inputs["healthcheck"]["path"] == "/readyz", "readiness, not the gate, decides who takes traffic"
