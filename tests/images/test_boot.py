@@ -199,7 +199,9 @@ def test_the_apps_user_can_read_no_admin_credential_anywhere(server, postgres):
     # Root finds the admin's password where it lives, root-only: the search below can find it.
     assert guest(server, f"grep -lF {ADMIN_PASSWORD} /etc/webapp/migration.env") == "/etc/webapp/migration.env"
     places = "/etc /run /var /opt /tmp /home /srv /proc/[0-9]*/environ /proc/[0-9]*/cmdline"
-    found = guest(server, f"runuser -u webapp -- sh -c 'grep -rlsF -e {ADMIN_PASSWORD} {places}; true'")
+    # The password from a file outside the places searched: on the command line, the search would find itself.
+    guest(server, f"umask 022; printf '%s\\n' {ADMIN_PASSWORD} > /dev/shm/pattern")
+    found = guest(server, f"runuser -u webapp -- sh -c 'grep -rlsF -f /dev/shm/pattern {places}; true'; rm -f /dev/shm/pattern")
     assert found == "", found
 
 
