@@ -19,6 +19,7 @@ from config.rules import (
     DOMAIN_PATTERN,
     RECORD_PATTERN,
     SOURCE_HASH_PATTERN,
+    STACK_NAME_PATTERN,
     VERSION_PATTERN,
     cidr_problems,
     dns_record_problem,
@@ -51,6 +52,8 @@ class ImageSettings:
     mode: ImageMode
     # Only in promote mode: the content hash staging printed as `imageSourceHash`.
     source_hash: str | None
+    # Only in promote mode: the stack that baked the image (its name is part of the image's).
+    source_stack: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -134,7 +137,12 @@ def read_image(values: Values) -> ImageSettings:
             values.problem("imageSourceHash", f"must be 12 lower-case hex digits as printed by the baking stack; got {source_hash!r}")
     elif source_hash is not None:
         values.problem("imageSourceHash", "is only for imageMode promote; a baking stack computes the hash from images/")
-    return ImageSettings(mode=mode, source_hash=source_hash)
+    source_stack = values.optional("imageStack", STACK_NAME_PATTERN, "a stack name (letters, digits, -), the stack that baked the image")
+    if mode == ImageMode.PROMOTE and source_stack is None:
+        values.problem("imageStack", "is required when imageMode is promote: the stack that baked the image, whose name is part of it (pulumi config set imageStack staging)")
+    elif mode == ImageMode.BAKE and source_stack is not None:
+        values.problem("imageStack", "is only for imageMode promote; a baking stack names its images after itself")
+    return ImageSettings(mode=mode, source_hash=source_hash, source_stack=source_stack)
 
 
 def read_fleet(values: Values) -> FleetSettings:

@@ -99,6 +99,7 @@ def _pinned_snapshot(config: Mapping[str, str]) -> dict[str, str]:
         return {}
     name = app_image_name(
         config.get(f"{namespace}:appName", "hello"),
+        config.get(f"{namespace}:imageStack", ""),
         config.get(f"{namespace}:appVersion", ""),
         config.get(f"{namespace}:imageSourceHash", ""),
     )

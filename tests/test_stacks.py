@@ -70,7 +70,7 @@ def test_every_droplet_boots_the_baked_image(staging):
 
 def test_prod_droplets_boot_the_promoted_image_by_its_pinned_name(prod):
     pinned = prod.config["immutable-web:imageSourceHash"]
-    assert prod.outputs["imageName"] == f"hello-1.4.2-{pinned}"
+    assert prod.outputs["imageName"] == f"hello-staging-1.4.2-{pinned}"
     for droplet in prod.of_type(DROPLET):
         assert droplet.inputs["image"] == prod.outputs["imageId"], droplet.name
 
@@ -99,7 +99,7 @@ def test_bake_commands_use_packer_with_the_content_hash_as_trigger(staging):
     source_hash = staging.outputs["imageSourceHash"]
     assert source_hash in app.inputs["triggers"]
     env = app.inputs["environment"]
-    assert env["PKR_VAR_image_name"] == f"hello-1.4.2-{source_hash}" == staging.outputs["imageName"]
+    assert env["PKR_VAR_image_name"] == f"hello-staging-1.4.2-{source_hash}" == staging.outputs["imageName"]
     assert env["PKR_VAR_app_version"] == "1.4.2"
     assert env["PKR_VAR_base_image"] in base.outputs["stdout"], "the app layer must build on the base layer's snapshot"
     assert json.loads(env["PKR_VAR_snapshot_regions"]) == ["nyc3"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from components.common.naming import fleet_tag_name
+from components.common.naming import app_image_name, base_image_name, fleet_tag_name
 from config.rules import APP_NAME_PATTERN, STACK_NAME_PATTERN
 
 
@@ -20,3 +20,11 @@ def test_fleet_tags_of_different_app_and_stack_pairs_never_collide():
 
 def test_neither_name_can_hold_the_separator():
     assert not APP_NAME_PATTERN.fullmatch("hello:x") and not STACK_NAME_PATTERN.fullmatch("prod:eu")
+
+
+def test_image_names_are_scoped_to_the_app_and_the_baking_stack():
+    """Two baking stacks (or two apps) never make images of one name: promote could not tell them apart, AWS refuses the second."""
+    names = {app_image_name(app, stack, "1.4.2", "0123456789ab") for app in ("hello", "shop") for stack in ("staging", "staging-2")}
+    assert len(names) == 4
+    bases = {base_image_name(app, stack, "0123456789ab") for app in ("hello", "shop") for stack in ("staging", "aws-staging")}
+    assert len(bases) == 4 and not bases & names
