@@ -107,6 +107,8 @@ REQUEST_TIMEOUT_SECONDS = 10
 # Requests served at once; a connection beyond them is answered 503 at once and closed, so a flood of
 # slow clients costs a bounded number of threads (the load balancer's checks still get answers).
 MAX_CONCURRENT_REQUESTS = 64
+# Strict-Transport-Security on answers to HTTPS clients: a year, as browsers' preload lists expect of a site that means it.
+HSTS_MAX_AGE_SECONDS = 31536000
 # webapp-migrate.service's own credentials (it alone loads the file) and where it says how its last attempt went.
 MIGRATION_ENV_FILE = "/etc/webapp/migration.env"
 MIGRATION_STATUS_FILE = "/run/webapp-migrate/status.json"
@@ -528,10 +530,18 @@ def make_handler(settings: Settings, started: threading.Event, draining: threadi
             self.header_deadline.cancel()
             super().finish()
 
+        def _over_https(self) -> bool:
+            """The client came over HTTPS: the load balancer terminated TLS and says so (only it reaches us)."""
+            return self.headers.get("X-Forwarded-Proto", "").lower() == "https"
+
         def _send(self, status: int, document: dict, cookie: str | None = None) -> None:
             body = (json.dumps(document, sort_keys=True) + "\n").encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
+            if self._over_https():
+                # Neither load balancer adds HSTS; the app does, on HTTPS only (over plain HTTP it would mean nothing).
+                # No includeSubDomains or preload: the app's name is one host of a domain it does not own.
+                self.send_header("Strict-Transport-Security", f"max-age={HSTS_MAX_AGE_SECONDS}")
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Cache-Control", "no-store")
             if cookie:
@@ -581,7 +591,7 @@ def make_handler(settings: Settings, started: threading.Event, draining: threadi
                     visits = session.get("visits")
                     session["visits"] = (visits if isinstance(visits, int) else 0) + 1
                     # Secure when the load balancer says the client came over HTTPS (only it reaches us).
-                    cookie = sessions.set_cookie(codec.dump(session), secure=self.headers.get("X-Forwarded-Proto", "").lower() == "https")
+                    cookie = sessions.set_cookie(codec.dump(session), secure=self._over_https())
                 document = {
                     "message": f"hello from {settings.app_name} {settings.version} on {hostname}",
                     "environment": settings.environment,

@@ -14,10 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from conftest import require_tools
 from postgres import LocalPostgres, available, wait_for
-from webapp_process import APP, RunningApp, get, has_system_modules
+from webapp_process import APP, RunningApp, get, has_system_modules, request
 
 sys.path.insert(0, str(APP.parent))
-from app import CONNECT_TIMEOUT_SECONDS, HEALTH_MAX_AGE_SECONDS, MAX_CONCURRENT_REQUESTS  # the app's own bounds, from its source
+from app import CONNECT_TIMEOUT_SECONDS, HEALTH_MAX_AGE_SECONDS, HSTS_MAX_AGE_SECONDS, MAX_CONCURRENT_REQUESTS  # the app's own bounds, from its source
 
 pytestmark = require_tools(present={"postgresql": available(), "python3-psycopg2 python3-alembic python3-cryptography": has_system_modules("psycopg2", "alembic", "cryptography")})
 
@@ -340,7 +340,8 @@ def test_a_client_trickling_its_headers_is_cut_at_the_request_timeout(postgres):
 
 def test_a_client_that_never_finishes_its_headers_does_not_hold_up_the_stop(postgres):
     """SIGTERM with a half-sent request open: drained and stopped within the drain window plus the request timeout, exit 0."""
-    app = RunningApp(postgres, APP_REQUEST_TIMEOUT_SECONDS=str(REQUEST_TIMEOUT))
+    drain = 1.0  # a window in which the ordinary request below is accepted whatever the machine's load
+    app = RunningApp(postgres, APP_REQUEST_TIMEOUT_SECONDS=str(REQUEST_TIMEOUT), APP_DRAIN_SECONDS=str(drain))
     clients = half_sent_requests(app.port, 3)
     in_flight = ThreadPoolExecutor(max_workers=1).submit(get, app.url + "/")  # an ordinary request at the same time
     try:
@@ -350,5 +351,15 @@ def test_a_client_that_never_finishes_its_headers_does_not_hold_up_the_stop(post
     finally:
         for client in clients:
             client.close()
-    assert code == 0 and stopped < REQUEST_TIMEOUT + 3, (code, stopped, app.output[-2000:])
+    assert code == 0 and stopped < drain + REQUEST_TIMEOUT + 3, (code, stopped, app.output[-2000:])
     assert in_flight.result(timeout=10)[0] == 200
+
+
+def test_answers_to_https_clients_carry_hsts_and_plain_ones_do_not(postgres):
+    """Neither load balancer sends HSTS: the app does, when the balancer says the client came over HTTPS."""
+    with RunningApp(postgres) as app:
+        for path in ("/", "/healthz", "/readyz", "/nope"):
+            over_https = request(app.url + path, {"X-Forwarded-Proto": "https"})[2]
+            plain = request(app.url + path)[2]
+            assert over_https.get("Strict-Transport-Security") == f"max-age={HSTS_MAX_AGE_SECONDS}", (path, over_https)
+            assert "Strict-Transport-Security" not in plain, (path, plain)
