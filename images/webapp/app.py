@@ -478,6 +478,33 @@ class BoundedHTTPServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], handler, max_requests: int = MAX_CONCURRENT_REQUESTS):
         super().__init__(address, handler)
         self.slots = threading.BoundedSemaphore(max_requests)
+        # Connections still reading their request line and headers, and when that must be done: one watchdog
+        # thread for them all (a timer per connection would double the threads a flood costs).
+        self.header_deadlines: dict[socket.socket, float] = {}
+        self.deadlines_lock = threading.Lock()
+        threading.Thread(target=self._cut_late_headers, daemon=True).start()
+
+    def expect_headers(self, connection: socket.socket, seconds: float) -> None:
+        with self.deadlines_lock:
+            self.header_deadlines[connection] = time.monotonic() + seconds
+
+    def headers_done(self, connection: socket.socket) -> None:
+        with self.deadlines_lock:
+            self.header_deadlines.pop(connection, None)
+
+    def _cut_late_headers(self) -> None:
+        """The socket timeout bounds each read; this the whole request line and headers (a client trickling a
+        byte at a time would reset the former forever): past it, the read side is shut and the handler ends."""
+        while True:
+            time.sleep(0.25)
+            now = time.monotonic()
+            with self.deadlines_lock:
+                late = [connection for connection, deadline in self.header_deadlines.items() if deadline <= now]
+                for connection in late:
+                    del self.header_deadlines[connection]
+            for connection in late:
+                with contextlib.suppress(OSError):  # the connection is closed already
+                    connection.shutdown(socket.SHUT_RD)
 
     def process_request(self, request, client_address) -> None:
         if not self.slots.acquire(blocking=False):
@@ -511,23 +538,15 @@ def make_handler(settings: Settings, started: threading.Event, draining: threadi
 
         def setup(self) -> None:
             super().setup()
-            # The socket timeout bounds each read; this bounds the whole request line and headers (a client
-            # trickling a byte a second would reset the former forever): past it the read side is shut.
-            self.header_deadline = threading.Timer(settings.request_timeout, self._cut_reading)
-            self.header_deadline.daemon = True
-            self.header_deadline.start()
-
-        def _cut_reading(self) -> None:
-            with contextlib.suppress(OSError):  # the connection is closed already
-                self.connection.shutdown(socket.SHUT_RD)
+            self.server.expect_headers(self.connection, settings.request_timeout)  # type: ignore[attr-defined]  # BoundedHTTPServer
 
         def parse_request(self) -> bool:
             parsed = super().parse_request()  # reads the headers too
-            self.header_deadline.cancel()
+            self.server.headers_done(self.connection)  # type: ignore[attr-defined]
             return parsed
 
         def finish(self) -> None:
-            self.header_deadline.cancel()
+            self.server.headers_done(self.connection)  # type: ignore[attr-defined]
             super().finish()
 
         def _over_https(self) -> bool:
