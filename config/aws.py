@@ -15,7 +15,9 @@ from dataclasses import dataclass
 
 import pulumi
 
-from config.shared import DnsSettings, FleetSettings, ImageMode, ImageSettings
+from components.common.log_shipping import LogDestination
+from config.rules import stack_name_problem
+from config.shared import AppSettings, DnsSettings, FleetSettings, ImageMode, ImageSettings
 from config.values import PROJECT, Values
 
 # Commercial AWS regions with EC2, ALB, RDS PostgreSQL, SSM and Route53 alias support (https://docs.aws.amazon.com/general/latest/gr/rande.html).
@@ -63,8 +65,30 @@ class AwsSettings:
     database_password: pulumi.Output[str]
 
 
-def read_aws(values: Values, *, full: Mapping[str, str], secret: set[str], image: ImageSettings, fleet: FleetSettings, dns: DnsSettings) -> AwsSettings:
+# RDS's master user and database name (CreateDBInstance, MasterUsername: 1-16 letters, digits or _, a letter
+# first; DBName: letters, digits, _): both are the app's name on AWS.
+RDS_USER_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,15}")
+
+
+def _check_aws_names(values: Values, *, stack: str, app: AppSettings, logs: LogDestination | None) -> None:
+    """What AWS would refuse at `pulumi up`, or accept without it working: refused here, with the reason."""
+    if (problem := stack_name_problem(stack)) is not None:
+        values.problems.append(problem)
+    if app.name and not RDS_USER_PATTERN.fullmatch(app.name):
+        values.problem("appName", f"{app.name!r} is also RDS's master user and database name on AWS, which allow 1-16 lower-case letters, digits or _ (no -); e.g. {app.name.replace('-', '')[:16]!r}")
+    if logs is not None:
+        values.problem(
+            "logDestination",
+            "is not supported on AWS yet: the fleet's private subnets have no route out (no NAT gateway, only an SSM endpoint), "
+            "so no log line could reach it; remove it (logs stay in each instance's journal)",
+        )
+
+
+def read_aws(
+    values: Values, *, stack: str, app: AppSettings, logs: LogDestination | None, full: Mapping[str, str], secret: set[str], image: ImageSettings, fleet: FleetSettings, dns: DnsSettings
+) -> AwsSettings:
     """The AWS part; ``full`` holds every fully-qualified key (aws:region is the provider's)."""
+    _check_aws_names(values, stack=stack, app=app, logs=logs)
     for key, instead in DIGITALOCEAN_ONLY_KEYS.items():
         if values.is_set(key):
             values.problem(key, f"is a DigitalOcean setting and this stack's cloud is aws; {instead}")
@@ -107,7 +131,7 @@ def read_aws(values: Values, *, full: Mapping[str, str], secret: set[str], image
     tags: dict[str, str] = {}
     for entry in values.array("tags"):
         key, sep, value = entry.partition(":")
-        if not sep or not TAG_KEY_PATTERN.match(key) or not TAG_VALUE_PATTERN.match(value):
+        if not sep or not TAG_KEY_PATTERN.fullmatch(key) or not TAG_VALUE_PATTERN.fullmatch(value):
             values.problem("tags", f"{entry!r} is not an AWS tag as key:value (letters, digits, spaces and + - = . _ : / @; the aws: prefix is reserved)")
         elif key in tags:
             values.problem("tags", f"{key!r} is tagged twice")

@@ -12,7 +12,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from components.common.naming import droplet_hostname
+from components.common.naming import FLEET_TAG_PREFIX, droplet_hostname
+from config.rules import stack_name_problem
 from config.shared import AppSettings, FleetSettings, ImageMode, ImageSettings
 from config.values import Values
 
@@ -31,9 +32,6 @@ BASE_IMAGE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]{1,62}$")
 # DigitalOcean tag names: letters, numbers, colons, dashes and underscores, up to 255.
 TAG_PATTERN = re.compile(r"^[A-Za-z0-9:_-]{1,255}$")
 SSH_KEY_PATTERN = re.compile(r"^([0-9]{1,12}|([0-9a-f]{2}:){15}[0-9a-f]{2})$")
-# The stack name goes into droplet hostnames (no _ or .) and tags (no .): refused, not rewritten,
-# since two stacks rewritten to one name would share a fleet tag and each other's load balancer.
-STACK_NAME_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,40}$")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,6 +90,10 @@ def read_digitalocean(values: Values, *, stack: str, app: AppSettings, image: Im
             f"must be 1 on dbSize {settings.database_size}: DigitalOcean offers no standby node on it; use dbSize db-s-1vcpu-2gb or larger for standbys",
         )
     values.check_each("tags", list(settings.tags), TAG_PATTERN, "is not a DigitalOcean tag (letters, digits, : _ -, up to 255)")
+    for tag in settings.tags:
+        # The fleet tag is trust (load balancer pool, fleet and database firewalls): no stack may put its droplets in another's.
+        if tag.lower().startswith(FLEET_TAG_PREFIX) or tag.lower().endswith("-fleet"):
+            values.problem("tags", f"{tag!r} could be a fleet tag, which the load balancer and the firewalls trust; tags starting with {FLEET_TAG_PREFIX!r} or ending in '-fleet' are reserved")
     _check_names(values, stack, app, fleet)
     return settings
 
@@ -112,11 +114,8 @@ def _copy_regions(values: Values, region: str | None, image: ImageSettings) -> t
 
 def _check_names(values: Values, stack: str, app: AppSettings, fleet: FleetSettings) -> None:
     """The stack name goes into droplet hostnames and tags, where DigitalOcean allows fewer characters."""
-    if not STACK_NAME_PATTERN.match(stack):
-        values.problems.append(
-            f"stack {stack!r}: the stack name becomes part of droplet hostnames and tags, which allow only letters, digits and - "
-            f"(up to 40); rename it, e.g. pulumi stack rename {re.sub(r'[^A-Za-z0-9-]+', '-', stack)[:40]}"
-        )
+    if (problem := stack_name_problem(stack)) is not None:
+        values.problems.append(problem)
     hostname_length = len(droplet_hostname(app.name, stack, app.version, "0" * 6, fleet.count - 1))
     if hostname_length > 63:
         values.problem("appName", f"with stack {stack!r} and version {app.version} droplet hostnames would be {hostname_length} characters; the limit is 63")

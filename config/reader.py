@@ -22,7 +22,7 @@ from components.common.log_shipping import LogDestination
 from config.aws import DIGITALOCEAN_ONLY_KEYS, AwsSettings, read_aws
 from config.digitalocean import AWS_ONLY_KEYS, DigitalOceanSettings, read_digitalocean
 from config.shared import AppSettings, Cloud, DatabaseSettings, DnsSettings, FleetSettings, ImageSettings, read_app, read_database, read_dns, read_fleet, read_image, read_logs
-from config.values import PROJECT, ConfigError, Values
+from config.values import PROJECT, ConfigError, Values, did_you_mean
 
 # Config namespaces this program's stacks use: its own, the providers' (DigitalOcean, AWS), and Pulumi's.
 NAMESPACES = (PROJECT, "digitalocean", "aws", "pulumi")
@@ -64,6 +64,21 @@ APP_SECRET_COMMANDS = {
 }
 
 
+# Provider settings that are credentials: the README's way is the environment (DIGITALOCEAN_TOKEN, AWS_PROFILE ...);
+# in a stack file (committed) only as ciphertext, `pulumi config set --secret`.
+PROVIDER_CREDENTIALS: Mapping[str, str] = {
+    "digitalocean:token": "DIGITALOCEAN_TOKEN",
+    "digitalocean:spacesAccessId": "SPACES_ACCESS_KEY_ID",
+    "digitalocean:spacesSecretKey": "SPACES_SECRET_ACCESS_KEY",
+    "aws:accessKey": "AWS_ACCESS_KEY_ID",
+    "aws:secretKey": "AWS_SECRET_ACCESS_KEY",
+    "aws:token": "AWS_SESSION_TOKEN",
+}
+# What openssl rand -hex 32 gives is 64; fewer than 32 characters is not a key worth deriving sessions from.
+APP_SECRET_MIN_LENGTH = 32
+# Keys declared with an empty default (so the CLI lets the program report them with every other problem) that it requires.
+REQUIRED_KEYS = ("appVersion", "appSecret")
+
 # The clouds with a deployment (deployments/, which a test holds to this); others are refused by name until theirs exists.
 BUILT_CLOUDS = (Cloud.DIGITALOCEAN, Cloud.AWS)
 
@@ -91,14 +106,26 @@ def _check_keys(values: Values, full_keys: Collection[str]) -> None:
         if namespace == PROJECT and key in RETIRED_KEYS:
             values.problem(key, RETIRED_KEYS[key])
         elif namespace == PROJECT and key not in values.declared:
-            values.problem(key, f"is not a known key; allowed keys: {', '.join(sorted(values.declared))}")
+            allowed = f"; allowed keys: {', '.join(sorted(values.declared))}"
+            values.problem(key, f"is not a known key{did_you_mean(key, values.declared) or allowed}")
         elif namespace not in NAMESPACES:
             hint = f"; did you mean {PROJECT}:{key}?" if key in values.declared else ""
             values.problems.append(f"{full_key}: namespace {namespace or '(none)'!r} is read by nothing in this program; keys are {PROJECT}:KEY, digitalocean:KEY, aws:KEY or pulumi:KEY{hint}")
 
 
+def _check_provider_credentials(values: Values, full: Mapping[str, str], secret: Collection[str]) -> None:
+    """A provider credential in the stack file must be ciphertext; its value is never echoed."""
+    for key, variable in PROVIDER_CREDENTIALS.items():
+        if full.get(key) and key not in secret:
+            values.problems.append(
+                f"{key}: is a credential in plain text in the stack file (committed, and printed by the plan); remove it "
+                f"(`pulumi config rm {key}`) and export {variable} instead, or set it encrypted: pulumi config set --secret {key} <value>"
+            )
+
+
 def read_settings(values: Values, *, stack: str, secret: Collection[str], full: Mapping[str, str] | None = None) -> StackSettings | None:
     """The settings from ``values``, or None when ``values.problems`` says what is wrong."""
+    _check_provider_credentials(values, full or {}, secret)
     cloud = Cloud(values.choice("cloud", tuple(Cloud)))
     if cloud not in BUILT_CLOUDS:
         values.problem("cloud", f"{cloud} is planned but not built yet; allowed now: {', '.join(BUILT_CLOUDS)}")
@@ -109,7 +136,7 @@ def read_settings(values: Values, *, stack: str, secret: Collection[str], full: 
     dns = read_dns(values, app.name)
     logs = read_logs(values)
     digitalocean = read_digitalocean(values, stack=stack, app=app, image=image, fleet=fleet) if cloud == Cloud.DIGITALOCEAN else None
-    aws = read_aws(values, full=full or {}, secret=set(secret), image=image, fleet=fleet, dns=dns) if cloud == Cloud.AWS else None
+    aws = read_aws(values, stack=stack, app=app, logs=logs, full=full or {}, secret=set(secret), image=image, fleet=fleet, dns=dns) if cloud == Cloud.AWS else None
 
     secret_value = _app_secret(values, "appSecret", secret, required=True)
     previous_value = _app_secret(values, "appSecretPrevious", secret, required=False)
@@ -151,6 +178,10 @@ def _app_secret(values: Values, key: str, secret: Collection[str], *, required: 
     if "\n" in value or "\r" in value:
         values.problem(key, "holds a line break, which the app's environment file cannot carry; use a one-line value (openssl rand -hex 32 makes one)")
         return None
+    if key == "appSecret" and len(value) < APP_SECRET_MIN_LENGTH:
+        # The sessions' key is derived from it with HKDF, which does not stretch: it must be random and long already.
+        values.problem(key, f"is too short to be a random key (at least {APP_SECRET_MIN_LENGTH} characters; the value is not shown): {APP_SECRET_COMMANDS[key]}")
+        return None
     return value
 
 
@@ -172,7 +203,7 @@ def load_settings(
         full = {(key if ":" in key else f"{PROJECT}:{key}"): value for key, value in values.items()}
         secret = {key if ":" in key else f"{PROJECT}:{key}" for key in secret_keys}
     prefix = f"{PROJECT}:"
-    reader = Values({key[len(prefix) :]: value for key, value in full.items() if key.startswith(prefix)})
+    reader = Values({key[len(prefix) :]: value for key, value in full.items() if key.startswith(prefix)}, secret={key[len(prefix) :] for key in secret if key.startswith(prefix)})
     _check_keys(reader, full)
     settings = read_settings(reader, stack=stack or pulumi.get_stack(), secret=secret, full=full)
     if settings is None:

@@ -77,7 +77,7 @@ def cidr_problems(entries: Sequence[str]) -> tuple[tuple[str, ...], list[str]]:
 
 def log_destination_problem(destination: str) -> str | None:
     """Why ``destination`` cannot be a RELP-over-TLS destination (host:port, the host a DNS name), or None."""
-    match = LOG_DESTINATION_PATTERN.match(destination)
+    match = LOG_DESTINATION_PATTERN.fullmatch(destination)
     if match is None:
         host = destination.rpartition(":")[0].strip("[]")
         try:
@@ -88,6 +88,22 @@ def log_destination_problem(destination: str) -> str | None:
     if not 1 <= int(match["port"]) <= 65535:
         return f"port must be from 1 to 65535; got {match['port']}"
     return None
+
+
+# The stack name goes into resource names on both clouds (droplet hostnames, tags; RDS's final snapshot
+# identifier, `<app>-<stack>-final`, letters, digits and -): refused, not rewritten, since two stacks
+# rewritten to one name would share names and, on DigitalOcean, a fleet tag.
+STACK_NAME_PATTERN = re.compile(r"[A-Za-z0-9-]{1,40}")
+
+
+def stack_name_problem(stack: str) -> str | None:
+    """Why ``stack`` cannot name this program's resources, or None (a problem line of its own: no key to name)."""
+    if STACK_NAME_PATTERN.fullmatch(stack):
+        return None
+    return (
+        f"stack {stack!r}: the stack name becomes part of resource names (droplet hostnames and tags, RDS identifiers), which allow only letters, digits and - "
+        f"(up to 40); rename it, e.g. pulumi stack rename {re.sub(r'[^A-Za-z0-9-]+', '-', stack)[:40]}"
+    )
 
 
 def dns_record_problem(record: str, domain: str) -> str | None:

@@ -19,6 +19,7 @@ from config.rules import (
     DOMAIN_PATTERN,
     RECORD_PATTERN,
     SOURCE_HASH_PATTERN,
+    STACK_NAME_PATTERN,
     VERSION_PATTERN,
     cidr_problems,
     dns_record_problem,
@@ -51,6 +52,8 @@ class ImageSettings:
     mode: ImageMode
     # Only in promote mode: the content hash staging printed as `imageSourceHash`.
     source_hash: str | None
+    # Only in promote mode: the stack that baked the image (its name is part of the image's).
+    source_stack: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,10 +89,18 @@ class DnsSettings:
 def read_app(values: Values) -> AppSettings:
     return AppSettings(
         name=values.text("appName", APP_NAME_PATTERN, "2-20 lower-case letters, digits or -, starting with a letter"),
-        version=values.text("appVersion", VERSION_PATTERN, "a version like 1.4.2 or 1.5.0-rc.1"),
+        version=_app_version(values),
         port=values.integer("appPort", low=1024, high=65535),
         env=_parse_env(values, values.array("env")),
     )
+
+
+def _app_version(values: Values) -> str:
+    version = values.text("appVersion", VERSION_PATTERN, "a version like 1.4.2 or 1.5.0-rc.1")
+    if not version and values.raw("appVersion") is None:
+        # Declared with an empty default, so that a missing version is reported with every other problem.
+        values.problem("appVersion", "is required; set it with `pulumi config set appVersion 1.4.2` (the version to bake or promote)")
+    return version
 
 
 def _parse_env(values: Values, entries: list[str]) -> dict[str, str]:
@@ -98,7 +109,7 @@ def _parse_env(values: Values, entries: list[str]) -> dict[str, str]:
         name, sep, value = entry.partition("=")
         if not sep:
             values.problem("env", f"entries are NAME=value; got an entry without = ({name[:40]!r})")
-        elif not ENV_NAME_PATTERN.match(name):
+        elif not ENV_NAME_PATTERN.fullmatch(name):
             values.problem("env", f"{name!r} is not a valid name (upper case letters, digits, _; starts with a letter)")
         elif name in RESERVED_ENV_NAMES:
             values.problem("env", f"{name} is set by the program itself; reserved: {', '.join(sorted(RESERVED_ENV_NAMES))}")
@@ -122,14 +133,22 @@ def read_image(values: Values) -> ImageSettings:
                 "imageSourceHash",
                 "is required when imageMode is promote: set it to the `imageSourceHash` output of the stack that baked the image (pulumi stack output imageSourceHash --stack staging)",
             )
-        elif not SOURCE_HASH_PATTERN.match(source_hash):
+        elif not SOURCE_HASH_PATTERN.fullmatch(source_hash):
             values.problem("imageSourceHash", f"must be 12 lower-case hex digits as printed by the baking stack; got {source_hash!r}")
     elif source_hash is not None:
         values.problem("imageSourceHash", "is only for imageMode promote; a baking stack computes the hash from images/")
-    return ImageSettings(mode=mode, source_hash=source_hash)
+    source_stack = values.optional("imageStack", STACK_NAME_PATTERN, "a stack name (letters, digits, -), the stack that baked the image")
+    if mode == ImageMode.PROMOTE and source_stack is None:
+        values.problem("imageStack", "is required when imageMode is promote: the stack that baked the image, whose name is part of it (pulumi config set imageStack staging)")
+    elif mode == ImageMode.BAKE and source_stack is not None:
+        values.problem("imageStack", "is only for imageMode promote; a baking stack names its images after itself")
+    return ImageSettings(mode=mode, source_hash=source_hash, source_stack=source_stack)
 
 
 def read_fleet(values: Values) -> FleetSettings:
+    rollout = RolloutStrategy(values.choice("rollout", tuple(RolloutStrategy)))
+    if values.is_set("rolloutBatchSize") and rollout != RolloutStrategy.BATCHES:
+        values.problem("rolloutBatchSize", f"is only read with rollout: {RolloutStrategy.BATCHES.value} (this stack's rollout is {rollout.value}); set rollout too, or remove rolloutBatchSize")
     cidrs, cidr_errors = cidr_problems(values.array("sshAllowCidrs"))
     for message in cidr_errors:
         values.problem("sshAllowCidrs", message)
@@ -137,7 +156,7 @@ def read_fleet(values: Values) -> FleetSettings:
         count=values.integer("fleetCount", low=1, high=1000),
         ssh_allow_cidrs=cidrs,
         health_gate_timeout=values.integer("healthGateTimeout", low=60, high=3600),
-        rollout=RolloutStrategy(values.choice("rollout", tuple(RolloutStrategy))),
+        rollout=rollout,
         batch_size=values.integer("rolloutBatchSize", low=1, high=1000),
     )
 

@@ -157,8 +157,8 @@ def _image(settings: StackSettings, cloud: AwsSettings, project_dir: Path, tags:
     app = settings.app
     base_hash, app_hash = image_source_hashes(project_dir, base_image=AWS_BASE_IMAGE, app_name=app.name)
     if settings.image.mode == ImageMode.PROMOTE:
-        assert settings.image.source_hash is not None  # load_settings guarantees it in promote mode
-        name = app_image_name(app.name, app.version, settings.image.source_hash)
+        assert settings.image.source_hash is not None and settings.image.source_stack is not None  # load_settings guarantees both in promote mode
+        name = app_image_name(app.name, settings.image.source_stack, app.version, settings.image.source_hash)
         return AwsPromotedImage("app-image", AwsPromotedImageArgs(image_name=name, region=cloud.region)), settings.image.source_hash
     # Packer bakes in the stack's region only; the copies to other regions are AmiCopy resources
     # (AwsImageCopies), not the bake's `ami_regions`: a region added after a bake must copy the
@@ -169,9 +169,9 @@ def _image(settings: StackSettings, cloud: AwsSettings, project_dir: Path, tags:
     packer_region = {"aws_region": cloud.region}
     base = ImageBuild(
         "base-image",
-        ImageBuildArgs(template_dir="images/base", build="amazon-ebs.base", image_name=base_image_name(base_hash), source_hash=base_hash, variables=packer_region),
+        ImageBuildArgs(template_dir="images/base", build="amazon-ebs.base", image_name=base_image_name(app.name, settings.stack, base_hash), source_hash=base_hash, variables=packer_region),
     )
-    image_name = app_image_name(app.name, app.version, app_hash)
+    image_name = app_image_name(app.name, settings.stack, app.version, app_hash)
     image = ImageBuild(
         "app-image",
         ImageBuildArgs(

@@ -58,7 +58,7 @@ def deploy(settings: StackSettings, project_dir: Path) -> None:
             ImageBuildArgs(
                 template_dir="images/base",
                 build="digitalocean.base",
-                image_name=base_image_name(base_hash),
+                image_name=base_image_name(app.name, settings.stack, base_hash),
                 source_hash=base_hash,
                 variables={"source_image": do_settings.base_image, **packer_region},
             ),
@@ -69,18 +69,18 @@ def deploy(settings: StackSettings, project_dir: Path) -> None:
             ImageBuildArgs(
                 template_dir="images/app",
                 build="digitalocean.app",
-                image_name=app_image_name(app.name, app.version, source_hash),
+                image_name=app_image_name(app.name, settings.stack, app.version, source_hash),
                 source_hash=source_hash,
                 variables={"base_image": base.image_id, "app_name": app.name, "app_version": app.version, "source_hash": source_hash, **packer_region},
                 extra_triggers=[base.image_id],
             ),
         )
     else:
-        assert settings.image.source_hash is not None  # load_settings guarantees it in promote mode
+        assert settings.image.source_hash is not None and settings.image.source_stack is not None  # load_settings guarantees both in promote mode
         source_hash = settings.image.source_hash
         image = PromotedImage(
             "app-image",
-            PromotedImageArgs(image_name=app_image_name(app.name, app.version, source_hash), region=do_settings.region),
+            PromotedImageArgs(image_name=app_image_name(app.name, settings.image.source_stack, app.version, source_hash), region=do_settings.region),
         )
 
     database = Database(

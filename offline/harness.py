@@ -24,7 +24,7 @@ from offline.digitalocean_mocks import MOCK_DATABASE_CA, MOCK_DB_PASSWORD_PREFIX
 from offline.mocks import RealisticMocks
 from offline.recording import ProviderError, RecordingMonitor, Resource, StackRun
 from offline.runner import MAIN, aws_staging_user_data, run_program, run_under_mocks, staging_user_data
-from offline.stack_config import PROJECT_DIR, STACK_FILE_KEYS, TEST_SECRET_PREFIX, list_stacks, project_file, stack_config, stack_file, stack_file_warnings
+from offline.stack_config import PROJECT_DIR, STACK_FILE_KEYS, TEST_SECRET_PREFIX, harness_secret, list_stacks, project_file, stack_config, stack_file, stack_file_warnings
 
 __all__: Sequence[str] = [
     "MAIN",
@@ -39,6 +39,7 @@ __all__: Sequence[str] = [
     "Resource",
     "StackRun",
     "aws_staging_user_data",
+    "harness_secret",
     "list_stacks",
     "project_file",
     "run_program",

@@ -99,6 +99,7 @@ def _pinned_snapshot(config: Mapping[str, str]) -> dict[str, str]:
         return {}
     name = app_image_name(
         config.get(f"{namespace}:appName", "hello"),
+        config.get(f"{namespace}:imageStack", ""),
         config.get(f"{namespace}:appVersion", ""),
         config.get(f"{namespace}:imageSourceHash", ""),
     )
@@ -117,8 +118,13 @@ def staging_user_data(
     database_name: str | None = None,
     stack: str = "staging",
     config_overrides: Mapping[str, Any] | None = None,
+    admin_user: str | None = None,
+    admin_password: str | None = None,
 ) -> str:
     """The user-data the program renders for the stack's first droplet, with the database where a test puts it.
+
+    ``admin_user``/``admin_password``: the cluster's admin (doadmin), which owns the database; by default
+    the serving user stands in for it.
 
     Used by the VM boot test: the database outputs point at a real local
     PostgreSQL, and ``database_ca`` (PEM) is the CA that signed its certificate,
@@ -127,7 +133,12 @@ def staging_user_data(
     """
     overrides: dict[str, dict[str, Any]] = {
         # The test's database owner stands in for the cluster's doadmin: the migrations run as it.
-        "digitalocean:index/databaseCluster:DatabaseCluster": {"privateHost": database_host, "port": database_port, "user": database_user, "password": database_password},
+        "digitalocean:index/databaseCluster:DatabaseCluster": {
+            "privateHost": database_host,
+            "port": database_port,
+            "user": admin_user or database_user,
+            "password": admin_password or database_password,
+        },
         "digitalocean:index/databaseUser:DatabaseUser": {"name": database_user, "password": database_password},
         "digitalocean:index/getDatabaseCa:getDatabaseCa": {"certificate": database_ca},
     }

@@ -25,6 +25,13 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 # What a test secret looks like: easy to find if it ever leaks into an output or a log.
 TEST_SECRET_PREFIX = "test-secret-"
+
+
+def harness_secret(key: str) -> str:
+    """The test secret the harness hands over for ``key``: long enough for appSecret's length rule (config/reader.py)."""
+    return f"{TEST_SECRET_PREFIX}{key}-0123456789abcdef"
+
+
 # The secrets an operator sets per stack, by cloud (`pulumi config set --secret KEY ...`, as each
 # stack file's comments say; tests/offline/test_harness.py holds the files to it).
 OPERATOR_SECRETS: Mapping[str, tuple[str, ...]] = {"digitalocean": ("appSecret",), "aws": ("appSecret", "dbPassword")}
@@ -128,7 +135,7 @@ def stack_config(
     for key, value in (stack_file(stack).get("config") or {}).items():
         full_key = key if ":" in key else f"{namespace}:{key}"
         if isinstance(value, dict) and "secure" in value:
-            config[full_key] = TEST_SECRET_PREFIX + full_key.split(":")[-1]
+            config[full_key] = harness_secret(full_key.split(":")[-1])
             secret_keys.append(full_key)
         else:
             config[full_key] = as_config_string(value)
@@ -136,10 +143,11 @@ def stack_config(
     # The secrets an operator sets per stack with `pulumi config set --secret` (each stack file's
     # comments say so) when the stack file does not carry them yet: supply a test secret.
     cloud = config.get(f"{namespace}:cloud", "digitalocean")
-    for key in OPERATOR_SECRETS.get(cloud, ()):
+    # A cloud the program does not know (a typo) still needs appSecret: the program then reports the cloud alone.
+    for key in OPERATOR_SECRETS.get(cloud, OPERATOR_SECRETS["digitalocean"]):
         full_key = f"{namespace}:{key}"
         if full_key not in config or config[full_key] == (declared[key].default if key in declared else None):
-            config[full_key] = (secrets or {}).get(key, TEST_SECRET_PREFIX + key)
+            config[full_key] = (secrets or {}).get(key, harness_secret(key))
             secret_keys.append(full_key)
     for key, value in (secrets or {}).items():
         full_key = key if ":" in key else f"{namespace}:{key}"

@@ -51,6 +51,8 @@ class LocalPostgres:
     database: str = "hello"
     host_names: Sequence[str] = ("127.0.0.1", "localhost")
     """What clients may call the server (IP addresses or DNS names): the certificate's subjectAltName."""
+    max_connections: int = 100
+    """PostgreSQL's own default; a test of what happens when they run out sets fewer."""
 
     def __enter__(self) -> LocalPostgres:
         self.root = Path(tempfile.mkdtemp(prefix="pg-"))
@@ -118,7 +120,7 @@ class LocalPostgres:
             "start",
             "-o",
             f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.root} -c ssl=on "
-            f"-c ssl_cert_file={self.root / 'server.crt'} -c ssl_key_file={self.root / 'server.key'} -c fsync=off",
+            f"-c ssl_cert_file={self.root / 'server.crt'} -c ssl_key_file={self.root / 'server.key'} -c fsync=off -c max_connections={self.max_connections}",
         )
 
     def log_text(self) -> str:

@@ -60,7 +60,7 @@ def test_staging_bakes_and_prod_promotes_on_aws(aws_staging, aws_prod):
     staging_bakes = [c.inputs["create"] for c in aws_staging.of_type(COMMAND) if "packer" in c.inputs["create"]]
     assert len(staging_bakes) == 2 and all("-only=amazon-ebs." in create for create in staging_bakes)
     assert not [c for c in aws_prod.of_type(COMMAND) if "packer" in c.inputs["create"]], "prod must never bake"
-    assert aws_prod.outputs["imageName"] == f"hello-1.4.2-{aws_prod.config['immutable-web:imageSourceHash']}"
+    assert aws_prod.outputs["imageName"] == f"hello-aws-staging-1.4.2-{aws_prod.config['immutable-web:imageSourceHash']}"
     assert aws_prod.outputs["imageId"].startswith("ami-")
     (template,) = aws_prod.of_type(LAUNCH_TEMPLATE)
     assert template.inputs["imageId"] == aws_prod.outputs["imageId"]

@@ -18,7 +18,7 @@ def test_new_app_version_changes_every_droplets_image_and_name(staging):
     for name in before:
         assert after[name]["image"] != before[name]["image"], f"{name} would keep the old image"
         assert "-1-5-0-" in after[name]["name"] and "-1-4-2-" in before[name]["name"], name
-    assert bumped.outputs["imageName"].startswith("hello-1.5.0-")
+    assert bumped.outputs["imageName"].startswith("hello-staging-1.5.0-")
     assert bumped.named("app-image-packer").inputs["triggers"] != staging.named("app-image-packer").inputs["triggers"]
     # The base layer's inputs did not change: it is not baked again.
     assert bumped.named("base-image-packer").inputs == staging.named("base-image-packer").inputs
@@ -29,7 +29,7 @@ def test_promoting_another_version_in_prod_changes_every_droplets_image(prod):
     before, after = droplet_inputs(prod), droplet_inputs(promoted)
     for name in before:
         assert after[name]["image"] != before[name]["image"], name
-    assert promoted.outputs["imageName"] == "hello-1.5.0-aaaaaaaaaaaa"
+    assert promoted.outputs["imageName"] == "hello-staging-1.5.0-aaaaaaaaaaaa"
 
 
 def test_changed_env_var_changes_user_data_but_not_the_image(staging, run_with):

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from config.declarations import declarations
+from config.reader import REQUIRED_KEYS
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -43,6 +44,8 @@ def test_the_configuration_page_shows_every_key_with_its_pulumi_yaml_default():
         expected = declared[key].default
         if expected is None:
             assert default.startswith("(required"), f"{key}: required in Pulumi.yaml, configuration.md shows {default!r}"
+        elif expected == "" and key in REQUIRED_KEYS:
+            assert default.startswith("(required"), f"{key}: required by the program (empty only so it reports it), configuration.md shows {default!r}"
         elif expected == "":
             assert default in EMPTY, f"{key}: empty by default in Pulumi.yaml, configuration.md shows {default!r}"
         else:

@@ -6,9 +6,10 @@ import json
 from collections import Counter
 
 import pytest
+import yaml
 from conftest import CERTIFICATE, COMMAND, DB_CLUSTER, DB_FIREWALL, DNS_RECORD, DOMAIN, DROPLET, FIREWALL, LOAD_BALANCER, packer_runs
 
-from offline.harness import MOCK_DB_PASSWORD_PREFIX, TEST_SECRET_PREFIX, run_program
+from offline.harness import MOCK_DB_PASSWORD_PREFIX, TEST_SECRET_PREFIX, harness_secret, run_program
 
 
 def type_counts(run) -> Counter:
@@ -69,7 +70,7 @@ def test_every_droplet_boots_the_baked_image(staging):
 
 def test_prod_droplets_boot_the_promoted_image_by_its_pinned_name(prod):
     pinned = prod.config["immutable-web:imageSourceHash"]
-    assert prod.outputs["imageName"] == f"hello-1.4.2-{pinned}"
+    assert prod.outputs["imageName"] == f"hello-staging-1.4.2-{pinned}"
     for droplet in prod.of_type(DROPLET):
         assert droplet.inputs["image"] == prod.outputs["imageId"], droplet.name
 
@@ -98,7 +99,7 @@ def test_bake_commands_use_packer_with_the_content_hash_as_trigger(staging):
     source_hash = staging.outputs["imageSourceHash"]
     assert source_hash in app.inputs["triggers"]
     env = app.inputs["environment"]
-    assert env["PKR_VAR_image_name"] == f"hello-1.4.2-{source_hash}" == staging.outputs["imageName"]
+    assert env["PKR_VAR_image_name"] == f"hello-staging-1.4.2-{source_hash}" == staging.outputs["imageName"]
     assert env["PKR_VAR_app_version"] == "1.4.2"
     assert env["PKR_VAR_base_image"] in base.outputs["stdout"], "the app layer must build on the base layer's snapshot"
     assert json.loads(env["PKR_VAR_snapshot_regions"]) == ["nyc3"]
@@ -124,11 +125,14 @@ def test_user_data_is_a_secret_that_carries_the_database_credentials(stack, stag
         assert f'DATABASE_PASSWORD="{user.outputs["password"]}"' in user_data
         assert f'DATABASE_HOST="{cluster.outputs["privateHost"]}"' in user_data
         assert 'DATABASE_SSLMODE="verify-full"' in user_data and 'DATABASE_SSLROOTCERT="/etc/webapp/database-ca.crt"' in user_data
-        assert f'APP_SECRET="{TEST_SECRET_PREFIX}appSecret"' in user_data
+        assert f'APP_SECRET="{harness_secret("appSecret")}"' in user_data
         assert f'APP_ENV="{stack}"' in user_data
-        # The app's schema is doadmin's (the database is): the migrations run as the cluster's admin.
-        assert f'DATABASE_MIGRATION_USER="{cluster.outputs["user"]}"' in user_data and cluster.outputs["user"] == "doadmin"
-        assert 'DATABASE_MIGRATION_PASSWORD="mock-admin-password-' in user_data
+        # The app's schema is doadmin's (the database is): the migrations run as the cluster's admin, from a
+        # file of its own that the app's unit never loads.
+        files = {entry["path"]: entry["content"] for entry in yaml.safe_load(user_data)["write_files"]}
+        assert f'DATABASE_MIGRATION_USER="{cluster.outputs["user"]}"' in files["/etc/webapp/migration.env"] and cluster.outputs["user"] == "doadmin"
+        assert 'DATABASE_MIGRATION_PASSWORD="mock-admin-password-' in files["/etc/webapp/migration.env"]
+        assert "mock-admin-password-" not in files["/etc/webapp/app.env"] and "DATABASE_MIGRATION" not in files["/etc/webapp/app.env"]
 
 
 @pytest.mark.parametrize("stack", ["staging", "prod"])
@@ -143,7 +147,7 @@ def test_outputs_hold_no_secret_in_plain_text(stack, staging, prod):
 def test_fleet_firewall_opens_the_app_only_to_the_load_balancer(staging):
     firewall = staging.of_type(FIREWALL)[0]
     balancer = staging.of_type(LOAD_BALANCER)[0]
-    assert firewall.inputs["tags"] == ["hello-staging-fleet"]
+    assert firewall.inputs["tags"] == ["fleet:hello:staging"]
     assert firewall.inputs["inboundRules"] == [{"protocol": "tcp", "portRange": "8080", "sourceLoadBalancerUids": [balancer.id]}]
     assert {r["protocol"] for r in firewall.inputs["outboundRules"]} == {"tcp", "udp", "icmp"}
 
@@ -157,7 +161,7 @@ def test_ssh_opens_only_to_the_allow_list():
 
 def test_database_trusts_only_the_fleet_tag_and_lives_in_the_vpc(staging):
     rules = staging.of_type(DB_FIREWALL)[0].inputs["rules"]
-    assert rules == [{"type": "tag", "value": "hello-staging-fleet"}]
+    assert rules == [{"type": "tag", "value": "fleet:hello:staging"}]
     cluster = staging.of_type(DB_CLUSTER)[0]
     vpc = staging.of_type("digitalocean:index/vpc:Vpc")[0]
     assert cluster.inputs["privateNetworkUuid"] == vpc.id
@@ -178,7 +182,7 @@ def test_load_balancer_health_checks_the_app(staging):
     # Readiness, not the deep check: a database blip must not empty the pool (components/common/serving.py).
     assert check["protocol"] == "http" and check["port"] == 8080 and check["path"] == "/readyz"
     assert check["healthyThreshold"] >= 2 and check["unhealthyThreshold"] >= 2
-    assert balancer.inputs["dropletTag"] == "hello-staging-fleet"
+    assert balancer.inputs["dropletTag"] == "fleet:hello:staging"
     assert balancer.inputs["forwardingRules"] == [{"entryPort": 80, "entryProtocol": "http", "targetPort": 8080, "targetProtocol": "http"}]
     assert balancer.inputs["redirectHttpToHttps"] is False
 
@@ -251,3 +255,15 @@ def test_no_input_depends_on_where_the_checkout_lives(stack, staging, prod):
     run = {"staging": staging, "prod": prod}[stack]
     for resource in run.resources:
         assert str(PROJECT_DIR) not in json.dumps(resource.inputs), resource.name
+
+
+def test_new_droplets_join_the_pool_by_their_tag_before_their_gate_runs(staging):
+    """What a failed gate leaves (docs/security.md, "A failed gate"): the pool is every droplet with the fleet tag, and a new droplet
+    carries it from its creation, while the gate runs only after the droplet exists. So a new droplet that passes readiness serves
+    before, and whatever, its gate decides; only readiness keeps a bad one out. This pins that behaviour: change it, change the page."""
+    balancer = staging.of_type(LOAD_BALANCER)[0]
+    gate = staging.named("fleet-gate-0-wait")
+    for droplet in staging.of_type(DROPLET):
+        assert balancer.inputs["dropletTag"] in droplet.inputs["tags"], f"{droplet.name} is in the pool from its creation"
+        assert droplet.urn in gate.options["dependencies"], f"the gate runs after {droplet.name} exists (and is in the pool)"
+    assert balancer.inputs["healthcheck"]["path"] == "/readyz", "readiness, not the gate, decides who takes traffic"

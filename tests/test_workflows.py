@@ -136,7 +136,12 @@ def test_pull_request_plans_the_base_branch_and_the_head_offline():
 
 def test_preview_runs_only_with_credentials():
     job = load("pull-request.yml")["jobs"]["preview"]
-    assert job["env"] == {"PULUMI_ACCESS_TOKEN": "${{ secrets.PULUMI_ACCESS_TOKEN }}", "DIGITALOCEAN_TOKEN": "${{ secrets.DIGITALOCEAN_TOKEN }}"}
+    # The branch's code with cloud credentials: behind an environment's reviewers, with its own read-only tokens, never the deploy's.
+    assert job["environment"] == "preview"
+    assert job["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+    assert job["env"] == {"PULUMI_ACCESS_TOKEN": "${{ secrets.PULUMI_PREVIEW_TOKEN }}", "DIGITALOCEAN_TOKEN": "${{ secrets.DIGITALOCEAN_READ_TOKEN }}"}
+    deploy_secrets = {"secrets.PULUMI_ACCESS_TOKEN", "secrets.DIGITALOCEAN_TOKEN"}
+    assert not any(secret in str(job) for secret in deploy_secrets), "the preview must not read the deploy's tokens"
     preview = next(step for step in job["steps"] if step.get("uses", "").startswith("pulumi/actions@"))
     assert preview["with"]["command"] == "preview" and preview["with"]["stack-name"] == "staging" and preview["with"]["comment-on-pr"] is True
     for step in job["steps"]:

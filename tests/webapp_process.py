@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -82,7 +83,10 @@ class RunningApp:
             "DATABASE_SSLMODE": "verify-full",
             "DATABASE_SSLROOTCERT": str(postgres.ca_file),
         }
+        owner: dict[str, str] = {name: env_changes.pop(name) for name in ("DATABASE_MIGRATION_USER", "DATABASE_MIGRATION_PASSWORD") if name in env_changes}
         env.update(env_changes)
+        if owner:
+            self._migrate_as_owner(env, owner, app_path)
         self.process = subprocess.Popen([SYSTEM_PYTHON, "-I", str(app_path)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.url = f"http://127.0.0.1:{self.port}"
         if not wait_for(self._listening, timeout=20):
@@ -92,6 +96,17 @@ class RunningApp:
         if ready and not wait_for(lambda: get(self.url + "/readyz")[0] == 200, timeout=READY_TIMEOUT_SECONDS):
             self.stop()
             raise RuntimeError(f"app did not become ready: {self.output}")
+
+    def _migrate_as_owner(self, env: dict[str, str], owner: dict[str, str], app_path: Path) -> None:
+        """As the image does where the schema's owner is not the serving role: webapp-migrate.service's `app.py --migrate`
+        with the owner's credentials from migration.env, which the app's own process only sees exists."""
+        self.state = Path(tempfile.mkdtemp(prefix="webapp-migrate-"))
+        migration_env = self.state / "migration.env"
+        migration_env.write_text("".join(f'{name}="{value}"\n' for name, value in owner.items()))
+        migration_env.chmod(0o600)
+        env.update(APP_MIGRATION_ENV_FILE=str(migration_env), APP_MIGRATION_STATUS_FILE=str(self.state / "status.json"))
+        migrate = subprocess.run([SYSTEM_PYTHON, "-I", str(app_path), "--migrate"], env={**env, **owner}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
+        self.output += migrate.stdout
 
     def _listening(self) -> bool:
         try:

@@ -369,9 +369,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
             parser.error("--expect-generation needs a value and --expect-count a number of servers, at least 1")
     elif not instances:
         parser.error("give the new servers' instance ids with --expect-instance or --expect-instances (or --expect-generation with --expect-count)")
-    parts = urlsplit(args.url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        parser.error(f"--url must be an http:// or https:// URL, got {args.url!r}")
+    try:
+        parts = urlsplit(args.url)
+        parts.port  # noqa: B018 - urlsplit checks the port only when it is read: here, not at every poll
+    except ValueError as error:
+        parser.error(f"--url must be an http:// or https:// URL with a port from 1 to 65535, got {args.url!r} ({error})")
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.port == 0:
+        parser.error(f"--url must be an http:// or https:// URL with a port from 1 to 65535, got {args.url!r}")
     if not all(math.isfinite(value) for value in (args.timeout, args.interval, args.request_timeout)):
         parser.error("--timeout, --interval and --request-timeout must be numbers of seconds")
     if args.timeout <= 0 or args.interval <= 0 or args.request_timeout <= 0 or args.min_successes < 1:

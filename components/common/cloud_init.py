@@ -11,6 +11,10 @@ The contract with the image (see ``images/webapp/webapp.service``):
 
 * ``/etc/webapp/app.env`` is written here; the unit reads it with
   ``EnvironmentFile=`` and is ordered after ``cloud-init.service``;
+* ``/etc/webapp/migration.env`` is written here too, mode 0600, when the serving role may not
+  run DDL (DigitalOcean): the schema owner's credentials (the cluster's admin), read only by
+  ``webapp-migrate.service``, a one-shot that migrates before the app starts; the app's unit
+  never loads it, so no serving process holds an admin credential;
 * ``/etc/webapp/database-ca.crt`` is written here (public, mode 0644): the app
   verifies the database's certificate and host name against it
   (``DATABASE_SSLMODE=verify-full``, ``DATABASE_SSLROOTCERT``);
@@ -36,6 +40,8 @@ import yaml
 from components.common.log_shipping import RSYSLOG_CONFIG_FILENAME, LogDestination, render_rsyslog_config
 
 ENV_FILE_PATH = "/etc/webapp/app.env"
+# The schema owner's credentials, for webapp-migrate.service alone (images/webapp/webapp-migrate.service).
+MIGRATION_ENV_FILE_PATH = "/etc/webapp/migration.env"
 DATABASE_CA_PATH = "/etc/webapp/database-ca.crt"
 
 # Names the program itself sets; a stack's `env` may not override them.
@@ -97,7 +103,7 @@ def render_env_file(env: Mapping[str, str]) -> str:
     """The body of ``/etc/webapp/app.env``: one ``NAME="value"`` a line, sorted."""
     lines = []
     for name in sorted(env):
-        if not ENV_NAME_PATTERN.match(name):
+        if not ENV_NAME_PATTERN.fullmatch(name):
             raise ValueError(f"invalid environment variable name {name!r}")
         lines.append(f"{name}={_quote_env_value(str(env[name]))}")
     return "\n".join(lines) + "\n"
@@ -116,8 +122,6 @@ def app_environment(
     drain_seconds: int,
     extra_env: Mapping[str, str],
     database_ca_path: str = DATABASE_CA_PATH,
-    database_migration_user: str | None = None,
-    database_migration_password: str | None = None,
     app_secret_previous: str | None = None,
 ) -> dict[str, str]:
     """Everything the app reads at run time, as one flat mapping.
@@ -127,21 +131,13 @@ def app_environment(
     would encrypt to whoever answers at the database's address, and a server
     that silently fell back to plain text would be a drift we could not see.
 
-    ``database_migration_user``/``password``: the role that owns the app's schema and runs
-    its migrations at start (images/webapp/schema.py), when the serving user may not run
-    DDL (DigitalOcean: the database is ``doadmin``'s). Both or neither.
-
     ``app_secret_previous``: the secret ``app_secret`` replaced (a rotation's grace period), as
     ``APP_SECRET_PREVIOUS``; without it, no such line.
     """
-    if (database_migration_user is None) != (database_migration_password is None):
-        raise ValueError("the migration role needs both a user and a password, or neither")
-    migration = {} if database_migration_user is None else {"DATABASE_MIGRATION_USER": database_migration_user, "DATABASE_MIGRATION_PASSWORD": str(database_migration_password)}
     previous = {} if app_secret_previous is None else {"APP_SECRET_PREVIOUS": app_secret_previous}
     return _environment(
         extra_env,
         {
-            **migration,
             **previous,
             "APP_ENV": app_env,
             "APP_PORT": str(app_port),
@@ -157,6 +153,15 @@ def app_environment(
             "DATABASE_SSLROOTCERT": database_ca_path,
         },
     )
+
+
+def migration_environment(*, user: str, password: str) -> dict[str, str]:
+    """``migration.env``: the role that owns the app's schema and runs its migrations (images/webapp/schema.py),
+    where the serving user may not run DDL (DigitalOcean: the database is ``doadmin``'s).
+
+    A file of its own, read by webapp-migrate.service only: the app's unit never loads it.
+    """
+    return {"DATABASE_MIGRATION_USER": user, "DATABASE_MIGRATION_PASSWORD": password}
 
 
 def aws_app_environment(
@@ -245,8 +250,9 @@ def _pem(certificates: str, what: str) -> str:
     return pem
 
 
-def render_user_data(env: Mapping[str, str], *, database_ca: str | None, log_destination: LogDestination | None = None) -> str:
-    """A ``#cloud-config`` document that writes the database's CA certificate (unless the image has it), the app's environment file and, with a log destination, the log shipping rule; nothing else."""
+def render_user_data(env: Mapping[str, str], *, database_ca: str | None, log_destination: LogDestination | None = None, migration_env: Mapping[str, str] | None = None) -> str:
+    """A ``#cloud-config`` document that writes the database's CA certificate (unless the image has it), the app's environment file,
+    the migration role's file (``migration_env``, when given) and, with a log destination, the log shipping rule; nothing else."""
     files = []
     if database_ca is not None:
         ca = _pem(database_ca, "database CA")
@@ -265,6 +271,7 @@ def render_user_data(env: Mapping[str, str], *, database_ca: str | None, log_des
                 "permissions": "0600",
                 "content": render_env_file(env),
             },
+            *([] if migration_env is None else [{"path": MIGRATION_ENV_FILE_PATH, "owner": "root:root", "permissions": "0600", "content": render_env_file(migration_env)}]),
         ],
     }
     if log_destination is not None:

@@ -26,8 +26,6 @@ from typing import NamedTuple
 
 import pulumi
 
-from components.common.naming import base_image_name
-
 # Paths relative to the project directory: a folder stands for every file in it.
 # The app layer builds on the base, so its hash also covers the base's (through the base's name).
 # A layer's folder links images/common's files; a link is hashed as the file it points to, and
@@ -58,7 +56,8 @@ class ImageSourceError(pulumi.RunError):
 def image_source_hashes(project_dir: Path, *, base_image: str, app_name: str) -> ImageSourceHashes:
     """The (base, app) content hashes: the base's sources and stock image; the app's sources, the base's name and the app's name."""
     base = source_hash(project_dir, LAYER_SOURCES["base"], extra=[base_image])
-    app = source_hash(project_dir, LAYER_SOURCES["app"], extra=[base_image_name(base), app_name])
+    # The base by its content (not its name, which names the baking stack): one sources, one hash, in every stack.
+    app = source_hash(project_dir, LAYER_SOURCES["app"], extra=[f"base:{base}", app_name])
     return ImageSourceHashes(base, app)
 
 

@@ -19,14 +19,29 @@ def droplet_hostname(app_name: str, stack: str, version: str, source_hash: str, 
     return f"{app_name}-{stack}-{dashed(version)}-{source_hash[:6]}-{index}"
 
 
-def app_image_name(app_name: str, version: str, source_hash: str) -> str:
-    """The app snapshot's name; a promoting stack looks the image up by exactly this."""
-    return f"{app_name}-{version}-{source_hash}"
+def app_image_name(app_name: str, baking_stack: str, version: str, source_hash: str) -> str:
+    """The app snapshot's (or AMI's) name; a promoting stack looks the image up by exactly this.
+
+    The baking stack is part of it: two stacks baking the same app and sources (or two apps) never
+    make images of one name, which a promoting stack could not tell apart (DigitalOcean) or the
+    second bake could not make (AWS refuses a second AMI of a name in a region).
+    """
+    return f"{app_name}-{baking_stack}-{version}-{source_hash}"
 
 
-def base_image_name(source_hash: str) -> str:
-    return f"webapp-base-{source_hash}"
+def base_image_name(app_name: str, baking_stack: str, source_hash: str) -> str:
+    """The base layer's name: scoped like the app's, so no two apps or stacks collide on it."""
+    return f"{app_name}-{baking_stack}-base-{source_hash}"
+
+
+# The fleet tag's prefix, reserved: a stack's own `tags` may not start with it (config.digitalocean).
+FLEET_TAG_PREFIX = "fleet:"
 
 
 def fleet_tag_name(app_name: str, stack: str) -> str:
-    return f"{app_name}-{stack}-fleet"
+    """The tag the load balancer, the fleet firewall and the database firewall trust.
+
+    Colon-separated: neither an app name nor a stack name may hold a colon, so two (app, stack)
+    pairs never share a tag (``hello-prod`` + ``eu`` and ``hello`` + ``prod-eu`` differ).
+    """
+    return f"{FLEET_TAG_PREFIX}{app_name}:{stack}"

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_digitalocean as digitalocean
 
-from components.common.cloud_init import app_environment, render_user_data
+from components.common.cloud_init import app_environment, migration_environment, render_user_data
 from components.common.log_shipping import LogDestination
 from components.common.naming import droplet_hostname
 from components.common.rollout import RolloutStrategy, rollout_waves
@@ -40,7 +40,7 @@ class DatabaseConnection:
     """PEM of the CA that signed the database's certificate: the app verifies the server and its host name against it."""
     migration_user: pulumi.Input[str]
     migration_password: pulumi.Input[str]
-    """The role that owns the app's schema and runs its migrations at start (the cluster's admin)."""
+    """The role that owns the app's schema and runs its migrations (the cluster's admin): in a file only webapp-migrate.service reads."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -121,12 +121,12 @@ class AppFleet(pulumi.ComponentResource):
                         app_secret=values[5],
                         drain_seconds=args.drain_seconds,
                         extra_env=args.env,
-                        database_migration_user=values[7],
-                        database_migration_password=values[8],
                         app_secret_previous=values[9],
                     ),
                     database_ca=values[6],
                     log_destination=args.log_destination,
+                    # A file of its own, which only the one-shot migration unit reads: never the app's.
+                    migration_env=migration_environment(user=values[7], password=values[8]),
                 )
             )
         )

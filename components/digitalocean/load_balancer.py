@@ -88,6 +88,9 @@ class LoadBalancer(pulumi.ComponentResource):
                 unhealthy_threshold=check.unhealthy_threshold,
             ),
             redirect_http_to_https=args.tls_domain is not None,
+            # DigitalOcean's two policies: DEFAULT still offers CBC and non-forward-secret suites; STRONG keeps
+            # TLS 1.2+ with ECDHE and AEAD only (the nearest to AWS's TLS 1.3 policy; no TLS 1.3-only policy here).
+            tls_cipher_policy="STRONG" if args.tls_domain is not None else None,
             # Our Dns component owns the records; don't let DigitalOcean add its own for the certificate.
             disable_lets_encrypt_dns_records=True,
             opts=child,

@@ -19,6 +19,9 @@ import pulumi_digitalocean as digitalocean
 # ("No DROPLET snapshot found with name ..."; older releases: "no snapshot found ...").
 # Every other failure (a bad token, an API error, a timeout) is not "not baked".
 NOT_FOUND_PATTERN = re.compile(r"no (droplet )?snapshot found with name", re.IGNORECASE)
+# Its answer when more than one has the name and `most_recent` is off
+# ("too many Droplet snapshots found with name ... (found 2, expected 1)").
+AMBIGUOUS_PATTERN = re.compile(r"too many (droplet )?snapshots found with name", re.IGNORECASE)
 
 
 class ImageLookupError(pulumi.RunError):
@@ -43,8 +46,9 @@ def lookup_snapshot_id(image_name: str, region: str, parent: pulumi.Resource | N
         result = digitalocean.get_droplet_snapshot(
             name=image_name,
             region=region,
-            # Names are content-addressed, so duplicates are rebuilds of the same sources: take the newest.
-            most_recent=True,
+            # Never the newest of several: a re-bake after lost state (or any snapshot someone named so) would
+            # silently change what prod runs. Several snapshots of one name are refused below.
+            most_recent=False,
             opts=pulumi.InvokeOptions(parent=parent),
         )
     except Exception as error:  # the SDK raises every invoke failure as a plain Exception carrying the provider's message
@@ -54,6 +58,11 @@ def lookup_snapshot_id(image_name: str, region: str, parent: pulumi.Resource | N
                 f"immutable-web:appVersion and immutable-web:imageSourceHash to an image that has not been baked "
                 f"(or not copied to {region}). Deploy the baking stack first (pulumi up --stack staging, with "
                 f"{region} in its imageCopyRegions) and copy its `imageSourceHash` output. ({error})"
+            ) from error
+        if AMBIGUOUS_PATTERN.search(str(error)):
+            raise ImageLookupError(
+                f"image {image_name!r} names more than one snapshot in region {region}, so which one prod would run is ambiguous: "
+                f"keep the one the baking stack's imageId output names and delete the others (doctl compute snapshot list | grep {image_name}). ({error})"
             ) from error
         raise ImageLookupError(
             f"could not look up image {image_name!r} in region {region}: {error}. This is not a missing image: check DIGITALOCEAN_TOKEN and DigitalOcean's status, then run again."

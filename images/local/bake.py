@@ -51,6 +51,9 @@ if str(PROJECT_DIR) not in sys.path:
 from components.common.image_sources import image_source_hashes  # noqa: E402
 from components.common.naming import app_image_name, base_image_name  # noqa: E402
 
+# The local image is named as the staging stack names its snapshot.
+LOCAL_BAKING_STACK = "staging"
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from qemu import accelerator  # noqa: E402
 
@@ -197,7 +200,8 @@ def prune(cache: Path) -> None:
     for disk in cache.glob("debian-12-*.qcow2"):
         groups.setdefault("debian-12", []).append(disk)
     for qcow2 in cache.glob("*.*/*.qcow2"):
-        groups.setdefault("base" if qcow2.name.startswith("webapp-base-") else "app", []).append(qcow2)
+        # <app>-<stack>-base-<hash> (and the older webapp-base-<hash>); an app image has a version before its hash.
+        groups.setdefault("base" if re.match(r".*-base-[0-9a-f]{12}(\.|$)", qcow2.name) else "app", []).append(qcow2)
     for kind, paths in groups.items():
         for old in sorted(paths, key=lambda p: p.stat().st_mtime, reverse=True)[KEEP[kind] :]:
             log(f"prune: {old.name}")
@@ -226,7 +230,7 @@ def bake(app_version: str = "1.4.2", app_name: str = "hello", *, cache: Path | N
         base = packer_build(
             "base",
             tree / "base",
-            base_image_name(base_hash),
+            base_image_name(app_name, LOCAL_BAKING_STACK, base_hash),
             _key(disk.name),
             {"qemu_source_disk": str(disk.qcow2), "apt_offline": "true"},
             workdir,
@@ -236,7 +240,7 @@ def bake(app_version: str = "1.4.2", app_name: str = "hello", *, cache: Path | N
         app = packer_build(
             "app",
             tree / "app",
-            app_image_name(app_name, app_version, app_hash),
+            app_image_name(app_name, LOCAL_BAKING_STACK, app_version, app_hash),
             _key(base.qcow2.parent.name),
             {"base_image": str(base.qcow2), "app_name": app_name, "app_version": app_version, "source_hash": app_hash},
             workdir,

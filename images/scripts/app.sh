@@ -26,6 +26,8 @@ python3 -m compileall -q /opt/webapp
 install -m 0644 "$WEBAPP_SOURCE/webapp.service" /etc/systemd/system/webapp.service
 # Not enabled: webapp.service pulls it in (Requires=).
 install -m 0644 "$WEBAPP_SOURCE/webapp-secrets.service" /etc/systemd/system/webapp-secrets.service
+# Not enabled either: webapp.service pulls it in (Wants=); migrates as the schema's owner on DigitalOcean.
+install -m 0644 "$WEBAPP_SOURCE/webapp-migrate.service" /etc/systemd/system/webapp-migrate.service
 
 # What this image is. Never written at boot, so /healthz reports the truth.
 cat > /etc/webapp/image.env <<ENV

@@ -105,6 +105,19 @@ def stamped_revision(connect: Callable[[], Any]) -> str | None:
     return rows[0][0] if len(rows) == 1 else None
 
 
+def serves_on(connect: Callable[[], Any], migrations: Path = MIGRATIONS) -> tuple[bool, str | None]:
+    """(whether this version serves on the schema as it is, its stamped revision), read with the driver alone.
+
+    For a server whose role may not migrate (another unit does, as the schema's owner): ready once
+    the stamp is this version's head or a newer version's (one it does not know).
+    """
+    known, head = declared_revisions(migrations)
+    current = stamped_revision(connect)
+    if current is None:
+        return False, None
+    return (head is None or current == head or current not in known), current
+
+
 def migrate(connect: Callable[[], Any], serving_user: str, migrations: Path = MIGRATIONS) -> Outcome:
     """Bring the schema to this version's head, once across the fleet; raises MigrationError, or the connection's error."""
     started = time.monotonic()

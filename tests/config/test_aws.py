@@ -46,6 +46,10 @@ def problems(stack: str = "aws-staging", *, plain: tuple[str, ...] = (), **overr
         ({"dbPassword": None}, "immutable-web:dbPassword", "is required on AWS"),
         ({"dbPassword": "short"}, "immutable-web:dbPassword", "8-128 printable"),
         ({"dbPassword": "has/slash-in-it"}, "immutable-web:dbPassword", "without /"),
+        # What AWS itself would refuse at `pulumi up` (RDS's master user is the app's name), or accept without it working.
+        ({"appName": "my-shop"}, "immutable-web:appName", "RDS's master user and database name on AWS, which allow 1-16 lower-case letters, digits or _ (no -); e.g. 'myshop'"),
+        ({"appName": "averyveryverylongname"[:20]}, "immutable-web:appName", "1-16"),
+        ({"logDestination": "logs.example.com:2514"}, "immutable-web:logDestination", "no route out"),
     ],
 )
 def test_bad_aws_value_is_refused_naming_the_key_and_what_is_allowed(overrides, key, allowed):
@@ -76,3 +80,10 @@ def test_defaults_give_a_small_two_zone_stack():
     assert settings.aws is not None
     assert (settings.aws.instance_type, settings.aws.availability_zone_count, settings.aws.vpc_cidr) == ("t3.micro", 2, "10.20.0.0/16")
     assert settings.aws.tags == {"team": "web"}
+
+
+def test_a_stack_name_aws_resource_names_cannot_carry_is_refused_naming_the_stack():
+    config, secret_keys = stack_config("aws-staging")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, stack="aws_staging", secret_keys=secret_keys)
+    assert [p for p in caught.value.problems if p.startswith("stack 'aws_staging':") and "pulumi stack rename aws-staging" in p], caught.value.problems

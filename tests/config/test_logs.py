@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-
 import pytest
 import yaml
 
@@ -50,15 +48,18 @@ def test_without_a_destination_logs_stay_local_and_the_plan_says_so(staging):
     assert "rsyslog" not in yaml.safe_load(user_data)
 
 
-@pytest.mark.parametrize("stack", ["staging", "aws-staging"])
-def test_both_clouds_user_data_ships_logs_to_the_destination(stack):
-    run = run_program(stack, config_overrides={"logDestination": "logs.example.com:2514", "logDestinationCa": MOCK_DATABASE_CA})
-    if stack == "staging":
-        user_data = run.of_type("digitalocean:index/droplet:Droplet")[0].inputs["userData"]
-    else:
-        user_data = base64.b64decode(run.of_type("aws:ec2/launchTemplate:LaunchTemplate")[0].inputs["userData"]).decode()
-    document = yaml.safe_load(user_data)
-    assert any(f["path"] == LOG_CA_PATH for f in document["write_files"]), stack
+def test_digitalocean_user_data_ships_logs_to_the_destination():
+    run = run_program("staging", config_overrides={"logDestination": "logs.example.com:2514", "logDestinationCa": MOCK_DATABASE_CA})
+    document = yaml.safe_load(run.of_type("digitalocean:index/droplet:Droplet")[0].inputs["userData"])
+    assert any(f["path"] == LOG_CA_PATH for f in document["write_files"])
     (rule,) = document["rsyslog"]["configs"]
-    assert rule["filename"] == RSYSLOG_CONFIG_FILENAME and 'target="logs.example.com" port="2514"' in rule["content"], stack
-    assert run.outputs["logShipping"].startswith("relp over tls to logs.example.com:2514"), stack
+    assert rule["filename"] == RSYSLOG_CONFIG_FILENAME and 'target="logs.example.com" port="2514"' in rule["content"]
+    assert run.outputs["logShipping"].startswith("relp over tls to logs.example.com:2514")
+
+
+def test_aws_refuses_a_destination_its_fleet_has_no_route_to():
+    """The AWS fleet's subnets have no route out (no NAT): a plan that said "shipped" would be a lie, so it is refused."""
+    with pytest.raises(ConfigError) as caught:
+        run_program("aws-staging", config_overrides={"logDestination": "logs.example.com:2514", "logDestinationCa": MOCK_DATABASE_CA})
+    assert caught.value.registered_resources == []
+    assert [p for p in caught.value.problems if p.startswith("immutable-web:logDestination: is not supported on AWS yet") and "no route out" in p], caught.value.problems

@@ -17,10 +17,10 @@ from components.digitalocean.promoted_image import ImageNotFoundError
 from config.aws import AWS_REGIONS
 from config.declarations import declarations, declarations_of
 from config.digitalocean import DIGITALOCEAN_REGIONS
-from config.reader import APP_SECRET_COMMANDS, BUILT_CLOUDS, PROJECT, load_settings, read_settings
+from config.reader import BUILT_CLOUDS, PROJECT, load_settings, read_settings
 from config.values import ConfigError, Values
 from deployments import DEPLOYMENTS
-from offline.harness import TEST_SECRET_PREFIX, list_stacks, project_file, run_program, stack_config
+from offline.harness import harness_secret, list_stacks, project_file, run_program, stack_config
 
 
 def problems(stack: str = "staging", *, plain: tuple[str, ...] = (), **overrides) -> list[str]:
@@ -32,6 +32,17 @@ def problems(stack: str = "staging", *, plain: tuple[str, ...] = (), **overrides
     with pytest.raises(ConfigError) as caught:
         load_settings(config, stack=stack, secret_keys=[key for key in secret_keys if key.split(":")[-1] not in plain])
     return caught.value.problems
+
+
+def plan_with_line(tmp_path, monkeypatch, capsys, line: str) -> tuple[str, str]:
+    """The offline plan of staging with ``line`` added to its stack file: it must refuse it (exit 2); its (stdout, stderr)."""
+    from offline.plan import main as plan
+
+    shutil.copy(project_files.PROJECT_DIR / "Pulumi.yaml", tmp_path)
+    (tmp_path / "Pulumi.staging.yaml").write_text((project_files.PROJECT_DIR / "Pulumi.staging.yaml").read_text() + line)
+    monkeypatch.setattr(project_files, "PROJECT_DIR", tmp_path)
+    assert plan(["--stack", "staging"]) == 2
+    return capsys.readouterr()
 
 
 def program_config_error(stack: str = "staging", **overrides) -> ConfigError:
@@ -86,7 +97,8 @@ def program_config_error(stack: str = "staging", **overrides) -> ConfigError:
         ({"sshKeys": ["not a key"]}, "immutable-web:sshKeys", "fingerprint"),
         ({"tags": ["has space"]}, "immutable-web:tags", "DigitalOcean tag"),
         ({"healthGateTimeout": 5}, "immutable-web:healthGateTimeout", "from 60 to 3600"),
-        ({"apPort": 8080}, "immutable-web:apPort", "allowed keys: "),
+        ({"apPort": 8080}, "immutable-web:apPort", "is not a known key; did you mean appPort?"),
+        ({"zzzz": 1}, "immutable-web:zzzz", "is not a known key; allowed keys: appName, appPort"),
         ({"appSecret": None}, "immutable-web:appSecret", "pulumi config set --secret appSecret"),
         ({"appName": "a-very-long-app-name", "appVersion": "10.20.30-rc.123456789012345"}, "immutable-web:appName", "limit is 63"),
         ({"tags": ["team.web"]}, "immutable-web:tags", "letters, digits, : _ -"),
@@ -105,14 +117,71 @@ def program_config_error(stack: str = "staging", **overrides) -> ConfigError:
         ({"dbNodeCount": 2, "dbSize": "db-s-1vcpu-1gb"}, "immutable-web:dbNodeCount", "no standby node"),
         ({"immutable_web:region": "nyc3"}, "immutable_web:region", "did you mean immutable-web:region"),
         ({"digitalocen:token": "x"}, "digitalocen:token", "keys are immutable-web:KEY, digitalocean:KEY, aws:KEY or pulumi:KEY"),
+        # Trust is the fleet tag: no stack may tag its droplets into another's pool and firewalls.
+        ({"tags": ["hello-prod-fleet"]}, "immutable-web:tags", "could be a fleet tag"),
+        ({"tags": ["fleet:hello:prod"]}, "immutable-web:tags", "could be a fleet tag"),
+        ({"tags": ["FLEET:hello:prod"]}, "immutable-web:tags", "could be a fleet tag"),
+        # Full matches and one line: `$` alone matches before a final line break (a YAML block scalar).
+        ({"appVersion": "1.4.2\n"}, "immutable-web:appVersion", "must be one line without control characters"),
+        ({"appName": "hello\n"}, "immutable-web:appName", "must be one line"),
+        ({"region": "nyc3\n"}, "immutable-web:region", "must be one line"),
+        ({"dropletSize": "s-1vcpu-1gb\t"}, "immutable-web:dropletSize", "must be one line"),
+        ({"domain": "example.com\n"}, "immutable-web:domain", "must be one line"),
+        ({"domain": "example.com\u2028"}, "immutable-web:domain", "must be one line"),
+        ({"env": ["FOO\n=bar"]}, "immutable-web:env", "control character"),
+        ({"env": ["FOO=bar\nDATABASE_PASSWORD=x"]}, "immutable-web:env", "control character"),
+        ({"env": ["FOO=a\x1bb"]}, "immutable-web:env", "control character"),
+        ({"tags": ["team\n"]}, "immutable-web:tags", "control character"),
+        ({"sshKeys": ["12345\n"]}, "immutable-web:sshKeys", "control character"),
+        ({"logDestination": "logs.example.com:2514\n"}, "immutable-web:logDestination", "must be one line"),
+        ({"appSecret": "x"}, "immutable-web:appSecret", "at least 32 characters"),
+        ({"appSecret": "changeme"}, "immutable-web:appSecret", "openssl rand -hex 32"),
+        ({"digitalocean:token": "dop_v1_0123456789abcdef"}, "digitalocean:token", "export DIGITALOCEAN_TOKEN instead"),
+        ({"digitalocean:spacesSecretKey": "plain"}, "digitalocean:spacesSecretKey", "in plain text"),
+        ({"cloud": "aws", "aws:region": "us-east-1", "aws:secretKey": "plain"}, "aws:secretKey", "export AWS_SECRET_ACCESS_KEY instead"),
+        ({"cloud": "amazon"}, "immutable-web:cloud", "must be one of digitalocean, aws; got 'amazon'"),
+        ({"rollout": "canary", "rolloutBatchSize": 3}, "immutable-web:rolloutBatchSize", "is only read with rollout: batches"),
+        ({"rolloutBatchSize": 3}, "immutable-web:rolloutBatchSize", "set rollout too"),
+        ({"tags": {"team": "web"}}, "immutable-web:tags", "not a mapping: write each entry as a YAML list item"),
+        ({"env": {"FOO": "bar"}}, "immutable-web:env", "(`- NAME=value`)"),
+        ({"apName": "x"}, "immutable-web:apName", "did you mean appName?"),
+        ({"imageStack": "staging"}, "immutable-web:imageStack", "is only for imageMode promote"),
+        ({"imageMode": "promote", "imageSourceHash": "0123456789ab"}, "immutable-web:imageStack", "is required when imageMode is promote"),
+        ({"imageMode": "promote", "imageSourceHash": "0123456789ab", "imageStack": "stag_ing"}, "immutable-web:imageStack", "a stack name"),
+        ({"rollout": "canery"}, "immutable-web:rollout", "did you mean canary?"),
+        ({"dbversion": "16"}, "immutable-web:dbversion", "did you mean dbVersion?"),
     ],
 )
 def test_bad_value_is_refused_naming_the_key_and_what_is_allowed(overrides, key, allowed):
-    plain = ("appSecret",) if "appSecret" in overrides and overrides["appSecret"] is not None else ()
+    plain = ("appSecret",) if overrides.get("appSecret") == "plain-text" else ()
     found = problems(plain=plain, **overrides)
     matching = [p for p in found if p.startswith(key + ":")]
     assert matching, f"no problem names {key}: {found}"
     assert any(allowed in p for p in matching), f"{key}: expected {allowed!r} in {matching}"
+
+
+def test_an_unknown_cloud_in_a_stack_file_is_the_one_problem_the_plan_reports(tmp_path, monkeypatch, capsys):
+    """Not a missing appSecret (every cloud needs one; the operator sets it) nor the stand-in cloud's keys: the typo alone."""
+    _, err = plan_with_line(tmp_path, monkeypatch, capsys, "  immutable-web:cloud: amazon\n")
+    assert "immutable-web:cloud: must be one of digitalocean, aws; got 'amazon'" in err and "appSecret" not in err and "(1 problem(s))" in err, err
+
+
+def test_a_secret_keys_value_never_appears_in_a_problem():
+    """Any key set with --secret (not only appSecret): the problem names the key and what is allowed, not the value."""
+    config, secret_keys = stack_config("staging", secrets={"domain": "Secret-Domain.example", "dnsRecord": "www\nx", "dnsTtl": "sixty-secret"})
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, stack="staging", secret_keys=secret_keys)
+    assert {p.split(":")[1] for p in caught.value.problems} >= {"domain", "dnsRecord", "dnsTtl"}, caught.value.problems
+    for leaked in ("Secret-Domain", "www", "sixty-secret"):
+        assert leaked not in str(caught.value), caught.value.problems
+
+
+def test_a_plain_text_provider_token_is_refused_and_never_printed():
+    found = problems(**{"digitalocean:token": "dop_v1_0123456789abcdef"})
+    assert found and not any("dop_v1" in p for p in found), found
+    # Encrypted, it is the provider's business.
+    config, secret_keys = stack_config("staging", secrets={"digitalocean:token": "dop_v1_0123456789abcdef"})
+    assert load_settings(config, stack="staging", secret_keys=secret_keys) is not None
 
 
 def test_every_problem_is_reported_at_once():
@@ -141,27 +210,23 @@ def test_a_plain_text_app_secret_in_a_stack_file_stops_the_real_program(tmp_path
     shutil.copy(project_files.PROJECT_DIR / "Pulumi.yaml", tmp_path)
     (tmp_path / "Pulumi.staging.yaml").write_text(text)
     monkeypatch.setattr(project_files, "PROJECT_DIR", tmp_path)
+    # Not declared secret (so the CLI does not refuse it alone, with its own words): the program names the key and the command.
     with pytest.raises(ConfigError) as caught:
-        run_program("staging")
-    assert caught.value.problems == [f"immutable-web:appSecret: is in plain text in the stack file; remove it and set it encrypted: {APP_SECRET_COMMANDS['appSecret']}"], caught.value.problems
-    assert caught.value.registered_resources == []
+        run_program("staging", config_overrides={"region": "mars1"})
+    assert [p.split(":")[1] for p in caught.value.problems] == ["region", "appSecret"], caught.value.problems
+    assert 'is in plain text in the stack file; remove it and set it encrypted: pulumi config set --secret appSecret "$(openssl rand -hex 32)"' in caught.value.problems[1]
     assert "hunter2" not in str(caught.value)
 
 
 @pytest.mark.parametrize(
-    ("stack", "key", "message"),
-    [
-        ("staging", "appVersion", "is required; set it with `pulumi config set appVersion <value>`"),
-        ("staging", "appSecret", "is required and must be a secret:"),
-        ("aws-prod", "appSecret", "is required and must be a secret:"),
-    ],
+    ("stack", "key", "command"), [("staging", "appVersion", "pulumi config set appVersion"), ("staging", "appSecret", "--secret appSecret"), ("aws-prod", "appSecret", "--secret appSecret")]
 )
-def test_a_required_key_the_stack_lacks_is_named_by_the_program(stack, key, message):
-    """The CLI refuses it first, with its own message (tests/engine/test_config.py); offline, the program names it."""
-    config, secret_keys = stack_config(stack, {key: None})
-    with pytest.raises(ConfigError) as caught:
-        load_settings(config, stack=stack, secret_keys=secret_keys)
-    assert [p for p in caught.value.problems if p.startswith(f"immutable-web:{key}: {message}")], caught.value.problems
+def test_a_required_key_the_stack_lacks_is_reported_with_every_other_problem(stack, key, command):
+    """The CLI would stop at a missing declared key alone (pulumi/pulumi's mergeConfig): declared empty, the program reports it with the rest."""
+    stack_config(stack, {key: None})  # the CLI's checks pass
+    found = problems(stack, **{key: None}, fleetCount=0)
+    assert {p.split(":")[1] for p in found} == {key, "fleetCount"}, found
+    assert [p for p in found if p.startswith(f"immutable-web:{key}: is required") and command in p], found
 
 
 @pytest.mark.parametrize(("stack", "key", "message"), [("aws-staging", "dbPassword", "is required on AWS"), ("staging", "region", "is required on DigitalOcean")])
@@ -232,10 +297,11 @@ def test_the_program_reads_exactly_the_declared_keys_as_their_declared_types():
 
 
 def test_an_unset_key_takes_its_pulumi_yaml_default_and_one_without_a_default_is_required():
-    settings = load_settings({"region": "nyc3", "appVersion": "1.0.0", "appSecret": "s"}, stack="staging", secret_keys=["appSecret"])
+    secret = harness_secret("appSecret")
+    settings = load_settings({"region": "nyc3", "appVersion": "1.0.0", "appSecret": secret}, stack="staging", secret_keys=["appSecret"])
     assert (settings.fleet.count, settings.app.name, settings.digitalocean.droplet_size) == (2, "hello", "s-1vcpu-1gb")
     with pytest.raises(ConfigError) as caught:
-        load_settings({"appSecret": "s"}, stack="staging", secret_keys=["appSecret"])
+        load_settings({"appSecret": secret}, stack="staging", secret_keys=["appSecret"])
     assert {p.split(":")[1] for p in caught.value.problems} == {"region", "appVersion"}
 
 
@@ -267,7 +333,7 @@ def test_the_previous_app_secret_is_optional_and_secret_when_set():
 @pytest.mark.parametrize(
     ("key", "value", "plain", "expected"),
     [
-        ("appSecretPrevious", f"{TEST_SECRET_PREFIX}appSecret", False, "is the same as appSecret"),
+        ("appSecretPrevious", harness_secret("appSecret"), False, "is the same as appSecret"),
         ("appSecretPrevious", "the-old-secret", True, "in plain text in the stack file; remove it and set it encrypted: pulumi config set --secret appSecretPrevious"),
         ("appSecretPrevious", "the-old\nsecret", False, "holds a line break"),
         ("appSecret", "a-new\rsecret", False, "holds a line break"),
@@ -283,20 +349,13 @@ def test_a_wrong_app_secret_or_previous_one_is_refused_naming_the_key_never_the_
 
 def test_a_previous_app_secret_equal_to_the_new_one_stops_the_real_program_before_any_resource():
     with pytest.raises(ConfigError) as caught:
-        run_program("aws-staging", secrets={"appSecret": "same-secret-twice", "appSecretPrevious": "same-secret-twice"})
+        run_program("aws-staging", secrets={"appSecret": "same-secret-twice-0123456789abcdef", "appSecretPrevious": "same-secret-twice-0123456789abcdef"})
     assert caught.value.registered_resources == [], "a resource was registered before the config was validated"
     assert [p.split(":")[1] for p in caught.value.problems] == ["appSecretPrevious"]
-    assert "same-secret-twice" not in str(caught.value)
+    assert "same-secret-twice-0123456789abcdef" not in str(caught.value)
 
 
 def test_a_plain_text_previous_app_secret_stops_the_offline_plan_with_one_line_naming_the_key(tmp_path, monkeypatch, capsys):
-    from offline.plan import main as plan
-
-    text = (project_files.PROJECT_DIR / "Pulumi.staging.yaml").read_text() + "  immutable-web:appSecretPrevious: hunter2-in-the-repo\n"
-    shutil.copy(project_files.PROJECT_DIR / "Pulumi.yaml", tmp_path)
-    (tmp_path / "Pulumi.staging.yaml").write_text(text)
-    monkeypatch.setattr(project_files, "PROJECT_DIR", tmp_path)
-    assert plan(["--stack", "staging"]) == 2
-    out, err = capsys.readouterr()
+    out, err = plan_with_line(tmp_path, monkeypatch, capsys, "  immutable-web:appSecretPrevious: hunter2-in-the-repo\n")
     assert "immutable-web:appSecretPrevious: is in plain text" in err and "pulumi config set --secret appSecretPrevious" in err, err
     assert "Traceback" not in out + err and "hunter2" not in out + err

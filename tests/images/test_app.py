@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
+import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from conftest import require_tools
 from postgres import LocalPostgres, available, wait_for
-from webapp_process import RunningApp, get, has_system_modules
+from webapp_process import APP, RunningApp, get, has_system_modules, request
+
+sys.path.insert(0, str(APP.parent))
+from app import CONNECT_TIMEOUT_SECONDS, HEALTH_MAX_AGE_SECONDS, HSTS_MAX_AGE_SECONDS, MAX_CONCURRENT_REQUESTS  # the app's own bounds, from its source
 
 pytestmark = require_tools(present={"postgresql": available(), "python3-psycopg2 python3-alembic python3-cryptography": has_system_modules("psycopg2", "alembic", "cryptography")})
 
@@ -48,11 +54,44 @@ def test_database_down_is_503_then_recovers(postgres):
     with RunningApp(postgres) as app:
         assert get(app.url + "/healthz")[0] == 200
         postgres.stop()
+        stopped = time.monotonic()
         try:
-            assert get(app.url + "/healthz")[0] == 503
+            # The deep check's answer is shared for at most a second: it sees the outage that soon.
+            assert wait_for(lambda: get(app.url + "/healthz")[0] == 503, timeout=10)
+            assert time.monotonic() - stopped < HEALTH_MAX_AGE_SECONDS + 2 * CONNECT_TIMEOUT_SECONDS + 1
         finally:
             postgres.start()
-        assert get(app.url + "/healthz")[0] == 200
+        # The probe's connection died with the server: the next check opens a new one at once.
+        assert wait_for(lambda: get(app.url + "/healthz")[0] == 200, timeout=HEALTH_MAX_AGE_SECONDS + 2)
+
+
+def test_many_clients_of_healthz_take_one_connection_and_page_keeps_answering():
+    """40 anonymous clients of the public deep check at once, against a database with 10 connections.
+
+    A check per request ran the database out of connections ("too many clients"), which starves `/`'s
+    pool, new servers' start-up and the health gate: here one server's deep check holds one.
+    """
+    with LocalPostgres(max_connections=10) as small, RunningApp(small) as app:
+        log_before = len(small.log_text())
+        start = threading.Barrier(41)
+
+        def health(_: int) -> tuple[int, dict]:
+            start.wait(timeout=10)
+            return get(app.url + "/healthz")
+
+        with ThreadPoolExecutor(max_workers=40) as pool:
+            answers = pool.map(health, range(40))
+            start.wait(timeout=10)
+            pages = [get(app.url + "/") for _ in range(5)]
+            answers = list(answers)
+        log = small.log_text()[log_before:]
+        connections = int(small.sql("SELECT count(*) FROM pg_stat_activity WHERE usename = 'hello' AND application_name = 'hello-1.4.2'"))
+    assert "too many clients" not in log, log[-2000:]
+    assert [status for status, _ in answers] == [200] * 40, [body for _, body in answers if body.get("status") != "ok"][:3]
+    assert all(body["database_checked_seconds_ago"] <= HEALTH_MAX_AGE_SECONDS for _, body in answers)
+    assert all(status == 200 and isinstance(body["views"], int) for status, body in pages), pages
+    # The pool's (at most 4) and the probe's one: not one per request.
+    assert connections <= 5, connections
 
 
 def test_verify_full_with_the_clusters_ca_is_healthy(postgres):
@@ -136,7 +175,7 @@ def test_readiness_survives_a_database_restart_once_ready(postgres):
         assert wait_for(lambda: get(app.url + "/readyz")[0] == 200, timeout=20)
         postgres.stop()
         try:
-            assert get(app.url + "/healthz")[0] == 503, "the deep check sees the outage"
+            assert wait_for(lambda: get(app.url + "/healthz")[0] == 503, timeout=10), "the deep check sees the outage"
             assert get(app.url + "/readyz")[0] == 200, "readiness does not: the pool stays"
             assert get(app.url + "/")[0] == 200
         finally:
@@ -245,3 +284,90 @@ def test_a_ready_server_already_holds_a_connection_for_its_first_request(postgre
         status, body = get(app.url + "/")
         assert status == 200 and isinstance(body["views"], int), body
         assert app_connections(postgres) == 1, "the first request used it"
+
+
+# Short in tests (the app never takes a longer one than its default): the tests wait for it.
+REQUEST_TIMEOUT = 2.0
+
+
+def half_sent_requests(port: int, count: int) -> list[socket.socket]:
+    """Connections that send a request line and one header, never the blank line that ends them."""
+    clients = []
+    for _ in range(count):
+        client = socket.create_connection(("127.0.0.1", port), timeout=10)
+        client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+        clients.append(client)
+    return clients
+
+
+def threads_of(pid: int) -> int:
+    return int(next(line for line in open(f"/proc/{pid}/status") if line.startswith("Threads:")).split()[1])
+
+
+def test_slow_clients_hold_a_bounded_number_of_threads_and_are_cut_at_the_request_timeout(postgres):
+    with RunningApp(postgres, APP_REQUEST_TIMEOUT_SECONDS=str(REQUEST_TIMEOUT)) as app:
+        clients = half_sent_requests(app.port, 300)
+        try:
+            time.sleep(1.0)  # every connection accepted, answered 503 or handed to a thread
+            peak = threads_of(app.process.pid)
+            # Every slow connection is closed by the server within the timeout (the read returns the end, or a 503).
+            cut = time.monotonic()
+            for client in clients:
+                client.settimeout(REQUEST_TIMEOUT + 5)
+                try:
+                    while client.recv(4096):
+                        pass
+                except ConnectionResetError:
+                    pass  # closed with our unread request in its buffer: a reset, as good as an end
+            waited = time.monotonic() - cut
+            assert get(app.url + "/readyz")[0] == 200
+        finally:
+            for client in clients:
+                client.close()
+    # The threads a few of the app's own (main, start-up, drain) beside the bounded request ones.
+    assert peak <= MAX_CONCURRENT_REQUESTS + 8, peak
+    assert waited < REQUEST_TIMEOUT + 2, waited
+
+
+def test_a_client_trickling_its_headers_is_cut_at_the_request_timeout(postgres):
+    """The socket timeout bounds each read; a byte every half second would reset it forever: the headers have a deadline."""
+    with RunningApp(postgres, APP_REQUEST_TIMEOUT_SECONDS=str(REQUEST_TIMEOUT)) as app:
+        client = socket.create_connection(("127.0.0.1", app.port), timeout=10)
+        start = time.monotonic()
+        try:
+            client.sendall(b"GET / HTTP/1.1\r\n")
+            with pytest.raises(OSError):
+                for _ in range(60):  # 30 s of trickling, unless the server cuts it
+                    client.sendall(b"X")
+                    time.sleep(0.5)
+            held = time.monotonic() - start
+        finally:
+            client.close()
+    assert held < REQUEST_TIMEOUT + 3, held
+
+
+def test_a_client_that_never_finishes_its_headers_does_not_hold_up_the_stop(postgres):
+    """SIGTERM with a half-sent request open: drained and stopped within the drain window plus the request timeout, exit 0."""
+    drain = 1.0  # a window in which the ordinary request below is accepted whatever the machine's load
+    app = RunningApp(postgres, APP_REQUEST_TIMEOUT_SECONDS=str(REQUEST_TIMEOUT), APP_DRAIN_SECONDS=str(drain))
+    clients = half_sent_requests(app.port, 3)
+    in_flight = ThreadPoolExecutor(max_workers=1).submit(get, app.url + "/")  # an ordinary request at the same time
+    try:
+        start = time.monotonic()
+        code = app.stop()
+        stopped = time.monotonic() - start
+    finally:
+        for client in clients:
+            client.close()
+    assert code == 0 and stopped < drain + REQUEST_TIMEOUT + 3, (code, stopped, app.output[-2000:])
+    assert in_flight.result(timeout=10)[0] == 200
+
+
+def test_answers_to_https_clients_carry_hsts_and_plain_ones_do_not(postgres):
+    """Neither load balancer sends HSTS: the app does, when the balancer says the client came over HTTPS."""
+    with RunningApp(postgres) as app:
+        for path in ("/", "/healthz", "/readyz", "/nope"):
+            over_https = request(app.url + path, {"X-Forwarded-Proto": "https"})[2]
+            plain = request(app.url + path)[2]
+            assert over_https.get("Strict-Transport-Security") == f"max-age={HSTS_MAX_AGE_SECONDS}", (path, over_https)
+            assert "Strict-Transport-Security" not in plain, (path, plain)

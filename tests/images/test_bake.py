@@ -27,7 +27,7 @@ def test_local_bake_names_images_exactly_as_the_program_does():
     staging = run_program("staging")
     base_hash, app_hash = local_bake.source_hashes("hello")
     assert app_hash == staging.outputs["imageSourceHash"]
-    assert staging.named("base-image-packer").inputs["environment"]["PKR_VAR_image_name"] == f"webapp-base-{base_hash}"
+    assert staging.named("base-image-packer").inputs["environment"]["PKR_VAR_image_name"] == f"hello-staging-base-{base_hash}"
 
 
 def test_cache_pruning_keeps_the_newest_of_each_layer(tmp_path):
@@ -41,7 +41,7 @@ def test_cache_pruning_keeps_the_newest_of_each_layer(tmp_path):
         return qcow2
 
     apps = [layer(f"hello-1.4.{n}-0123456789ab", age=n) for n in range(5)]
-    bases = [layer(f"webapp-base-00000000000{n}", age=n) for n in range(3)]
+    bases = [layer(f"hello-staging-base-00000000000{n}", age=n) for n in range(3)]
     local_bake.prune(tmp_path)
     assert [a.exists() for a in apps] == [True, True, True, False, False]
     assert [b.exists() for b in bases] == [True, True, False]

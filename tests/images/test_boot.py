@@ -55,9 +55,16 @@ BOOT_TIMEOUT_SECONDS = 600  # TCG on a loaded 2-core machine; a healthy boot tak
 READY_TIMEOUT_SECONDS = 120  # after /healthz answered 200: the start-up check's next successful attempt
 
 
+# The cluster's admin, as on DigitalOcean: it owns the database, the serving user may not create in it.
+ADMIN_USER, ADMIN_PASSWORD = "doadmin", "admin-only-7f3c9e1b2d"
+
+
 @pytest.fixture(scope="module")
 def postgres():
     with guest_postgres() as server:
+        server.sql(f"CREATE ROLE {ADMIN_USER} LOGIN PASSWORD '{ADMIN_PASSWORD}'")
+        server.sql(f"ALTER DATABASE {server.database} OWNER TO {ADMIN_USER}")
+        server.sql(f"REVOKE CREATE ON SCHEMA public FROM {server.user}", server.database)
         yield server
 
 
@@ -70,6 +77,8 @@ def user_data_for(postgres: LocalPostgres, password: str) -> str:
         database_password=password,
         database_name=postgres.database,
         database_ca=postgres.ca_certificate,
+        admin_user=ADMIN_USER,
+        admin_password=ADMIN_PASSWORD,
     )
 
 
@@ -176,6 +185,24 @@ def test_env_file_is_root_only_and_holds_what_user_data_wrote(server, postgres):
     assert f'DATABASE_PASSWORD="{postgres.password}"' in content and 'DATABASE_SSLMODE="verify-full"' in content
     assert 'DATABASE_SSLROOTCERT="/etc/webapp/database-ca.crt"' in content
     assert 'APP_ENV="staging"' in content
+
+
+def test_the_apps_user_can_read_no_admin_credential_anywhere(server, postgres):
+    """The schema's owner migrated (webapp-migrate.service), and nothing the app's user can read holds its password."""
+    assert postgres.sql("SELECT nspowner::regrole FROM pg_namespace WHERE nspname = 'webapp'", postgres.database).strip() == ADMIN_USER
+    assert guest(server, "systemctl show -p Result --value webapp-migrate.service") == "success"
+    app_pid = guest(server, "systemctl show -p MainPID --value webapp.service")
+    # The app's own environment, what it reads as /proc/self/environ, as root reads it: its serving password, no admin's.
+    environment = guest(server, f"tr '\\0' '\\n' < /proc/{app_pid}/environ")
+    assert f"DATABASE_PASSWORD={postgres.password}" in environment.splitlines(), "the check would prove nothing"
+    assert ADMIN_PASSWORD not in environment and "DATABASE_MIGRATION" not in environment
+    # Root finds the admin's password where it lives, root-only: the search below can find it.
+    assert guest(server, f"grep -lF {ADMIN_PASSWORD} /etc/webapp/migration.env") == "/etc/webapp/migration.env"
+    places = "/etc /run /var /opt /tmp /home /srv /proc/[0-9]*/environ /proc/[0-9]*/cmdline"
+    # The password from a file outside the places searched: on the command line, the search would find itself.
+    guest(server, f"umask 022; printf '%s\\n' {ADMIN_PASSWORD} > /dev/shm/pattern")
+    found = guest(server, f"runuser -u webapp -- sh -c 'grep -rlsF -f /dev/shm/pattern {places}; true'; rm -f /dev/shm/pattern")
+    assert found == "", found
 
 
 def test_the_database_ca_is_the_one_user_data_carried(server, postgres):

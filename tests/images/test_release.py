@@ -44,7 +44,7 @@ def test_the_program_run_from_the_release_names_its_image(release):
     current = run_program("staging")
     bumped = run_program("staging", config_overrides={"appVersion": "1.4.3"}, main=release / "__main__.py")
     assert str(current.outputs["imageName"]).endswith(hashes(ROOT).app)
-    assert bumped.outputs["imageName"] == f"hello-1.4.3-{hashes(release).app}"
+    assert bumped.outputs["imageName"] == f"hello-staging-1.4.3-{hashes(release).app}"
 
 
 def test_a_migration_of_that_number_already_in_the_project_is_refused(tmp_path):

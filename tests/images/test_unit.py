@@ -24,6 +24,7 @@ from conftest import require_tools
 ROOT = Path(__file__).resolve().parents[2]
 UNIT = ROOT / "images" / "webapp" / "webapp.service"
 SECRETS_UNIT = ROOT / "images" / "webapp" / "webapp-secrets.service"
+MIGRATE_UNIT = ROOT / "images" / "webapp" / "webapp-migrate.service"
 APP = ROOT / "images" / "webapp" / "app.py"
 FETCHER = ROOT / "images" / "webapp" / "fetch_secrets.py"
 HOST_UNITS = Path("/usr/lib/systemd/system")
@@ -47,6 +48,7 @@ def image_like_root(root: Path, *, unit_text: str | None = None, secrets_unit_te
     (root / "etc" / "systemd" / "system").mkdir(parents=True)
     (root / "etc" / "systemd" / "system" / "webapp.service").write_text(unit_text if unit_text is not None else UNIT.read_text())
     (root / "etc" / "systemd" / "system" / "webapp-secrets.service").write_text(secrets_unit_text if secrets_unit_text is not None else SECRETS_UNIT.read_text())
+    (root / "etc" / "systemd" / "system" / "webapp-migrate.service").write_text(MIGRATE_UNIT.read_text())
     (root / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\nwebapp:x:999:999::/nonexistent:/usr/sbin/nologin\n")
     (root / "etc" / "group").write_text("root:x:0:\nwebapp:x:999:\n")
     (root / "etc" / "webapp").mkdir()
@@ -61,6 +63,14 @@ def verify(root: Path, unit: str = "webapp.service") -> subprocess.CompletedProc
 def test_unit_verifies_in_an_image_like_root(tmp_path):
     result = verify(image_like_root(tmp_path / "root"))
     assert result.returncode == 0 and not result.stderr.strip(), result.stderr
+
+
+def test_migrate_unit_verifies_and_only_it_loads_the_owners_credentials(tmp_path):
+    result = verify(image_like_root(tmp_path / "root"), "webapp-migrate.service")
+    assert result.returncode == 0 and not result.stderr.strip(), result.stderr
+    assert "EnvironmentFile=/etc/webapp/migration.env" in MIGRATE_UNIT.read_text()
+    assert "migration.env" not in "".join(line for line in UNIT.read_text().splitlines() if not line.startswith("#"))
+    assert "DynamicUser=yes" in MIGRATE_UNIT.read_text(), "neither root nor the app's user"
 
 
 def test_secrets_unit_verifies_in_an_image_like_root(tmp_path):

@@ -432,6 +432,11 @@ BAD_ARGUMENTS = [
     (["--url", "https://a.test/healthz", "--expect-version", "1", "--expect-instances", "a", "--resolve", "b.test:127.0.0.1"], "--resolve"),
     (["--url", "http://a.test/healthz", "--expect-version", "1", "--expect-instances", "a", "--insecure"], "--insecure"),
     (["--url", "https://a.test/healthz", "--expect-version", "1", "--expect-instances", "a", "--cacert", "/nonexistent.pem"], "--cacert"),
+    # Malformed URLs: an unclosed IPv6 bracket (urlsplit raises), a port out of range or zero (read only at the first poll).
+    (["--url", "http://[::1/healthz", "--expect-version", "1", "--expect-instances", "a"], "--url"),
+    (["--url", "http://127.0.0.1:99999/healthz", "--expect-version", "1", "--expect-instances", "a"], "port from 1 to 65535"),
+    (["--url", "http://127.0.0.1:0/healthz", "--expect-version", "1", "--expect-instances", "a"], "port from 1 to 65535"),
+    (["--url", "http://127.0.0.1:port/healthz", "--expect-version", "1", "--expect-instances", "a"], "--url"),
 ]
 
 
@@ -442,11 +447,12 @@ def test_bad_arguments_exit_2(arguments, complaint, capsys):
     assert complaint in err and out == ""
 
 
-def test_bad_arguments_exit_2_from_the_command_line():
-    arguments, complaint = BAD_ARGUMENTS[0]
+@pytest.mark.parametrize("arguments, complaint", [BAD_ARGUMENTS[0], BAD_ARGUMENTS[-4], BAD_ARGUMENTS[-3]])
+def test_bad_arguments_exit_2_from_the_command_line(arguments, complaint):
     result = subprocess.run([sys.executable, str(GATE), *arguments], capture_output=True, text=True, timeout=30)
     assert result.returncode == 2, result.stderr
-    assert complaint in result.stderr and result.stdout == ""
+    assert complaint in result.stderr and result.stdout == "" and "Traceback" not in result.stderr
+    assert [line for line in result.stderr.splitlines() if not line.startswith(("usage:", " "))] == [f"health_gate.py: error: {result.stderr.split('error: ', 1)[1].strip()}"], result.stderr
 
 
 # --- The rule and the loop, without sockets.

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from conftest import DROPLET, require_tools
 
-from components.common.cloud_init import DATABASE_CA_PATH, ENV_FILE_PATH, app_environment, aws_app_environment, render_env_file, render_user_data
+from components.common.cloud_init import DATABASE_CA_PATH, ENV_FILE_PATH, MIGRATION_ENV_FILE_PATH, app_environment, aws_app_environment, migration_environment, render_env_file, render_user_data
 from offline.harness import MOCK_DATABASE_CA
 
 CLOUD_INIT = shutil.which("cloud-init")
@@ -43,11 +43,12 @@ def test_schema_check_catches_a_broken_document(tmp_path):
     assert cloud_init_schema(tmp_path, broken).returncode != 0
 
 
-def test_user_data_writes_only_the_database_ca_and_the_env_file_mode_0600(staging):
+def test_user_data_writes_only_the_database_ca_and_the_env_files_mode_0600(staging):
     document = yaml.safe_load(staging.of_type(DROPLET)[0].inputs["userData"])
     assert list(document) == ["write_files"], "user-data must not install, run or change anything else"
-    ca, env = document["write_files"]
+    ca, env, migration = document["write_files"]
     assert env["path"] == ENV_FILE_PATH and env["permissions"] == "0600" and env["owner"] == "root:root"
+    assert migration["path"] == MIGRATION_ENV_FILE_PATH and migration["permissions"] == "0600" and migration["owner"] == "root:root"
     # Public, and readable by the app's sandboxed user; written before the env file.
     assert ca["path"] == DATABASE_CA_PATH and ca["permissions"] == "0644" and ca["owner"] == "root:root"
     assert ca["content"] == MOCK_DATABASE_CA, "the CA the provider's getDatabaseCa returned for the cluster"
@@ -64,12 +65,16 @@ def test_extra_env_cannot_weaken_the_database_tls(name):
         app_environment(**CONNECTION, extra_env={name: "require"})
 
 
-def test_the_migration_role_is_handed_over_whole_or_not_at_all():
-    env = app_environment(**CONNECTION, extra_env={}, database_migration_user="doadmin", database_migration_password="admin-pw")
-    assert env["DATABASE_MIGRATION_USER"] == "doadmin" and env["DATABASE_MIGRATION_PASSWORD"] == "admin-pw"
-    assert "DATABASE_MIGRATION_USER" not in app_environment(**CONNECTION, extra_env={}), "AWS: the serving (master) user migrates"
-    with pytest.raises(ValueError, match="both a user and a password"):
-        app_environment(**CONNECTION, extra_env={}, database_migration_user="doadmin")
+def test_the_migration_role_goes_in_a_root_only_file_of_its_own_never_in_the_apps():
+    """The app's unit loads app.env (its process environment: /proc/self/environ); only webapp-migrate.service loads migration.env."""
+    env = app_environment(**CONNECTION, extra_env={})
+    user_data = yaml.safe_load(render_user_data(env, database_ca=MOCK_DATABASE_CA, migration_env=migration_environment(user="doadmin", password="admin-pw")))
+    files = {entry["path"]: entry for entry in user_data["write_files"]}
+    assert "admin-pw" not in files[ENV_FILE_PATH]["content"] and "DATABASE_MIGRATION" not in files[ENV_FILE_PATH]["content"]
+    migration = files[MIGRATION_ENV_FILE_PATH]
+    assert (migration["owner"], migration["permissions"]) == ("root:root", "0600")
+    assert migration["content"] == 'DATABASE_MIGRATION_PASSWORD="admin-pw"\nDATABASE_MIGRATION_USER="doadmin"\n'
+    assert MIGRATION_ENV_FILE_PATH not in {entry["path"] for entry in yaml.safe_load(render_user_data(env, database_ca=MOCK_DATABASE_CA))["write_files"]}
     with pytest.raises(ValueError, match="DATABASE_MIGRATION_PASSWORD"):
         app_environment(**CONNECTION, extra_env={"DATABASE_MIGRATION_PASSWORD": "x"})
 

@@ -41,6 +41,8 @@ def test_tls_balancer_gets_a_certificate_https_and_a_redirect():
     assert certificate.inputs["domains"] == ["app.example.org"] and certificate.parent_name == "edge"
     assert balancer.inputs["redirectHttpToHttps"] is True and balancer.inputs["disableLetsEncryptDnsRecords"] is True
     assert {r["entryProtocol"] for r in balancer.inputs["forwardingRules"]} == {"http", "https"}
+    # Not DigitalOcean's DEFAULT policy (CBC and non-forward-secret suites): its STRONG one.
+    assert balancer.inputs["tlsCipherPolicy"] == "STRONG"
 
 
 def test_certificate_waits_for_the_zone_the_stack_creates():

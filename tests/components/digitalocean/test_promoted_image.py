@@ -75,3 +75,22 @@ def test_a_failed_lookup_is_reported_as_what_it_is_not_as_not_baked(provider_mes
     assert f"could not look up image {IMAGE!r} in region ams3" in message
     assert provider_message in message
     assert "has not been baked" not in message
+
+
+def test_a_name_that_more_than_one_snapshot_carries_is_refused_never_guessed():
+    """A re-bake after lost state, or a snapshot named so by hand: the provider's "too many" answer (most_recent off) stops promote."""
+    lookup = FailingLookup(f"too many Droplet snapshots found with name {IMAGE} (found 2, expected 1)")
+    asked: list[dict] = []
+    real_call = lookup.call
+
+    def recording_call(args: pulumi.runtime.MockCallArgs):
+        if args.token == SNAPSHOT_LOOKUP:
+            asked.append(dict(args.args))
+        return real_call(args)
+
+    lookup.call = recording_call  # type: ignore[method-assign]
+    with pytest.raises(ImageLookupError) as caught:
+        promote(lookup)
+    assert not isinstance(caught.value, ImageNotFoundError), "it is there, twice: not 'not baked'"
+    assert f"image {IMAGE!r} names more than one snapshot in region ams3" in str(caught.value) and "delete the others" in str(caught.value)
+    assert asked and all(call.get("mostRecent") is False for call in asked), asked
