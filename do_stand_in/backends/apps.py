@@ -18,6 +18,7 @@ import os
 import re
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import IO, Any
@@ -28,6 +29,11 @@ APP = Path(__file__).resolve().parents[2] / "images" / "webapp" / "app.py"
 SYSTEM_PYTHON = "/usr/bin/python3"
 ENV_FILE_PATH = "/etc/webapp/app.env"
 DATABASE_CA_PATH = "/etc/webapp/database-ca.crt"
+# Where the schema's owner is not the serving role (DigitalOcean): its credentials, which only the image's
+# one-shot webapp-migrate.service loads (`app.py --migrate`, tried again 10 s after a failure), never the app.
+MIGRATION_ENV_PATH = "/etc/webapp/migration.env"
+MIGRATE_RETRY_SECONDS = 10
+MIGRATE_ATTEMPTS = 30
 IMAGE_NAME = re.compile(r"^(?P<app>[a-z0-9-]+?)-(?P<version>\d[^-]*(?:-[a-z0-9.]+)?)-(?P<hash>[0-9a-f]{12})$")
 # As the image's unit: systemd waits TimeoutStopSec=80 for a drained app to exit, then kills it.
 STOP_TIMEOUT_SECONDS = 80
@@ -85,7 +91,27 @@ class DropletProcess:
         instance_data.write_text(json.dumps({"v1": {"instance_id": str(droplet["id"]), "local_hostname": droplet["name"]}}))
         env.update(APP_BIND=address, CLOUD_INIT_INSTANCE_DATA=str(instance_data))
         self._log = (folder / "app.log").open("ab")
+        self.migrator: threading.Thread | None = None
+        if MIGRATION_ENV_PATH in files:
+            migration_env = folder / "migration.env"
+            migration_env.write_text(files[MIGRATION_ENV_PATH])
+            migration_env.chmod(0o600)
+            env.update(APP_MIGRATION_ENV_FILE=str(migration_env), APP_MIGRATION_STATUS_FILE=str(folder / "migrate-status.json"))
+            owner = {**env, **parse_env_file(files[MIGRATION_ENV_PATH])}
+            # As webapp.service pulls the unit in: no ordering, the app listens and waits for the schema.
+            self.migrator = threading.Thread(target=self._migrate, args=(owner,), daemon=True)
+            self.migrator.start()
         self.process = subprocess.Popen([SYSTEM_PYTHON, "-I", str(APP)], env=env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=folder)
+
+    def _migrate(self, owner_env: dict[str, str]) -> None:
+        """webapp-migrate.service: `app.py --migrate` as the schema's owner, again after a failure (Restart=on-failure)."""
+        for _ in range(MIGRATE_ATTEMPTS):
+            if self.stopping:
+                return
+            done = subprocess.run([SYSTEM_PYTHON, "-I", str(APP), "--migrate"], env=owner_env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.folder, timeout=120)
+            if done.returncode == 0:
+                return
+            time.sleep(MIGRATE_RETRY_SECONDS)
 
     def stop(self, graceful: bool) -> None:
         self.stopping = True

@@ -24,7 +24,7 @@ from do_stand_in_harness import Client, start_stand_in
 from postgres import available as postgres_available
 from webapp_process import has_system_modules
 
-from components.common.cloud_init import app_environment, render_user_data
+from components.common.cloud_init import app_environment, migration_environment, render_user_data
 from do_stand_in.backends.process import ProcessBackend
 from do_stand_in.store import Delays
 
@@ -123,10 +123,10 @@ def test_a_droplet_shut_down_and_deleted_leaves_the_pool_without_a_failed_reques
             app_secret="s3cret-value",
             drain_seconds=4,  # the check notices a draining server within 2 x 1 s + 1 s
             extra_env={},
-            database_migration_user=admin["user"],
-            database_migration_password=admin["password"],
         )
-        user_data = render_user_data(env, database_ca=ca)
+        # As on DigitalOcean: the schema's owner (the cluster's admin) only in migration.env, for the one-shot migration.
+        migration = migration_environment(user=admin["user"], password=admin["password"])
+        user_data = render_user_data(env, database_ca=ca, migration_env=migration)
         droplets = client.expect(
             202,
             "POST",
