@@ -35,7 +35,7 @@ def make_ca(folder: Path, common_name: str) -> tuple[Path, Path]:
 def sign_server(folder: Path, ca_key: Path, ca_certificate: Path, host_names: Sequence[str]) -> tuple[Path, Path]:
     """(key, certificate) for a server answering at ``host_names`` (IP addresses or DNS names), signed by the CA."""
     key, request, certificate, extensions = folder / "server.key", folder / "server.csr", folder / "server.crt", folder / "server.ext"
-    alt_names = ",".join(f"IP:{name}" if _is_address(name) else f"DNS:{name}" for name in host_names)
+    alt_names = ",".join(f"IP:{name}" if is_address(name) else f"DNS:{name}" for name in host_names)
     extensions.write_text(f"subjectAltName={alt_names}\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n")
     _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", request, "-subj", f"/CN={host_names[0]}")
     _openssl("x509", "-req", "-in", request, "-CA", ca_certificate, "-CAkey", ca_key, "-set_serial", "1", "-days", "30", "-extfile", extensions, "-out", certificate)
@@ -51,7 +51,8 @@ def placeholder_ca() -> str:
         return certificate.read_text()
 
 
-def _is_address(name: str) -> bool:
+def is_address(name: str) -> bool:
+    """Whether a certificate name is an IP address (a subjectAltName IP entry) rather than a DNS name."""
     try:
         ipaddress.ip_address(name)
     except ValueError:

@@ -12,7 +12,6 @@ runs with `fsync=off` (a stop is still a clean shutdown; only a machine crash wo
 
 from __future__ import annotations
 
-import ipaddress
 import shutil
 import socket
 import subprocess
@@ -21,6 +20,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from do_stand_in.certificates import is_address
 
 START_TIMEOUT_SECONDS = 60
 
@@ -74,7 +75,7 @@ class LocalPostgres:
         """A CA (kept: ``ca_file``; its key deleted) and the server's key and certificate, signed by it."""
         ca_key, self.ca_file = self.root / "ca.key", self.root / "ca.crt"
         key, request, cert = self.root / "server.key", self.root / "server.csr", self.root / "server.crt"
-        alt_names = ",".join(f"IP:{name}" if _is_address(name) else f"DNS:{name}" for name in self.host_names)
+        alt_names = ",".join(f"IP:{name}" if is_address(name) else f"DNS:{name}" for name in self.host_names)
         extensions = self.root / "server.ext"
         extensions.write_text(f"subjectAltName={alt_names}\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n")
         for command in (
@@ -140,14 +141,6 @@ class LocalPostgres:
     def __exit__(self, *exc) -> None:
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
-
-
-def _is_address(name: str) -> bool:
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    return True
 
 
 def wait_for(predicate, timeout: float, interval: float = 0.05) -> bool:
