@@ -52,7 +52,7 @@ from components.common.image_sources import image_source_hashes  # noqa: E402
 from components.common.naming import app_image_name, base_image_name  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from qemu import accelerator  # noqa: E402
+from qemu import NETWORK_CONFIG, accelerator  # noqa: E402
 
 IMAGES = PROJECT_DIR / "images"
 CACHE = Path(os.environ.get("IMMUTABLE_WEB_CACHE", IMAGES / "local" / ".cache"))
@@ -143,14 +143,15 @@ def build_key(cache: Path) -> tuple[Path, str]:
 
 
 def seed_files(workdir: Path, instance: str, public_key: str) -> list[Path]:
-    """A NoCloud seed that authorises Packer's key for root, as a cloud's metadata would."""
+    """A NoCloud seed that authorises Packer's key for root and describes the network, as a cloud's metadata would."""
     seed = workdir / "seed"
     seed.mkdir(parents=True, exist_ok=True)
     (seed / "meta-data").write_text(f"instance-id: {instance}\nlocal-hostname: packer-builder\n")
     (seed / "user-data").write_text(
         f"#cloud-config\nwrite_files:\n  - path: /root/.ssh/authorized_keys\n    owner: root:root\n    permissions: '0600'\n    content: {json.dumps(public_key + chr(10))}\n"
     )
-    return [seed / "user-data", seed / "meta-data"]
+    (seed / "network-config").write_text(NETWORK_CONFIG)
+    return [seed / "user-data", seed / "meta-data", seed / "network-config"]
 
 
 def packer_build(layer: str, template: Path, image_name: str, inputs: str, variables: dict[str, str], workdir: Path, cache: Path, probe_disk: Path) -> Layer:
