@@ -10,7 +10,7 @@ the image was tested with.
 The contract with the image (see ``images/webapp/webapp.service``):
 
 * ``/etc/webapp/app.env`` is written here; the unit reads it with
-  ``EnvironmentFile=`` and is ordered after ``cloud-init.service``;
+  ``EnvironmentFile=`` and is ordered after ``cloud-init-network.service``;
 * ``/etc/webapp/database-ca.crt`` is written here (public, mode 0644): the app
   verifies the database's certificate and host name against it
   (``DATABASE_SSLMODE=verify-full``, ``DATABASE_SSLROOTCERT``);
