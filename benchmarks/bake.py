@@ -45,7 +45,7 @@ def main() -> None:
 
     cache = Path(tempfile.mkdtemp(prefix="bench-bake-"))
     try:
-        for stock_disk in sorted(local_bake.CACHE.glob("debian-12-*.qcow2")):
+        for stock_disk in sorted(local_bake.CACHE.glob(f"{local_bake.STOCK_DISK}-*.qcow2")):
             shutil.copy(stock_disk, cache / stock_disk.name)
 
         started = time.monotonic()

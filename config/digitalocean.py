@@ -72,7 +72,7 @@ def read_digitalocean(values: Values, *, stack: str, app: AppSettings, image: Im
     region = values.choice("region", DIGITALOCEAN_REGIONS)
     settings = DigitalOceanSettings(
         region=region,
-        base_image=values.text("baseImage", BASE_IMAGE_PATTERN, "a DigitalOcean image slug like debian-12-x64"),
+        base_image=values.text("baseImage", BASE_IMAGE_PATTERN, "a DigitalOcean image slug like debian-13-x64"),
         # An unknown region is already reported; no copy region is then its own.
         image_copy_regions=_copy_regions(values, region if values.raw("region") == region else None, image),
         droplet_size=values.text("dropletSize", DROPLET_SIZE_PATTERN, "a droplet size slug like s-1vcpu-1gb or s-2vcpu-4gb-amd"),

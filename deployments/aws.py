@@ -38,7 +38,7 @@ from config.shared import ImageMode
 from config.values import PROJECT
 
 # What the AWS base layer starts from (images/base: Debian's own AMIs, by owner and name); part of the base's content hash.
-AWS_BASE_IMAGE = "amazon-ebs:136693071363/debian-12-amd64-*"
+AWS_BASE_IMAGE = "amazon-ebs:136693071363/debian-13-amd64-*"
 
 
 def deploy(settings: StackSettings, project_dir: Path) -> None:

@@ -75,6 +75,22 @@ def test_image_source_change_bakes_a_new_image(tmp_path, monkeypatch, staging):
     assert changed.named("base-image-packer").inputs == staging.named("base-image-packer").inputs
 
 
+def test_moving_the_base_from_debian_12_to_13_bakes_both_layers_and_replaces_every_droplet(staging):
+    """The upgrade of a stack running on Debian 12 is one `pulumi up` like any other change: the stock image is part of
+    the base's content hash, so both layers bake anew and every droplet is replaced, create-before-destroy."""
+    on_debian_12 = run_program("staging", config_overrides={"baseImage": "debian-12-x64"})
+    assert staging.named("base-image-packer").inputs["environment"]["PKR_VAR_source_image"] == "debian-13-x64"
+    for layer in ("base-image-packer", "app-image-packer"):
+        assert staging.named(layer).inputs["triggers"] != on_debian_12.named(layer).inputs["triggers"], f"{layer} would not bake"
+    before, after = droplet_inputs(on_debian_12), droplet_inputs(staging)
+    assert before.keys() == after.keys()
+    for name, inputs in after.items():
+        assert inputs["image"] != before[name]["image"] and inputs["name"] != before[name]["name"], f"{name} would keep the Debian 12 image"
+    for droplet in staging.of_type(DROPLET):
+        assert droplet.options["replace_on_changes"] == ["*"] and not droplet.options.get("delete_before_replace"), droplet.name
+    assert not gate_expects(staging) & {d.id for d in on_debian_12.of_type(DROPLET)}
+
+
 def gate_expects(run) -> set[str]:
     command = run.named("fleet-gate-0-wait").inputs["create"]
     return set(command.split("--expect-instances ")[1].split()[0].split(","))

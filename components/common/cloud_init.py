@@ -10,7 +10,7 @@ the image was tested with.
 The contract with the image (see ``images/webapp/webapp.service``):
 
 * ``/etc/webapp/app.env`` is written here; the unit reads it with
-  ``EnvironmentFile=`` and is ordered after ``cloud-init.service``;
+  ``EnvironmentFile=`` and is ordered after ``cloud-init-network.service``;
 * ``/etc/webapp/migration.env`` is written here too, mode 0600, when the serving role may not
   run DDL (DigitalOcean): the schema owner's credentials (the cluster's admin), read only by
   ``webapp-migrate.service``, a one-shot that migrates before the app starts; the app's unit

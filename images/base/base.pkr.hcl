@@ -1,4 +1,4 @@
-# The base layer: a hardened Debian 12 every app image builds on. Rebuilt only when its
+# The base layer: a hardened Debian 13 (trixie) every app image builds on. Rebuilt only when its
 # own inputs (this folder, images/common, its scripts, the source image) change.
 # The sources, the shared variables and the plugin pins are images/common's (linked here);
 # this file holds what only the base takes and its build.
@@ -6,18 +6,18 @@
 variable "source_image" {
   type        = string
   description = "DigitalOcean image slug the base starts from."
-  default     = "debian-12-x64"
+  default     = "debian-13-x64"
 }
 
 variable "aws_source_ami_owner" {
   type        = string
-  description = "Owner of the Debian 12 AMI the base starts from (136693071363 is Debian's)."
+  description = "Owner of the Debian 13 AMI the base starts from (136693071363 is the Debian cloud team's: no other account's AMI of that name is taken)."
   default     = "136693071363"
 }
 
 variable "qemu_source_disk" {
   type        = string
-  description = "qemu source only: the stock Debian 12 qcow2 (images/local/make-base-disk.sh makes one)."
+  description = "qemu source only: the stock Debian 13 qcow2 (images/local/make-base-disk.sh makes one)."
   default     = "images/local/.cache/debian-12.qcow2"
 }
 
@@ -44,7 +44,7 @@ build {
     name = "base"
     source_ami_filter {
       filters = {
-        name                = "debian-12-amd64-*"
+        name                = "debian-13-amd64-*"
         virtualization-type = "hvm"
         root-device-type    = "ebs"
       }

@@ -11,8 +11,8 @@ From Python (the repository root and images/local on sys.path):
 Three layers, each cached by the content hash of what it is made from, so a
 second run rebuilds only what changed (an app-only change rebuilds only the app):
 
-1. stock disk: `make-base-disk.sh` (mmdebstrap), standing in for DigitalOcean's
-   `debian-12-x64`; cached by the script's hash;
+1. stock disk: `make-base-disk.sh` (mmdebstrap, Debian 13), standing in for DigitalOcean's
+   `debian-13-x64`; cached by the script's hash;
 2. base: `packer build -only=qemu.base images/base` on the stock disk; cached by
    its image name (the hash of the files the base template uses) and the stock disk;
 3. app:  `packer build -only=qemu.app images/app` on the base, named like the
@@ -55,16 +55,18 @@ from components.common.naming import app_image_name, base_image_name  # noqa: E4
 LOCAL_BAKING_STACK = "staging"
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from qemu import accelerator  # noqa: E402
+from qemu import NETWORK_CONFIG, accelerator  # noqa: E402
 
 IMAGES = PROJECT_DIR / "images"
 CACHE = Path(os.environ.get("IMMUTABLE_WEB_CACHE", IMAGES / "local" / ".cache"))
-BASE_SOURCE_IMAGE = "debian-12-x64"  # what the stock disk stands in for; the Pulumi program's default baseImage
+BASE_SOURCE_IMAGE = "debian-13-x64"  # what the stock disk stands in for; the Pulumi program's default baseImage
+STOCK_SUITE = "trixie"  # make-base-disk.sh's default DEBIAN_SUITE: Debian 13
+STOCK_DISK = "debian-13"  # the stock disk's file name prefix in the cache
 PACKER_TIMEOUT_SECONDS = 3600
 DISK_TIMEOUT_SECONDS = 1800
 LOCK_TIMEOUT_SECONDS = 2 * PACKER_TIMEOUT_SECONDS + DISK_TIMEOUT_SECONDS
 # How many of each layer the cache keeps (newest first); older ones are deleted after a bake.
-KEEP = {"debian-12": 1, "base": 2, "app": 3}
+KEEP = {STOCK_DISK: 1, "base": 2, "app": 3}
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,7 @@ def cache_lock(cache: Path):
 
 def stock_disk(cache: Path) -> Layer:
     script = IMAGES / "local" / "make-base-disk.sh"
-    disk = cache / f"debian-12-{_key(_sha(script), os.environ.get('DEBIAN_SUITE', 'bookworm'), os.environ.get('DEBIAN_MIRROR', ''))}.qcow2"
+    disk = cache / f"{STOCK_DISK}-{_key(_sha(script), os.environ.get('DEBIAN_SUITE', STOCK_SUITE), os.environ.get('DEBIAN_MIRROR', ''))}.qcow2"
     if disk.exists():
         os.utime(disk)  # most recently used: pruned last
         return Layer(disk.stem, disk, disk, built=False, seconds=0.0)
@@ -146,14 +148,15 @@ def build_key(cache: Path) -> tuple[Path, str]:
 
 
 def seed_files(workdir: Path, instance: str, public_key: str) -> list[Path]:
-    """A NoCloud seed that authorises Packer's key for root, as a cloud's metadata would."""
+    """A NoCloud seed that authorises Packer's key for root and describes the network, as a cloud's metadata would."""
     seed = workdir / "seed"
     seed.mkdir(parents=True, exist_ok=True)
     (seed / "meta-data").write_text(f"instance-id: {instance}\nlocal-hostname: packer-builder\n")
     (seed / "user-data").write_text(
         f"#cloud-config\nwrite_files:\n  - path: /root/.ssh/authorized_keys\n    owner: root:root\n    permissions: '0600'\n    content: {json.dumps(public_key + chr(10))}\n"
     )
-    return [seed / "user-data", seed / "meta-data"]
+    (seed / "network-config").write_text(NETWORK_CONFIG)
+    return [seed / "user-data", seed / "meta-data", seed / "network-config"]
 
 
 def packer_build(layer: str, template: Path, image_name: str, inputs: str, variables: dict[str, str], workdir: Path, cache: Path, probe_disk: Path) -> Layer:
@@ -197,15 +200,15 @@ def source_hashes(app_name: str, project_dir: Path = PROJECT_DIR) -> tuple[str, 
 def prune(cache: Path) -> None:
     """Keep the newest few of each layer (KEEP); app images are standalone, so no kept one needs a pruned base."""
     groups: dict[str, list[Path]] = {}
-    for disk in cache.glob("debian-12-*.qcow2"):
-        groups.setdefault("debian-12", []).append(disk)
+    for disk in cache.glob(f"{STOCK_DISK}-*.qcow2"):
+        groups.setdefault(STOCK_DISK, []).append(disk)
     for qcow2 in cache.glob("*.*/*.qcow2"):
         # <app>-<stack>-base-<hash> (and the older webapp-base-<hash>); an app image has a version before its hash.
         groups.setdefault("base" if re.match(r".*-base-[0-9a-f]{12}(\.|$)", qcow2.name) else "app", []).append(qcow2)
     for kind, paths in groups.items():
         for old in sorted(paths, key=lambda p: p.stat().st_mtime, reverse=True)[KEEP[kind] :]:
             log(f"prune: {old.name}")
-            if kind == "debian-12":
+            if kind == STOCK_DISK:
                 old.unlink(missing_ok=True)
             else:
                 folder = old.parent

@@ -6,8 +6,9 @@
 
 - The disk is a copy-on-write overlay: the image itself is never changed.
 - The seed (ISO, label `cidata`) carries `user-data` exactly as given (what the Pulumi
-  program renders) and `meta-data` (instance id, hostname, and optionally SSH public keys,
-  which is how DigitalOcean delivers a stack's `sshKeys`: metadata, not user-data).
+  program renders), `meta-data` (instance id, hostname, and optionally SSH public keys,
+  which is how DigitalOcean delivers a stack's `sshKeys`: metadata, not user-data) and
+  `network-config` (DHCPv4 on the one card, as a cloud's metadata describes the network: qemu.py).
 - Networking is `-netdev user,restrict=on`: the guest reaches only what is forwarded,
   `hostfwd` for the app and SSH ports (on 127.0.0.1), `guestfwd` for, e.g., the database.
   A guest forward runs `socat` once *per guest connection* (`guestfwd=...-cmd:...`):
@@ -35,7 +36,7 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from qemu import accelerator
+from qemu import GUEST_MAC, NETWORK_CONFIG, accelerator
 
 
 def free_port() -> int:
@@ -119,7 +120,7 @@ class BootedImage:
             "-netdev",
             netdev,
             "-device",
-            "virtio-net-pci,netdev=net0",
+            f"virtio-net-pci,netdev=net0,mac={GUEST_MAC}",
             "-device",
             "virtio-rng-pci",
             "-qmp",
@@ -168,9 +169,11 @@ class BootedImage:
         if self.ssh_public_keys:
             meta["public-keys"] = self.ssh_public_keys
         (seed_dir / "meta-data").write_text(json.dumps(meta))  # JSON is YAML
+        (seed_dir / "network-config").write_text(NETWORK_CONFIG)  # what a cloud's metadata says of the network
         seed = self.workdir / "seed.iso"
+        files = [str(seed_dir / name) for name in ("user-data", "meta-data", "network-config")]
         subprocess.run(
-            ["genisoimage", "-quiet", "-output", str(seed), "-volid", "cidata", "-joliet", "-rock", str(seed_dir / "user-data"), str(seed_dir / "meta-data")],
+            ["genisoimage", "-quiet", "-output", str(seed), "-volid", "cidata", "-joliet", "-rock", *files],
             check=True,
             timeout=60,
         )

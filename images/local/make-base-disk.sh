@@ -1,6 +1,7 @@
 #!/bin/sh
-# Build a stock Debian 12 disk from Debian packages: the local stand-in for DigitalOcean's
-# `debian-12-x64` image (and Amazon's Debian AMI), for Packer's qemu builder on this machine.
+# Build a stock Debian 13 (trixie) disk from Debian packages: the local stand-in for DigitalOcean's
+# `debian-13-x64` image (and Debian's own AMI), for Packer's qemu builder on this machine.
+# The machine running it may be older (Debian 12's mmdebstrap, extlinux and e2fsprogs build it).
 #
 #   images/local/make-base-disk.sh OUTPUT.qcow2
 #
@@ -10,7 +11,9 @@
 # because the local bake runs offline (APT_OFFLINE=true), every package
 # images/scripts/base.sh needs: python3, python3-psycopg2, python3-alembic,
 # python3-cryptography, ca-certificates, nftables, rsyslog, rsyslog-relp, openssl, logrotate,
-# usr-is-merged.
+# e2fsprogs (in every cloud image, no longer in every Debian 13 system);
+# and usr-is-merged, which a stock image upgraded from Debian 12 still holds and nothing in
+# Debian 13 needs: the base purges it, as it would on such an image.
 # No SSH key: Packer's temporary key arrives at boot through a NoCloud seed, as a
 # cloud's metadata delivers it, and the bake's cleanup deletes it.
 # Booting: an MBR disk with one ext4 partition and extlinux (no GRUB: grub-install
@@ -20,7 +23,7 @@
 set -eu
 
 output=${1:?usage: make-base-disk.sh OUTPUT.qcow2}
-suite=${DEBIAN_SUITE:-bookworm}
+suite=${DEBIAN_SUITE:-trixie}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 size_mb=${DISK_SIZE_MB:-2048}
 
@@ -32,7 +35,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-packages="linux-image-cloud-amd64,initramfs-tools,systemd-sysv,udev,dbus,openssh-server,cloud-init,ifupdown,isc-dhcp-client,netbase,iproute2,sudo,python3,python3-psycopg2,python3-alembic,python3-cryptography,ca-certificates,nftables,rsyslog,rsyslog-relp,openssl,logrotate,usr-is-merged,unattended-upgrades,procps"
+packages="linux-image-cloud-amd64,initramfs-tools,systemd-sysv,udev,dbus,openssh-server,cloud-init,ifupdown,isc-dhcp-client,netbase,iproute2,sudo,python3,python3-psycopg2,python3-alembic,python3-cryptography,ca-certificates,nftables,rsyslog,rsyslog-relp,openssl,logrotate,e2fsprogs,usr-is-merged,unattended-upgrades,procps"
 
 echo "make-base-disk: mmdebstrap $suite ($mirror)" >&2
 # Debian mirrors here may serve a dated snapshot: do not refuse its Release files for age.

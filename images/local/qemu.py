@@ -17,6 +17,22 @@ from pathlib import Path
 
 PROBE_SECONDS = 20
 
+# The guest's one network card, and the network a cloud's metadata describes for it. DigitalOcean's and EC2's
+# datasources hand cloud-init the network (static addresses, or DHCPv4 and DHCPv6 where the subnet has IPv6);
+# here the NoCloud seed does, as `network-config`: DHCPv4 on that card. Without one cloud-init falls back to
+# DHCPv4 and DHCPv6 (cloud-init 25.1, Debian 13), and ifupdown waits its 300 s for a DHCPv6 server that
+# QEMU's user network does not have. The address is QEMU's default for the first card (Packer's builder VM
+# keeps it; boot.py sets it).
+GUEST_MAC = "52:54:00:12:34:56"
+NETWORK_CONFIG = f"""version: 1
+config:
+  - type: physical
+    name: ens3
+    mac_address: "{GUEST_MAC}"
+    subnets:
+      - type: dhcp
+"""
+
 
 @functools.cache
 def accelerator(disk: Path) -> str:

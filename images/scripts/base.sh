@@ -1,5 +1,5 @@
 #!/bin/sh
-# Harden a stock Debian 12 into the base image. Runs as root, once per bake; idempotent.
+# Harden a stock Debian 13 (trixie) into the base image. Runs as root, once per bake; idempotent.
 #
 # What the base is: the few packages the app needs, security updates applied now (at
 # bake time), SSH key-only, no password that works, and nothing that changes the
@@ -17,11 +17,12 @@ APT_OFFLINE=${APT_OFFLINE:-false}
 # rsyslog and its RELP module (rsyslog-relp: RELP over TLS through librelp and OpenSSL) ship the journal
 # off the server when user-data names a destination (components/common/cloud_init.py writes the
 # forwarding rule; without one, logs stay local); openssl makes the server's own key for it (below);
-# logrotate keeps the local copies rsyslog writes under /var/log bounded.
-# usr-is-merged (empty) stands for usrmerge in init-system-helpers' dependency (usrmerge | usr-is-merged), so usrmerge
-# and the Perl only it needs can go (below).
-PACKAGES="python3 python3-psycopg2 python3-alembic python3-cryptography ca-certificates nftables rsyslog rsyslog-relp openssl logrotate usr-is-merged"
-# Kernel modules no DigitalOcean droplet or EC2 instance loads (paths under /usr/lib/modules/<version>/kernel):
+# logrotate keeps the local copies rsyslog writes under /var/log bounded. e2fsprogs: cloud-init's resizefs grows /
+# with its resize2fs on a larger disk (Debian 13 no longer installs e2fsprogs everywhere; without it the module fails).
+# (Debian 13 has finished the merged /usr: no package needs usrmerge or its usr-is-merged stand-in any more.)
+PACKAGES="python3 python3-psycopg2 python3-alembic python3-cryptography ca-certificates nftables rsyslog rsyslog-relp openssl logrotate e2fsprogs"
+# Kernel modules no DigitalOcean droplet or EC2 instance loads (paths under /usr/lib/modules/<version>/kernel; a
+# .ko entry also matches its compressed file, which is how Debian 13's kernels ship them: .ko.xz):
 # file systems the servers never mount (network, cluster, other disk formats; ext4 root, the seeds' ISO 9660
 # and vfat stay), RAID/LVM (device mapper), InfiniBand/RDMA and storage targets, lab data acquisition (comedi),
 # other hypervisors' and clouds' drivers (Hyper-V, VMware, Google, Mellanox), a hypervisor's host side (KVM,
@@ -59,7 +60,7 @@ CONF
 # lists them under /lib/modules, the merged /usr under /usr/lib/modules; dpkg's * matches a / too.
 for path in $SLIM_KERNEL_PATHS; do
     case "$path" in
-        *.ko) echo "path-exclude=/*lib/modules/*/kernel/$path" ;;
+        *.ko) echo "path-exclude=/*lib/modules/*/kernel/$path*" ;;
         *) echo "path-exclude=/*lib/modules/*/kernel/$path/*" ;;
     esac
 done >> /etc/dpkg/dpkg.cfg.d/01-immutable-slim
@@ -93,13 +94,13 @@ find /usr/share/locale -mindepth 1 -maxdepth 1 ! -name locale.alias -exec rm -rf
 # packages: the upgrade above may run locale-gen, which needs them; nothing does after it.
 rm -rf /usr/share/i18n/charmaps /usr/share/i18n/locales
 
-# Perl: only usrmerge needs it (the stock image's /usr is merged already; its conversion script is Perl),
-# and the base's packages need neither; debconf and adduser run on perl-base, which stays. usr-is-merged
-# (PACKAGES) holds init-system-helpers' dependency in usrmerge's place. unattended-upgrades goes too: the
+# Perl: a stock image upgraded from Debian 12 may still hold usrmerge (the script that merged /usr, long done)
+# and the Perl only it needs; the base's packages need neither, and nothing in Debian 13 depends on usrmerge
+# any more. debconf and adduser run on perl-base, which stays (Essential). unattended-upgrades goes too: the
 # server never updates itself (its units are masked below). dpkg refuses to purge what another package
 # still needs, and so stops the bake, rather than leave a dependency unmet.
 purge=""
-for package in unattended-upgrades usrmerge libfile-find-rule-perl libnumber-compare-perl libtext-glob-perl perl perl-modules-5.36 libperl5.36; do
+for package in unattended-upgrades usrmerge usr-is-merged libfile-find-rule-perl libnumber-compare-perl libtext-glob-perl perl perl-modules-5.40 libperl5.40; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" && purge="$purge $package"
 done
 if [ -n "$purge" ]; then
@@ -113,10 +114,28 @@ rm -rf /var/log/unattended-upgrades
 for modules in /usr/lib/modules/*; do
     [ -d "$modules/kernel" ] || continue
     for path in $SLIM_KERNEL_PATHS; do
-        rm -rf "${modules:?}/kernel/$path"
+        case "$path" in
+            *.ko) rm -f "${modules:?}/kernel/$path" "${modules:?}/kernel/$path".* ;;
+            *) rm -rf "${modules:?}/kernel/$path" ;;
+        esac
     done
     depmod -a "$(basename "$modules")"
 done
+# udev's hardware database stays out of the initramfs (Debian 13's udev hook copies it in: 13.5 MB, most of a
+# 12 MB initrd, decompressed at every boot). In the initramfs udev only loads drivers (by modalias, from
+# modules.alias) and finds / by its label; the database's vendor names and input mappings are for the booted
+# system, whose /usr/lib/udev/hwdb.bin stays.
+install -d -m 0755 /etc/initramfs-tools/hooks
+cat > /etc/initramfs-tools/hooks/zz-immutable-no-hwdb <<'HOOK'
+#!/bin/sh
+# Written by the base image (images/scripts/base.sh): no udev hardware database in the initramfs.
+set -e
+case "${1:-}" in
+    prereqs) echo udev; exit 0 ;;
+esac
+rm -f "${DESTDIR:?}/usr/lib/udev/hwdb.bin" "${DESTDIR:?}/etc/udev/hwdb.bin"
+HOOK
+chmod 0755 /etc/initramfs-tools/hooks/zz-immutable-no-hwdb
 update-initramfs -u -k all
 
 # SSH: keys only, no root password, few tries. The fleet firewall keeps port 22 closed anyway.
@@ -134,13 +153,18 @@ AllowAgentForwarding no
 CONF
 # No account has a usable password.
 passwd -l root >/dev/null
+# Host keys are cloud-init's to make (its ssh module, ssh_genkeytypes below: no RSA key). Debian 13's
+# sshd-keygen.service runs `ssh-keygen -A` on a first boot, after cloud-init, and would add the 3072-bit RSA key
+# (3.6 s of CPU under TCG) that the image leaves out; cloud-init runs on every boot of every server.
+systemctl mask --quiet sshd-keygen.service
 
 # Immutable: the server never updates itself. Updates arrive as a new image.
 cat > /etc/apt/apt.conf.d/20auto-upgrades <<'CONF'
 APT::Periodic::Update-Package-Lists "0";
 APT::Periodic::Unattended-Upgrade "0";
 CONF
-for unit in apt-daily.timer apt-daily-upgrade.timer apt-daily.service apt-daily-upgrade.service unattended-upgrades.service man-db.timer e2scrub_all.timer e2scrub_reap.service; do
+# (dpkg-db-backup: a daily copy of a package database that never changes here.)
+for unit in apt-daily.timer apt-daily-upgrade.timer apt-daily.service apt-daily-upgrade.service unattended-upgrades.service man-db.timer e2scrub_all.timer e2scrub_reap.service dpkg-db-backup.timer dpkg-db-backup.service; do
     systemctl mask "$unit" >/dev/null 2>&1 || true
 done
 
@@ -151,13 +175,17 @@ done
 # Generators systemd runs before it loads any unit: encrypted, integrity and verity volumes (none here),
 # hibernation (a server never resumes), partitions found by GPT type (/ and the rest come from /etc/fstab),
 # offline system updates (an image is never updated in place), /etc/rc.local (none), units named on the kernel
-# command line (systemd.run=) and SysV init scripts (every script in this image's /etc/init.d has a native
-# unit, or is masked by Debian). Kept: fstab, getty (the serial console), debug (systemd.mask= and
-# rescue on the kernel command line, for whoever boots a broken server from the console) and cloud-init's.
+# command line (systemd.run=), SysV init scripts (every script in this image's /etc/init.d has a native
+# unit, or is masked by Debian), sshd on AF_VSOCK and a local AF_UNIX socket (SSH is sshd on TCP 22 only:
+# nothing reaches a server through its hypervisor) and TPM2 (no measured boot, no TPM-sealed secret). The
+# cryptsetup, integritysetup and veritysetup generators are in Debian 13's systemd-cryptsetup, not installed:
+# masked all the same, should a package pull it in. Kept: fstab, getty (the serial console), debug
+# (systemd.mask= and rescue on the kernel command line, for whoever boots a broken server from the console)
+# and cloud-init's.
 install -d -m 0755 /etc/systemd/system-generators
 for generator in systemd-cryptsetup-generator systemd-integritysetup-generator systemd-veritysetup-generator \
     systemd-hibernate-resume-generator systemd-gpt-auto-generator systemd-system-update-generator \
-    systemd-rc-local-generator systemd-run-generator systemd-sysv-generator; do
+    systemd-rc-local-generator systemd-run-generator systemd-sysv-generator systemd-ssh-generator systemd-tpm2-generator; do
     ln -sf /dev/null "/etc/systemd/system-generators/$generator"
 done
 # Units of early boot: foreign binary formats (binfmt_misc), kernel modules for a display (drm), the device

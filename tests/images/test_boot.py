@@ -27,10 +27,12 @@ metadata carries a key (staging sets no `sshKeys`, and its firewall keeps 22 shu
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -141,6 +143,24 @@ def guest(server, command: str) -> str:
     return result.stdout.strip()
 
 
+def visit(server, cookie: str | None) -> tuple[dict, str | None]:
+    """GET / as a browser would, sending ``cookie``; the JSON body and the cookie the app set."""
+    request = urllib.request.Request(f"http://127.0.0.1:{server.http_port}/", headers={"Cookie": cookie} if cookie else {})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        set_cookie = response.headers.get("Set-Cookie")
+        return json.loads(response.read()), set_cookie.split(";", 1)[0] if set_cookie else None
+
+
+def test_a_returning_visitor_keeps_its_signed_session_and_every_view_is_counted(server):
+    """The image's own Python modules at work: the session cookie (python3-cryptography) and the view count in the
+    table Alembic migrated at first boot (python3-alembic, SQLAlchemy, psycopg2), on the image's Python."""
+    first, cookie = visit(server, None)
+    assert cookie is not None and first["session_visits"] == 1, first
+    second, _ = visit(server, cookie)
+    assert second["session_visits"] == 2, second
+    assert isinstance(first["views"], int) and second["views"] == first["views"] + 1, (first, second)
+
+
 def test_app_service_is_active_under_its_own_user(server):
     assert guest(server, "systemctl is-active webapp.service") == "active"
     assert guest(server, "systemctl is-enabled webapp.service") == "enabled"
@@ -159,6 +179,54 @@ def test_the_first_boot_fails_no_unit_and_the_masked_boot_work_stays_out(server)
     for target in ("/proc/sys/fs/binfmt_misc", "/sys/kernel/debug", "/sys/kernel/tracing", "/sys/fs/fuse/connections", "/sys/kernel/config"):
         assert target not in mounts.splitlines(), target
     assert guest(server, "readlink /etc/systemd/system-generators/systemd-sysv-generator") == "/dev/null"
+
+
+def ordering_units(unit_file: Path) -> set[str]:
+    """The units ``unit_file`` orders itself after or pulls in (After=, Requires=, Wants=), as written."""
+    names: set[str] = set()
+    for line in unit_file.read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key in ("After", "Requires", "Wants"):
+            names.update(value.split())
+    return names
+
+
+def test_the_server_is_debian_13_and_runs_cloud_init_in_one_process(server):
+    """Debian 13 under the app, and cloud-init's single process (cloud-init-main.service, 24.3 and later) ran the
+    boot's stages: the stage units only hand over to it, and it finished without error."""
+    server.ssh("cloud-init status --wait", timeout=600)
+    assert guest(server, ". /etc/os-release && echo $VERSION_ID") == "13"
+    main = guest(server, "systemctl show --property=Result,ExecMainStatus,ExecMainStartTimestampMonotonic cloud-init-main.service")
+    properties = dict(line.split("=", 1) for line in main.splitlines())
+    assert properties["Result"] == "success" and properties["ExecMainStatus"] == "0", main
+    assert int(properties["ExecMainStartTimestampMonotonic"]) > 0, main
+    assert "--all-stages" in guest(server, "systemctl show --property=ExecStart --value cloud-init-main.service")
+    # No module failed (resizefs did, while the image had no resize2fs).
+    assert guest(server, "cloud-init status | head -n 1") == "status: done"
+
+
+def test_the_initramfs_carries_no_hardware_database(server):
+    """udev's hwdb.bin stays out of the initrd (the base's initramfs hook); the booted system keeps its own."""
+    assert guest(server, "lsinitramfs /boot/initrd.img-$(uname -r) | grep -c hwdb.bin || true") == "0"
+    assert guest(server, "test -s /usr/lib/udev/hwdb.bin && echo present") == "present"
+
+
+def test_every_unit_the_app_waits_for_exists_in_the_image(server):
+    """An After= on a unit the image does not have orders against nothing (cloud-init.service became
+    cloud-init-network.service in cloud-init 24.3): the app could start before cloud-init wrote its env file."""
+    webapp = ROOT / "images" / "webapp"
+    units = set().union(*(ordering_units(webapp / name) for name in ("webapp.service", "webapp-secrets.service", "webapp-migrate.service")))
+    assert "cloud-init-network.service" in units
+    for unit in sorted(units):
+        assert guest(server, f"systemctl show --property=LoadState --value {unit}") == "loaded", unit
+
+
+def test_host_keys_are_the_servers_own_ed25519_and_ecdsa(server):
+    """cloud-init makes the host keys (ssh_genkeytypes); Debian 13's first-boot sshd-keygen.service, which would add
+    an RSA key, is masked."""
+    server.ssh("cloud-init status --wait", timeout=600)
+    assert guest(server, "ls /etc/ssh/ | grep '^ssh_host_.*_key$' | sort").split() == ["ssh_host_ecdsa_key", "ssh_host_ed25519_key"]
+    assert guest(server, "systemctl is-enabled sshd-keygen.service || true") == "masked"
 
 
 def test_unit_verifies_and_is_confined_inside_the_image(server):

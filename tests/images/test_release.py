@@ -23,7 +23,7 @@ def release(tmp_path_factory):
 
 
 def hashes(project_dir: Path):
-    return image_source_hashes(project_dir, base_image="debian-12-x64", app_name="hello")
+    return image_source_hashes(project_dir, base_image="debian-13-x64", app_name="hello")
 
 
 def test_the_copy_is_the_checkout_plus_one_migration(release):

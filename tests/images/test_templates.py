@@ -13,13 +13,22 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import hcl2
 import pytest
+import yaml
 from conftest import require_tools
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "images" / "local"))
+import bake as local_bake
+
+from deployments.aws import AWS_BASE_IMAGE
+
 IMAGES = Path(__file__).resolve().parents[2] / "images"
+# The Debian cloud team's AWS account, which publishes Debian's official AMIs.
+DEBIAN_CLOUD_ACCOUNT = "136693071363"
 LAYERS = ["base", "app"]
 # What both layers share: images/common/<name>, linked from each layer's folder as <name>.
 SHARED = ["sources.pkr.hcl", "variables.pkr.hcl", "plugins.pkr.hcl"]
@@ -31,7 +40,7 @@ needs_packer = require_tools("packer")
 VALID_VARIABLES = {
     "base": {
         "image_name": "webapp-base-0123456789ab",
-        "source_image": "debian-12-x64",
+        "source_image": "debian-13-x64",
         "region": "nyc3",
         "snapshot_regions": '["nyc3","ams3"]',
         "size": "s-1vcpu-1gb",
@@ -159,6 +168,25 @@ def test_plugins_are_pinned_for_real_packer():
     for name, plugin in plugins.items():
         assert plugin["source"].startswith("github.com/"), name
         assert plugin["version"].startswith("~>"), f"{name} must be pinned to a minor series"
+
+
+def test_the_base_starts_from_debian_13_on_every_cloud_and_only_from_debians_own_amis():
+    """DigitalOcean's Debian 13 slug; on AWS the newest Debian 13 AMI of the Debian cloud team's account only (an
+    owner filter: an AMI anyone else publishes under the same name is never taken); the program's defaults and the
+    local bake's stand-in name the same images, so the base's content hash records what Packer starts from."""
+    template = parse(IMAGES / "base" / "base.pkr.hcl")
+    defaults = {name: variable.get("default") for block in template["variable"] for name, variable in block.items()}
+    (build,) = template["build"]
+    used = {reference: settings for block in build["source"] for reference, settings in block.items()}
+    assert used["source.digitalocean.image"]["image"] == "${var.source_image}"
+    assert defaults["source_image"] == "debian-13-x64"
+    (ami_filter,) = used["source.amazon-ebs.image"]["source_ami_filter"]
+    assert ami_filter["owners"] == ["${var.aws_source_ami_owner}"] and defaults["aws_source_ami_owner"] == DEBIAN_CLOUD_ACCOUNT
+    assert ami_filter["filters"]["name"] == "debian-13-amd64-*" and ami_filter["most_recent"] is True
+    filtered = f"amazon-ebs:{DEBIAN_CLOUD_ACCOUNT}/{ami_filter['filters']['name']}"
+    assert filtered == AWS_BASE_IMAGE, "the base's content hash must record the AMI filter Packer uses"
+    declared = yaml.safe_load((IMAGES.parent / "Pulumi.yaml").read_text())["config"]["baseImage"]["default"]
+    assert declared == defaults["source_image"] == local_bake.BASE_SOURCE_IMAGE
 
 
 @pytest.mark.parametrize("layer", LAYERS)

@@ -5,7 +5,7 @@ unit file's syntax, every directive's value, the units it names (targets), and t
 `ExecStart=`'s program exists and is executable *in ROOT*. ROOT is built here the way
 `images/scripts/app.sh` installs the app (unit in /etc/systemd/system, app in
 /opt/webapp, python3, the `webapp` user, the baked image.env), on top of this
-machine's systemd unit tree, which is Debian 12's systemd 252 as in the image.
+machine's systemd unit tree (Debian 12's systemd 252 here; the image's is Debian 13's 257).
 What verify does not check: that `User=` exists and that the `EnvironmentFile=`s are
 there at start; the slow boot test (`test_boot.py`) runs `systemd-analyze verify`
 inside the booted image itself and checks the service running under its user.
@@ -136,7 +136,7 @@ def test_unit_is_hardened_and_runs_as_its_own_user():
     }
     for key, values in expected.items():
         assert found.get(key) == values, f"{key}: {found.get(key)}"
-    assert "cloud-init.service" in found["After"][0].split() and "network-online.target" in found["After"][0].split()
+    assert "cloud-init-network.service" in found["After"][0].split() and "network-online.target" in found["After"][0].split()
     assert found["SystemCallFilter"][0] == "@system-service"
     # No password, no app: the secrets unit must have succeeded, and finished, before the app starts.
     assert "webapp-secrets.service" in found["Requires"] and "webapp-secrets.service" in found["After"]
@@ -162,7 +162,7 @@ def test_secrets_unit_runs_once_before_the_app_and_is_hardened():
     }
     for key, values in expected.items():
         assert found.get(key) == values, f"{key}: {found.get(key)}"
-    assert "cloud-init.service" in found["After"][0].split() and "network-online.target" in found["After"][0].split()
+    assert "cloud-init-network.service" in found["After"][0].split() and "network-online.target" in found["After"][0].split()
     # Its deadline (the script's) fits inside the unit's start timeout.
     assert float(found["TimeoutStartSec"][0]) > FETCHER_DEADLINE_SECONDS
 

@@ -38,7 +38,7 @@ def repo(tmp_path) -> Path:
 
 
 def hashes(project: Path):
-    return image_source_hashes(project, base_image="debian-12-x64", app_name="hello")
+    return image_source_hashes(project, base_image="debian-13-x64", app_name="hello")
 
 
 def test_app_script_change_rebakes_the_app_but_not_the_base(repo):
