@@ -14,6 +14,10 @@ of regions the snapshot must be in), a second Command (`<name>-copy`), keyed on
 the image id and that list, runs `tools/copy_image.py` to transfer the snapshot
 to any listed region it is not in yet: a new copy region copies, it never re-bakes.
 
+Each bake's stdout also carries the line ``images/scripts/manifest.sh`` prints: the patch
+level the image's packages were taken at and the digest of its package manifest, handed on
+as outputs.
+
 Snapshots are never deleted by this component (neither Command has a `delete`):
 the previous image is what a rollback points at.
 """
@@ -28,7 +32,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_command as command
 
-from components.common.packer_output import parse_artifact_id
+from components.common.packer_output import parse_artifact_id, parse_image_manifest
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,10 +66,17 @@ def packer_command(packer: str, build: str, template_dir: str) -> str:
     """The shell command the Command runs; `packer init` installs the plugins pinned in plugins.pkr.hcl.
 
     Packer's whole log goes to stderr (the console); stdout, kept in the state and read
-    for the image id, holds only the artifact lines: a few hundred bytes, not the log.
+    for the image id and its package manifest, holds only the artifact lines and the
+    manifest line (images/scripts/manifest.sh): a few hundred bytes, not the log.
     """
     quoted_dir = shlex.quote(template_dir)
-    return f"{shlex.quote(packer)} init {quoted_dir} && {shlex.quote(packer)} build -machine-readable -color=false -only={shlex.quote(build)} {quoted_dir} | tee /dev/stderr | grep -F ,artifact,"
+    build_command = f"{shlex.quote(packer)} build -machine-readable -color=false -only={shlex.quote(build)} {quoted_dir}"
+    return f"{shlex.quote(packer)} init {quoted_dir} && {build_command} | tee /dev/stderr | grep -F -e ,artifact, -e ': image-manifest: '"
+
+
+def package_manifest_file(image_name: str) -> str:
+    """Where a bake downloads the image's package manifest, relative to the project directory."""
+    return f"{image_name}.packages"
 
 
 def copy_command(python: str, image_id: str, regions: Sequence[str]) -> str:
@@ -83,11 +94,18 @@ class ImageBuild(pulumi.ComponentResource):
     image_id: pulumi.Output[str]
     image_name: pulumi.Output[str]
     source_hash: pulumi.Output[str]
+    patch_level: pulumi.Output[str]
+    """The patch level the image's packages were taken at, as the image recorded it."""
+    package_manifest_sha256: pulumi.Output[str]
+    """The digest of the image's package manifest (/usr/share/immutable-web/packages.manifest)."""
 
     def __init__(self, name: str, args: ImageBuildArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("immutable-web:image:ImageBuild", name, None, opts)
 
-        environment = {f"PKR_VAR_{key}": pulumi.Output.from_input(value).apply(packer_value) for key, value in sorted({**args.variables, "image_name": args.image_name}.items())}
+        # The image's package manifest lands in the project directory as <image name>.packages (gitignored):
+        # what a deploy keeps (.github/workflows/deploy-staging.yml) and `scripts/patch-level diff` compares.
+        variables = {**args.variables, "image_name": args.image_name, "package_manifest_path": package_manifest_file(args.image_name)}
+        environment = {f"PKR_VAR_{key}": pulumi.Output.from_input(value).apply(packer_value) for key, value in sorted(variables.items())}
         bake = command.local.Command(
             f"{name}-packer",
             create=packer_command(args.packer, args.build, args.template_dir),
@@ -114,6 +132,9 @@ class ImageBuild(pulumi.ComponentResource):
         # An amazon-ebs artifact lists one AMI per region: the build region's is the image.
         build_region = args.variables.get("aws_region")
         self.image_id = pulumi.Output.all(bake.stdout, build_region).apply(lambda values: parse_artifact_id(values[0], args.build, region=values[1]))
+        manifest = bake.stdout.apply(lambda stdout: parse_image_manifest(stdout, args.build))
+        self.patch_level = manifest.apply(lambda recorded: recorded.patch_level)
+        self.package_manifest_sha256 = manifest.apply(lambda recorded: recorded.sha256)
         if "snapshot_regions" in args.variables:
             regions = pulumi.Output.from_input(args.variables["snapshot_regions"])
             command.local.Command(
@@ -129,4 +150,6 @@ class ImageBuild(pulumi.ComponentResource):
             )
         self.image_name = pulumi.Output.from_input(args.image_name)
         self.source_hash = pulumi.Output.from_input(args.source_hash)
-        self.register_outputs({"image_id": self.image_id, "image_name": self.image_name, "source_hash": self.source_hash})
+        self.register_outputs(
+            {"image_id": self.image_id, "image_name": self.image_name, "source_hash": self.source_hash, "patch_level": self.patch_level, "package_manifest_sha256": self.package_manifest_sha256}
+        )

@@ -28,6 +28,7 @@ from components.common.image_sources import image_source_hashes
 from components.common.log_shipping import log_shipping_summary
 from components.common.migrations import schema_revision
 from components.common.naming import app_image_name, base_image_name
+from components.common.patch_level import read_patch_level
 from components.common.serving import READINESS_PATH, drain_seconds
 from components.common.tags import aws_tags
 from components.health_gate import GateSettings
@@ -150,12 +151,19 @@ def deploy(settings: StackSettings, project_dir: Path) -> None:
     pulumi.export("databaseHost", database.host)
     if schema is not None:
         pulumi.export("schemaRevision", schema)
+    if isinstance(image, ImageBuild):
+        # What the image is made of, as it recorded it; a promoting stack runs the very image its baking
+        # stack exported these for (that stack's outputs at the pinned imageSourceHash).
+        pulumi.export("patchLevel", image.patch_level)
+        pulumi.export("packageManifestSha256", image.package_manifest_sha256)
 
 
 def _image(settings: StackSettings, cloud: AwsSettings, project_dir: Path, tags: dict[str, str]) -> tuple[ImageBuild | AwsPromotedImage, str]:
     """The app AMI: baked here and copied to `imageCopyRegions` (bake mode) or the one a baking stack made (promote mode), and its content hash."""
     app = settings.app
     base_hash, app_hash = image_source_hashes(project_dir, base_image=AWS_BASE_IMAGE, app_name=app.name)
+    # The state of Debian's archive the base is patched to (images/base/patch-level): in its name and its hash.
+    patch_level = read_patch_level(project_dir)
     if settings.image.mode == ImageMode.PROMOTE:
         assert settings.image.source_hash is not None and settings.image.source_stack is not None  # load_settings guarantees both in promote mode
         name = app_image_name(app.name, settings.image.source_stack, app.version, settings.image.source_hash)
@@ -169,7 +177,13 @@ def _image(settings: StackSettings, cloud: AwsSettings, project_dir: Path, tags:
     packer_region = {"aws_region": cloud.region}
     base = ImageBuild(
         "base-image",
-        ImageBuildArgs(template_dir="images/base", build="amazon-ebs.base", image_name=base_image_name(app.name, settings.stack, base_hash), source_hash=base_hash, variables=packer_region),
+        ImageBuildArgs(
+            template_dir="images/base",
+            build="amazon-ebs.base",
+            image_name=base_image_name(app.name, settings.stack, patch_level, base_hash),
+            source_hash=base_hash,
+            variables={"patch_level": patch_level, **packer_region},
+        ),
     )
     image_name = app_image_name(app.name, settings.stack, app.version, app_hash)
     image = ImageBuild(

@@ -21,6 +21,7 @@ from components.common.image_sources import image_source_hashes
 from components.common.log_shipping import log_shipping_summary
 from components.common.migrations import schema_revision
 from components.common.naming import app_image_name, base_image_name, fleet_tag_name
+from components.common.patch_level import read_patch_level
 from components.common.serving import READINESS_PATH, drain_seconds
 from components.common.tags import common_tags
 from components.digitalocean.app_fleet import AppFleet, AppFleetArgs, DatabaseConnection
@@ -51,6 +52,8 @@ def deploy(settings: StackSettings, project_dir: Path) -> None:
 
     # Each layer's content hash covers what its template uses (components.common.image_sources); the app's, also the base it builds on.
     base_hash, app_hash = image_source_hashes(project_dir, base_image=do_settings.base_image, app_name=app.name)
+    # The state of Debian's archive the base is patched to (images/base/patch-level): in its name and its hash.
+    patch_level = read_patch_level(project_dir)
     if settings.image.mode == ImageMode.BAKE:
         packer_region = {"region": do_settings.region, "snapshot_regions": [do_settings.region, *do_settings.image_copy_regions], "size": "s-1vcpu-1gb"}
         base = ImageBuild(
@@ -58,9 +61,9 @@ def deploy(settings: StackSettings, project_dir: Path) -> None:
             ImageBuildArgs(
                 template_dir="images/base",
                 build="digitalocean.base",
-                image_name=base_image_name(app.name, settings.stack, base_hash),
+                image_name=base_image_name(app.name, settings.stack, patch_level, base_hash),
                 source_hash=base_hash,
-                variables={"source_image": do_settings.base_image, **packer_region},
+                variables={"source_image": do_settings.base_image, "patch_level": patch_level, **packer_region},
             ),
         )
         source_hash = app_hash
@@ -184,3 +187,8 @@ def deploy(settings: StackSettings, project_dir: Path) -> None:
     pulumi.export("databaseHost", database.host)
     if schema is not None:
         pulumi.export("schemaRevision", schema)
+    if isinstance(image, ImageBuild):
+        # What the image is made of, as it recorded it; a promoting stack runs the very image its baking
+        # stack exported these for (that stack's outputs at the pinned imageSourceHash).
+        pulumi.export("patchLevel", image.patch_level)
+        pulumi.export("packageManifestSha256", image.package_manifest_sha256)

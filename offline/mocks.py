@@ -11,13 +11,16 @@ of one commit give identical records and a replaced resource gets a new id.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pulumi
 from pulumi.runtime import rpc
 
+from components.common.patch_level import read_patch_level
 from offline import aws_mocks, digitalocean_mocks
 from offline.mock_ids import number
 from offline.providers import always_replaces
@@ -37,6 +40,8 @@ class RealisticMocks(pulumi.runtime.Mocks):
         self.overrides = {k: dict(v) for k, v in (overrides or {}).items()}
         # (type, name) -> the resource's declared replace_on_changes, set by RecordingMonitor before new_resource.
         self.replace_on_changes: dict[tuple[str, str], list[str]] = {}
+        # The patch level the last base bake was given: what the app bake on it records (images/scripts/manifest.sh).
+        self.patch_level: str | None = None
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
         inputs = {k: rpc.unwrap_rpc_secret(v) if rpc.is_rpc_secret(v) else v for k, v in args.inputs.items()}
@@ -69,15 +74,21 @@ class RealisticMocks(pulumi.runtime.Mocks):
             build = create.split("-only=")[1].split()[0].strip("'")
             image_name = environment.get("PKR_VAR_image_name", "image")
             regions = [environment.get("PKR_VAR_aws_region", self.aws_region), *json.loads(environment.get("PKR_VAR_aws_copy_regions", "[]"))]
-            return aws_mocks.packer_machine_readable(build, {region: aws_mocks.ami_id(image_name, region) for region in regions}, image_name)
+            return aws_mocks.packer_machine_readable(build, {region: aws_mocks.ami_id(image_name, region) for region in regions}, image_name) + "\n" + self._manifest_line(build, environment)
         if " build " in create and "-only=" in create:
             build = create.split("-only=")[1].split()[0].strip("'")
             image_name = environment.get("PKR_VAR_image_name", "image")
             region = environment.get("PKR_VAR_region", "nyc3")
-            return digitalocean_mocks.packer_machine_readable(build, region, digitalocean_mocks.snapshot_id(image_name), image_name)
+            return digitalocean_mocks.packer_machine_readable(build, region, digitalocean_mocks.snapshot_id(image_name), image_name) + "\n" + self._manifest_line(build, environment)
         if "health_gate.py" in create:
             return json.dumps({"healthy": True, "elapsed_seconds": 42.0})
         return ""
+
+    def _manifest_line(self, build: str, environment: Mapping[str, str]) -> str:
+        # The app layer records the level its base recorded: the base bake's (registered first: the app builds on its id).
+        if environment.get("PKR_VAR_patch_level"):
+            self.patch_level = environment["PKR_VAR_patch_level"]
+        return manifest_line(build, self.patch_level or read_patch_level(PROJECT_DIR), environment.get("PKR_VAR_image_name", "image"))
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list | None]:
         if args.token == "digitalocean:index/getDropletSnapshot:getDropletSnapshot":
@@ -102,3 +113,14 @@ class RealisticMocks(pulumi.runtime.Mocks):
         if args.token == "aws:route53/getZone:getZone":
             return aws_mocks.hosted_zone(str(args.args.get("name", ""))), []
         raise NotImplementedError(f"no mock for invoke {args.token}")
+
+
+# The checkout the program runs from (offline/ is one of its folders): its patch level is what a bake records.
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+
+
+def manifest_line(build: str, level: str, image_name: str) -> str:
+    """The line images/scripts/manifest.sh prints in a bake, as Packer carries it, with a digest that
+    follows the image's name (a new image, a new manifest)."""
+    digest = hashlib.sha256(image_name.encode()).hexdigest()
+    return f"1700000000,,ui,message,    {build}: image-manifest: patch-level={level} sha256={digest} packages=312"

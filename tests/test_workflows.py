@@ -46,7 +46,7 @@ def steps(workflow: dict) -> list[dict]:
 
 
 def test_the_three_workflows_are_there():
-    assert {path.name for path in WORKFLOWS} == {"pull-request.yml", "deploy-staging.yml", "promote-prod.yml"}
+    assert {path.name for path in WORKFLOWS} == {"pull-request.yml", "deploy-staging.yml", "promote-prod.yml", "patch-level.yml"}
 
 
 @needs_actionlint
@@ -95,7 +95,7 @@ def test_actionlint_catches_a_broken_workflow(tmp_path, breakage, complaint):
     assert result.returncode == 1 and complaint in result.stdout, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("name", ["pull-request.yml", "deploy-staging.yml", "promote-prod.yml"])
+@pytest.mark.parametrize("name", ["pull-request.yml", "deploy-staging.yml", "promote-prod.yml", "patch-level.yml"])
 def test_every_workflow_declares_least_privilege(name):
     workflow = load(name)
     assert "permissions" in workflow, f"{name}: no top-level permissions (the default token may write everything)"
@@ -107,11 +107,12 @@ def test_every_workflow_declares_least_privilege(name):
         "pull-request.yml": ["offline-plan.pull-requests", "preview.pull-requests"],  # the plan and preview comments
         "deploy-staging.yml": [],
         "promote-prod.yml": ["contents"],  # the promotion is committed to Pulumi.prod.yaml
+        "patch-level.yml": [],  # it pushes and opens its pull request with a token of its own
     }[name]
     assert writes == expected, f"{name}: write scopes {writes}"
 
 
-@pytest.mark.parametrize("name", ["pull-request.yml", "deploy-staging.yml", "promote-prod.yml"])
+@pytest.mark.parametrize("name", ["pull-request.yml", "deploy-staging.yml", "promote-prod.yml", "patch-level.yml"])
 def test_every_action_is_pinned_to_a_version(name):
     for step in steps(load(name)):
         if "uses" in step:
@@ -194,3 +195,24 @@ def test_prod_is_promoted_by_hand_and_never_bakes():
     assert "${{" not in script, "inputs reach the shell through env, never pasted into the script"
     up = [step for step in job["steps"] if step.get("with", {}).get("command") == "up"]
     assert len(up) == 1 and up[0]["with"]["stack-name"] == "prod"
+
+
+def test_the_patch_level_is_raised_weekly_or_by_hand_through_a_pull_request():
+    workflow = load("patch-level.yml")
+    assert [entry["cron"] for entry in workflow["on"]["schedule"]] == ["17 5 * * 1"]
+    assert workflow["on"]["workflow_dispatch"]["inputs"]["level"]["required"] is False
+    job = workflow["jobs"]["raise"]
+    checkout = next(step for step in job["steps"] if step.get("uses", "").startswith("actions/checkout@"))
+    # Pushed with a token of its own: a pull request opened with the default token runs none of its checks.
+    assert checkout["with"]["token"] == "${{ secrets.PATCH_LEVEL_TOKEN }}"
+    scripts = [step.get("run", "") for step in job["steps"]]
+    assert any('./scripts/patch-level raise --to "$LEVEL"' in script and "./scripts/patch-level raise\n" in script for script in scripts)
+    opened = next(step for step in job["steps"] if "gh pr create" in step.get("run", ""))
+    assert opened["env"]["GH_TOKEN"] == "${{ secrets.PATCH_LEVEL_TOKEN }}" and "${{" not in opened["run"], "no expression inside the script"
+
+
+def test_a_staging_deploy_keeps_the_package_manifests_it_baked():
+    steps_of_up = load("deploy-staging.yml")["jobs"]["up"]["steps"]
+    kept = next(step for step in steps_of_up if step.get("uses", "").startswith("actions/upload-artifact@"))
+    assert kept["with"]["path"] == "*.packages" and kept["if"] == "always()"
+    assert steps_of_up.index(kept) > next(i for i, step in enumerate(steps_of_up) if step.get("uses", "").startswith("pulumi/actions@"))

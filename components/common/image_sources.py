@@ -32,8 +32,9 @@ import pulumi
 # the files are listed too, so a link whose target is gone is an error, not a file skipped.
 SHARED_TEMPLATES = ("images/common/plugins.pkr.hcl", "images/common/sources.pkr.hcl", "images/common/variables.pkr.hcl")
 LAYER_SOURCES: Mapping[str, tuple[str, ...]] = {
-    "base": ("images/base", *SHARED_TEMPLATES, "images/scripts/base.sh", "images/scripts/cleanup.sh"),
-    "app": ("images/app", *SHARED_TEMPLATES, "images/scripts/app.sh", "images/scripts/database-ca.sh", "images/scripts/cleanup.sh", "images/webapp"),
+    # images/base holds the patch level (images/base/patch-level, components.common.patch_level).
+    "base": ("images/base", *SHARED_TEMPLATES, "images/scripts/snapshot-sources.sh", "images/scripts/base.sh", "images/scripts/manifest.sh", "images/scripts/cleanup.sh"),
+    "app": ("images/app", *SHARED_TEMPLATES, "images/scripts/app.sh", "images/scripts/database-ca.sh", "images/scripts/manifest.sh", "images/scripts/cleanup.sh", "images/webapp"),
 }
 
 # Outside a git checkout only: files that never change what an image contains.

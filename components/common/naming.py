@@ -29,9 +29,14 @@ def app_image_name(app_name: str, baking_stack: str, version: str, source_hash: 
     return f"{app_name}-{baking_stack}-{version}-{source_hash}"
 
 
-def base_image_name(app_name: str, baking_stack: str, source_hash: str) -> str:
-    """The base layer's name: scoped like the app's, so no two apps or stacks collide on it."""
-    return f"{app_name}-{baking_stack}-base-{source_hash}"
+def base_image_name(app_name: str, baking_stack: str, patch_level: str, source_hash: str) -> str:
+    """The base layer's name: scoped like the app's, so no two apps or stacks collide on it.
+
+    It carries the patch level (``components.common.patch_level``) in plain sight: a list of
+    images shows which state of Debian's archive each base was patched to. The level is in the
+    source hash too (its file is one of the base's sources).
+    """
+    return f"{app_name}-{baking_stack}-base-{patch_level}-{source_hash}"
 
 
 # The fleet tag's prefix, reserved: a stack's own `tags` may not start with it (config.digitalocean).

@@ -84,7 +84,15 @@ build {
       "IMAGE_NAME=${var.image_name}",
     ]
     # database-ca.sh acts on amazon-ebs bakes only (RDS's CA bundle; Packer sets PACKER_BUILDER_TYPE).
-    scripts = ["${path.root}/../scripts/app.sh", "${path.root}/../scripts/database-ca.sh", "${path.root}/../scripts/cleanup.sh"]
+    # manifest.sh records the image's packages, with the patch level its base recorded.
+    scripts = ["${path.root}/../scripts/app.sh", "${path.root}/../scripts/database-ca.sh", "${path.root}/../scripts/manifest.sh", "${path.root}/../scripts/cleanup.sh"]
+  }
+
+  # The image's package manifest, downloaded beside this machine's checkout: `scripts/patch-level diff` compares two.
+  provisioner "file" {
+    direction   = "download"
+    source      = "/usr/share/immutable-web/packages.manifest"
+    destination = var.package_manifest_path
   }
 
   post-processor "manifest" {

@@ -18,13 +18,29 @@ variable "aws_source_ami_owner" {
 variable "qemu_source_disk" {
   type        = string
   description = "qemu source only: the stock Debian 13 qcow2 (images/local/make-base-disk.sh makes one)."
-  default     = "images/local/.cache/debian-12.qcow2"
+  default     = "images/local/.cache/debian-13.qcow2"
 }
 
 variable "qemu_output_directory" {
   type        = string
   description = "qemu source only: where the base qcow2 is written."
   default     = "images/local/.cache/base"
+}
+
+variable "patch_level" {
+  type        = string
+  description = "The state of Debian's archive the base's packages come from: a snapshot.debian.org timestamp (YYYYMMDDTHHMMSSZ, UTC), the line in images/base/patch-level."
+  validation {
+    # Packer 1.6 has no regex(): 16 characters, T and Z in their places, digits in the rest.
+    condition     = length(var.patch_level) == 16 && substr(var.patch_level, 8, 1) == "T" && substr(var.patch_level, 15, 1) == "Z" && length(trim(join("", [substr(var.patch_level, 0, 8), substr(var.patch_level, 9, 6)]), "0123456789")) == 0
+    error_message = "The patch_level must be a UTC timestamp YYYYMMDDTHHMMSSZ (snapshot.debian.org's form, e.g. 20261207T000000Z)."
+  }
+}
+
+variable "apt_snapshot_url" {
+  type        = string
+  description = "Debian's snapshot archive the cloud bakes install from at the patch level (snapshot.debian.org, or a mirror of it)."
+  default     = "https://snapshot.debian.org/archive"
 }
 
 variable "apt_offline" {
@@ -62,10 +78,24 @@ build {
     iso_url = var.qemu_source_disk
   }
 
+  # base.sh writes apt's sources for the patch level with it (cloud bakes).
+  provisioner "file" {
+    source      = "${path.root}/../scripts/snapshot-sources.sh"
+    destination = "/tmp/snapshot-sources.sh"
+  }
+
   provisioner "shell" {
     execute_command  = local.execute_command
-    environment_vars = ["APT_OFFLINE=${var.apt_offline}"]
-    scripts          = ["${path.root}/../scripts/base.sh", "${path.root}/../scripts/cleanup.sh"]
+    environment_vars = ["APT_OFFLINE=${var.apt_offline}", "PATCH_LEVEL=${var.patch_level}", "APT_SNAPSHOT_URL=${var.apt_snapshot_url}"]
+    # manifest.sh records the packages and the patch level, after the last package change.
+    scripts = ["${path.root}/../scripts/base.sh", "${path.root}/../scripts/manifest.sh", "${path.root}/../scripts/cleanup.sh"]
+  }
+
+  # The image's package manifest, downloaded beside this machine's checkout: `scripts/patch-level diff` compares two.
+  provisioner "file" {
+    direction   = "download"
+    source      = "/usr/share/immutable-web/packages.manifest"
+    destination = var.package_manifest_path
   }
 
   post-processor "manifest" {
@@ -75,6 +105,7 @@ build {
       layer        = "base"
       image_name   = var.image_name
       source_image = var.source_image
+      patch_level  = var.patch_level
     }
   }
 }

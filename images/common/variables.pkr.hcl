@@ -79,6 +79,12 @@ variable "qemu_ssh_private_key_file" {
   default     = ""
 }
 
+variable "package_manifest_path" {
+  type        = string
+  description = "Where the image's package manifest (images/scripts/manifest.sh: every installed package and its version) is downloaded to."
+  default     = "packages.manifest"
+}
+
 variable "manifest_path" {
   type        = string
   description = "Where the manifest post-processor records what was built."

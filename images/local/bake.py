@@ -40,6 +40,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,8 @@ if str(PROJECT_DIR) not in sys.path:
 
 from components.common.image_sources import image_source_hashes  # noqa: E402
 from components.common.naming import app_image_name, base_image_name  # noqa: E402
+from components.common.packer_output import ImageManifest, parse_image_manifest  # noqa: E402
+from components.common.patch_level import read_patch_level  # noqa: E402
 
 # The local image is named as the staging stack names its snapshot.
 LOCAL_BAKING_STACK = "staging"
@@ -76,6 +79,10 @@ class Layer:
     manifest: Path
     built: bool  # False when it came from the cache
     seconds: float
+    image_manifest: ImageManifest | None = None
+    """What images/scripts/manifest.sh recorded in the image (None for the stock disk)."""
+    packages: Path | None = None
+    """The image's package manifest, downloaded by the bake (None for the stock disk)."""
 
 
 def log(message: str) -> None:
@@ -164,10 +171,13 @@ def packer_build(layer: str, template: Path, image_name: str, inputs: str, varia
     out = cache / f"{image_name}.{inputs}"  # the layer's name and what it was baked on
     qcow2 = out / f"{image_name}.qcow2"
     manifest = out.with_name(out.name + ".manifest.json")  # beside, not in: -force empties the output directory
-    if qcow2.exists() and manifest.exists():
+    # The line manifest.sh printed (patch level, package manifest digest), as the Pulumi program reads it from a cloud bake.
+    recorded = out.with_name(out.name + ".image-manifest.json")
+    packages = out.with_name(out.name + ".packages")  # the image's package manifest, downloaded by the bake
+    if qcow2.exists() and manifest.exists() and recorded.exists() and packages.exists():
         log(f"{layer}: {image_name} is cached")
         os.utime(qcow2)  # most recently used: pruned last
-        return Layer(image_name, qcow2, manifest, built=False, seconds=0.0)
+        return Layer(image_name, qcow2, manifest, built=False, seconds=0.0, image_manifest=ImageManifest(**json.loads(recorded.read_text())), packages=packages)
     key, public_key = build_key(cache)
     seeds = seed_files(workdir / layer, f"packer-{image_name}", public_key)
     arguments = {
@@ -178,18 +188,38 @@ def packer_build(layer: str, template: Path, image_name: str, inputs: str, varia
         "qemu_seed_files": json.dumps([str(p) for p in seeds]),
         "qemu_ssh_private_key_file": str(key),
         "manifest_path": str(manifest),
+        "package_manifest_path": str(packages),
     }
-    command = ["packer", "build", "-force", "-color=false", f"-only=qemu.{layer}"]
+    command = ["packer", "build", "-force", "-machine-readable", "-color=false", f"-only=qemu.{layer}"]
     for name, value in arguments.items():
         command += ["-var", f"{name}={value}"]
     command.append(str(template))
     log(f"{layer}: baking {image_name} ({arguments['qemu_accelerator']})")
     start = time.monotonic()
-    # Packer's log goes to stderr: stdout is for what the caller prints (paths, figures).
-    result = subprocess.run(command, cwd=workdir, stdout=sys.stderr, timeout=PACKER_TIMEOUT_SECONDS, env={**os.environ, "PACKER_NO_COLOR": "1", "CHECKPOINT_DISABLE": "1"})
-    if result.returncode != 0:
-        raise RuntimeError(f"packer build of {layer} failed (exit {result.returncode}); console log: {out}-console.log")
-    return Layer(image_name, qcow2, manifest, built=True, seconds=time.monotonic() - start)
+    returncode, output = run_packer(command, workdir)
+    if returncode != 0:
+        raise RuntimeError(f"packer build of {layer} failed (exit {returncode}); console log: {out}-console.log")
+    image_manifest = parse_image_manifest(output, f"qemu.{layer}")
+    recorded.write_text(json.dumps(image_manifest._asdict()) + "\n")
+    return Layer(image_name, qcow2, manifest, built=True, seconds=time.monotonic() - start, image_manifest=image_manifest, packages=packages)
+
+
+def run_packer(command: list[str], workdir: Path) -> tuple[int, str]:
+    """Run Packer, its log going to stderr as it comes (stdout is for what the caller prints), killed past
+    PACKER_TIMEOUT_SECONDS; return its exit status and its machine-readable output."""
+    lines: list[str] = []
+    with subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE, text=True, env={**os.environ, "PACKER_NO_COLOR": "1", "CHECKPOINT_DISABLE": "1"}) as process:
+        timer = threading.Timer(PACKER_TIMEOUT_SECONDS, process.kill)
+        timer.start()
+        try:
+            assert process.stdout is not None
+            for line in process.stdout:
+                sys.stderr.write(line)
+                lines.append(line)
+            returncode = process.wait()
+        finally:
+            timer.cancel()
+    return returncode, "".join(lines)
 
 
 def source_hashes(app_name: str, project_dir: Path = PROJECT_DIR) -> tuple[str, str]:
@@ -203,8 +233,8 @@ def prune(cache: Path) -> None:
     for disk in cache.glob(f"{STOCK_DISK}-*.qcow2"):
         groups.setdefault(STOCK_DISK, []).append(disk)
     for qcow2 in cache.glob("*.*/*.qcow2"):
-        # <app>-<stack>-base-<hash> (and the older webapp-base-<hash>); an app image has a version before its hash.
-        groups.setdefault("base" if re.match(r".*-base-[0-9a-f]{12}(\.|$)", qcow2.name) else "app", []).append(qcow2)
+        # <app>-<stack>-base-<patch level>-<hash> (and the older <app>-<stack>-base-<hash> and webapp-base-<hash>); an app image has a version before its hash.
+        groups.setdefault("base" if re.match(r".*-base-([0-9]{8}T[0-9]{6}Z-)?[0-9a-f]{12}(\.|$)", qcow2.name) else "app", []).append(qcow2)
     for kind, paths in groups.items():
         for old in sorted(paths, key=lambda p: p.stat().st_mtime, reverse=True)[KEEP[kind] :]:
             log(f"prune: {old.name}")
@@ -213,6 +243,8 @@ def prune(cache: Path) -> None:
             else:
                 folder = old.parent
                 folder.with_name(folder.name + ".manifest.json").unlink(missing_ok=True)
+                folder.with_name(folder.name + ".image-manifest.json").unlink(missing_ok=True)
+                folder.with_name(folder.name + ".packages").unlink(missing_ok=True)
                 folder.with_name(folder.name + "-console.log").unlink(missing_ok=True)
                 shutil.rmtree(folder, ignore_errors=True)
 
@@ -226,6 +258,7 @@ def bake(app_version: str = "1.4.2", app_name: str = "hello", *, cache: Path | N
     """
     cache = Path(cache or CACHE)
     base_hash, app_hash = source_hashes(app_name, project_dir)
+    patch_level = read_patch_level(project_dir)
     with cache_lock(cache), tempfile.TemporaryDirectory(prefix="bake-") as temp:
         workdir = Path(temp)
         tree = template_tree(workdir, project_dir / "images")
@@ -233,9 +266,9 @@ def bake(app_version: str = "1.4.2", app_name: str = "hello", *, cache: Path | N
         base = packer_build(
             "base",
             tree / "base",
-            base_image_name(app_name, LOCAL_BAKING_STACK, base_hash),
+            base_image_name(app_name, LOCAL_BAKING_STACK, patch_level, base_hash),
             _key(disk.name),
-            {"qemu_source_disk": str(disk.qcow2), "apt_offline": "true"},
+            {"qemu_source_disk": str(disk.qcow2), "apt_offline": "true", "patch_level": patch_level},
             workdir,
             cache,
             disk.qcow2,

@@ -8,9 +8,16 @@
 #
 # APT_OFFLINE=true (the local qemu bake, which has no network) installs nothing: the
 # stock disk must already carry the packages, and the script fails if it does not.
+# PATCH_LEVEL (images/base/patch-level, a snapshot.debian.org timestamp): the updates and packages come
+# from Debian's archive as it was at that moment, so two bakes at one level install the same versions.
+# APT_SNAPSHOT_URL is the snapshot archive (snapshot.debian.org's by default; a mirror of it works).
 set -eu
 export DEBIAN_FRONTEND=noninteractive
 APT_OFFLINE=${APT_OFFLINE:-false}
+: "${PATCH_LEVEL:?PATCH_LEVEL: the patch level of images/base/patch-level}"
+APT_SNAPSHOT_URL=${APT_SNAPSHOT_URL:-https://snapshot.debian.org/archive}
+# The file provisioner uploads snapshot-sources.sh here before this script runs (images/base/base.pkr.hcl).
+SNAPSHOT_SOURCES_SCRIPT=${SNAPSHOT_SOURCES_SCRIPT:-/tmp/snapshot-sources.sh}
 # What the app needs, and nothing else (cloud-init and openssh-server come with every stock image):
 # the database driver, the schema migrations tool (python3-alembic pulls in SQLAlchemy and Mako),
 # the session cookie's cipher (python3-cryptography); nftables keeps the metadata endpoint to root (below);
@@ -75,11 +82,21 @@ if [ "$APT_OFFLINE" = "true" ]; then
         exit 1
     fi
 else
-    apt-get update -q
-    # Security and point-release updates, applied once, here.
-    apt-get -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold upgrade
+    # The archive as it was at the patch level (snapshot-sources.sh): only this bake's apt runs read that
+    # list; the image keeps Debian's own sources (and never runs apt).
+    # shellcheck source=/dev/null # the builder's own os-release
+    . /etc/os-release
+    snapshot_parts=$(mktemp -d)
+    sh "$SNAPSHOT_SOURCES_SCRIPT" "$PATCH_LEVEL" "$VERSION_CODENAME" "$APT_SNAPSHOT_URL" > "$snapshot_parts/snapshot.sources"
+    snapshot_apt() {
+        apt-get -q -o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts="$snapshot_parts" -o Acquire::Retries=5 "$@"
+    }
+    snapshot_apt update
+    # Security and point-release updates as of the patch level, applied once, here.
+    snapshot_apt -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold upgrade
     # shellcheck disable=SC2086 # the package list is meant to split
-    apt-get -y -q install --no-install-recommends $PACKAGES
+    snapshot_apt -y install --no-install-recommends $PACKAGES
+    rm -rf "$snapshot_parts"
 fi
 
 # What the stock image already holds of the slimmed paths (above). /usr/share/locale holds message

@@ -39,6 +39,7 @@ def test_image_build_runs_packer_once_and_hands_on_the_snapshot_id():
     assert bake.inputs["environment"] == {
         "PKR_VAR_base_image": "111",
         "PKR_VAR_image_name": "shop-2.0.1-0123456789ab",
+        "PKR_VAR_package_manifest_path": "shop-2.0.1-0123456789ab.packages",
         "PKR_VAR_region": "fra1",
         "PKR_VAR_snapshot_regions": '["fra1", "ams3"]',
     }

@@ -17,6 +17,7 @@ sys.path.insert(0, str(ROOT / "images" / "local"))
 
 import bake as local_bake  # noqa: E402
 
+from components.common.patch_level import read_patch_level  # noqa: E402
 from offline.harness import run_program  # noqa: E402
 
 TOOLS = ("packer", "qemu-system-x86_64", "qemu-img", "mmdebstrap", "extlinux", "ssh-keygen")
@@ -27,7 +28,9 @@ def test_local_bake_names_images_exactly_as_the_program_does():
     staging = run_program("staging")
     base_hash, app_hash = local_bake.source_hashes("hello")
     assert app_hash == staging.outputs["imageSourceHash"]
-    assert staging.named("base-image-packer").inputs["environment"]["PKR_VAR_image_name"] == f"hello-staging-base-{base_hash}"
+    level = read_patch_level(local_bake.PROJECT_DIR)
+    assert staging.named("base-image-packer").inputs["environment"]["PKR_VAR_image_name"] == f"hello-staging-base-{level}-{base_hash}"
+    assert staging.named("base-image-packer").inputs["environment"]["PKR_VAR_patch_level"] == level == staging.outputs["patchLevel"]
 
 
 def test_cache_pruning_keeps_the_newest_of_each_layer(tmp_path):

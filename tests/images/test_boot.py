@@ -45,6 +45,7 @@ sys.path.insert(0, str(ROOT / "images" / "local"))
 
 from boot import BootedImage  # noqa: E402
 
+from components.common.patch_level import read_patch_level  # noqa: E402
 from offline.harness import staging_user_data  # noqa: E402
 
 TOOLS = ("packer", "qemu-system-x86_64", "qemu-img", "mmdebstrap", "genisoimage", "ssh", "ssh-keygen")
@@ -203,6 +204,25 @@ def test_the_server_is_debian_13_and_runs_cloud_init_in_one_process(server):
     assert "--all-stages" in guest(server, "systemctl show --property=ExecStart --value cloud-init-main.service")
     # No module failed (resizefs did, while the image had no resize2fs).
     assert guest(server, "cloud-init status | head -n 1") == "status: done"
+
+
+def test_the_image_carries_the_manifest_of_what_is_installed_and_its_patch_level(server, staging):
+    """manifest.sh's record, checked in the booted guest: every installed package at its version (dpkg's own
+    database, read here by the guest's dpkg-query), the digest the bake printed, and the checkout's patch level."""
+    from bake import bake
+
+    recorded = bake(app_version=staging.outputs["appVersion"], app_name="hello")["app"].image_manifest
+    assert recorded is not None, "the local bake recorded no manifest line"
+    manifest = guest(server, "cat /usr/share/immutable-web/packages.manifest").splitlines()
+    status = guest(server, "dpkg-query -W -f='${db:Status-Abbrev}|${binary:Package}|${Version}\\n'").splitlines()
+    installed = {(name.split(":")[0], version) for abbrev, name, version in (line.split("|") for line in status) if abbrev.startswith("ii")}
+    assert {tuple(line.split("\t")[:2]) for line in manifest} == installed and len(manifest) == recorded.packages
+    assert guest(server, "sha256sum /usr/share/immutable-web/packages.manifest").split()[0] == recorded.sha256
+    layers = bake(app_version=staging.outputs["appVersion"], app_name="hello")
+    assert layers["app"].packages is not None and layers["app"].packages.read_text().splitlines() == manifest, "the bake's download is the image's manifest"
+    level = guest(server, "cat /usr/share/immutable-web/patch-level")
+    assert level == recorded.patch_level == read_patch_level(ROOT)
+    assert f"-base-{level}-" in layers["base"].name
 
 
 def test_the_initramfs_carries_no_hardware_database(server):

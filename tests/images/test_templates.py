@@ -39,8 +39,9 @@ needs_packer = require_tools("packer")
 # Exactly the variables the Pulumi program passes (components/image_build.py, __main__.py).
 VALID_VARIABLES = {
     "base": {
-        "image_name": "webapp-base-0123456789ab",
+        "image_name": "hello-staging-base-20261207T000000Z-0123456789ab",
         "source_image": "debian-13-x64",
+        "patch_level": "20261207T000000Z",
         "region": "nyc3",
         "snapshot_regions": '["nyc3","ams3"]',
         "size": "s-1vcpu-1gb",
@@ -144,6 +145,9 @@ def test_the_local_qemu_build_needs_no_cloud_token(layer, tmp_path):
     [
         ("base", "region", "mars1"),
         ("base", "qemu_accelerator", "xen"),
+        ("base", "patch_level", "2026-12-07"),
+        ("base", "patch_level", "20261207T00000aZ"),
+        ("base", "patch_level", "20261207T000000Z;"),
         ("app", "source_hash", "short"),
         ("app", "app_version", "1.4"),
         ("app", "app_version", '1.4.2"\nEVIL=1'),

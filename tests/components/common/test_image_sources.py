@@ -118,7 +118,9 @@ def template_references(layer: str) -> set[str]:
         for build in hcl2.loads(template.read_text()).get("build", []):
             for provisioner in build.get("provisioner", []):
                 for settings in provisioner.values():
-                    values = [v for key in ("scripts", "script", "source") for v in _as_list(settings.get(key))]
+                    # A download's source is a path in the builder, not one of the image's sources.
+                    keys = ("scripts", "script") if str(settings.get("direction", "")).strip('"') == "download" else ("scripts", "script", "source")
+                    values = [v for key in keys for v in _as_list(settings.get(key))]
                     for value in values:
                         match = re.fullmatch(r'"?\$\{path\.root\}/\.\./([^"]+)"?', value)
                         assert match, f"{template.name}: {value} is not under ${{path.root}}/..: add it to LAYER_SOURCES by hand"

@@ -26,5 +26,13 @@ def test_image_names_are_scoped_to_the_app_and_the_baking_stack():
     """Two baking stacks (or two apps) never make images of one name: promote could not tell them apart, AWS refuses the second."""
     names = {app_image_name(app, stack, "1.4.2", "0123456789ab") for app in ("hello", "shop") for stack in ("staging", "staging-2")}
     assert len(names) == 4
-    bases = {base_image_name(app, stack, "0123456789ab") for app in ("hello", "shop") for stack in ("staging", "aws-staging")}
+    bases = {base_image_name(app, stack, "20261207T000000Z", "0123456789ab") for app in ("hello", "shop") for stack in ("staging", "aws-staging")}
     assert len(bases) == 4 and not bases & names
+
+
+def test_the_base_name_carries_its_patch_level():
+    """Two levels, two names, whatever the hash; one level and one hash, one name."""
+    first, again = (base_image_name("hello", "staging", "20261207T000000Z", "0123456789ab") for _ in range(2))
+    later = base_image_name("hello", "staging", "20261214T000000Z", "0123456789ab")
+    assert first == again == "hello-staging-base-20261207T000000Z-0123456789ab"
+    assert later != first and "20261214T000000Z" in later

@@ -91,6 +91,6 @@ def test_failed_build_output_raises():
 
 def test_packer_command_quotes_and_pins_the_build():
     assert packer_command("packer", "digitalocean.app", "images/app") == (
-        "packer init images/app && packer build -machine-readable -color=false -only=digitalocean.app images/app | tee /dev/stderr | grep -F ,artifact,"
+        "packer init images/app && packer build -machine-readable -color=false -only=digitalocean.app images/app | tee /dev/stderr | grep -F -e ,artifact, -e ': image-manifest: '"
     )
     assert packer_value(["nyc3", "ams3"]) == '["nyc3", "ams3"]' and packer_value("x") == "x"
