@@ -8,7 +8,9 @@ under TCG), so the whole chain boots 2 + 2 + 2 + 2 + 1 VMs. Changes are stack
 config overrides on top of the staging stack file, as a pull request would make.
 The version bump deploys the next release (release.py): this checkout plus an
 expand migration, so its canary migrates the live schema while the old fleet
-writes the very table it alters.
+writes the very table it alters; the release also raises the base's patch level
+by a week, so the same rollout is a base change (both layers baked anew), as a
+scheduled patch-level raise or a move to a new Debian release is.
 """
 
 from __future__ import annotations
@@ -17,13 +19,15 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from bake import bake
 from rehearsal import Rehearsal, ScenarioResult
-from release import next_release
+from release import PROJECT_DIR, next_release
 
+from components.common.patch_level import next_patch_level, read_patch_level
 from offline.harness import run_program, stack_file
 
 # On top of Pulumi.staging.yaml. The gate's timeout is the program's own setting (prod uses 900 too), sized for
@@ -32,6 +36,11 @@ REHEARSAL_CONFIG: dict[str, Any] = {"fleetCount": 2, "healthGateTimeout": 900}
 NEXT_VERSION = "1.4.3"
 BAD_CANARY_GATE_TIMEOUT = 180
 DATABASE_DOWN_SECONDS = 5
+
+
+def next_week(level: str) -> str:
+    """The patch level a week after ``level``: what the weekly workflow would raise it to."""
+    return next_patch_level(datetime.strptime(level, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC) + timedelta(days=7))
 
 
 def staging_env() -> list[str]:
@@ -56,14 +65,16 @@ class LogDestination:
 def run_chain(postgres: Any, log: Callable[[str], None] = print, logs: LogDestination | None = None) -> dict[str, ScenarioResult]:
     """``logs``: ship every server's logs there (the stack's logDestination), so they outlive the servers."""
     with tempfile.TemporaryDirectory(prefix="next-release-") as folder:
-        return _run_chain(postgres, next_release(Path(folder)), log, logs)
+        return _run_chain(postgres, next_release(Path(folder), patch_level=next_week(read_patch_level(PROJECT_DIR))), log, logs)
 
 
 def _run_chain(postgres: Any, release: Path, log: Callable[[str], None], logs: LogDestination | None) -> dict[str, ScenarioResult]:
     version = run_program("staging").outputs["appVersion"]
     started = time.monotonic()
-    layers = [bake(app_version=version, app_name="hello")["app"], bake(app_version=NEXT_VERSION, app_name="hello", project_dir=release)["app"]]
-    log(f"rehearsal: images {', '.join(layer.name for layer in layers)} ready after {time.monotonic() - started:.0f}s")
+    baked = [bake(app_version=version, app_name="hello"), bake(app_version=NEXT_VERSION, app_name="hello", project_dir=release)]
+    layers = [bake_layers["app"] for bake_layers in baked]
+    described = ", ".join(f"{layers_of['app'].name} (base {layers_of['base'].name})" for layers_of in baked)
+    log(f"rehearsal: images {described} ready after {time.monotonic() - started:.0f}s")
     images = {layer.name: layer.qcow2 for layer in layers}
     env = [entry for entry in staging_env() if not entry.startswith("LOG_LEVEL=")] + ["LOG_LEVEL=info"]
     results: dict[str, ScenarioResult] = {}

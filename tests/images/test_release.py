@@ -55,3 +55,23 @@ def test_a_migration_of_that_number_already_in_the_project_is_refused(tmp_path):
     subprocess.run(["git", "add", "-A"], cwd=project, check=True, timeout=60)
     with pytest.raises(FileExistsError, match=r"0002_next\.py"):
         next_release(tmp_path / "release", project_dir=project)
+
+
+def test_a_release_that_raises_the_patch_level_changes_both_layers(tmp_path):
+    """The rehearsal's next release raises the level a week: a new base under the new app, named with the new level."""
+    from scenarios import next_week
+
+    from components.common.patch_level import read_patch_level
+
+    current = read_patch_level(ROOT)
+    raised = next_release(tmp_path / "raised", patch_level=next_week(current))
+    assert read_patch_level(raised) == next_week(current) != current
+    here, there = hashes(ROOT), hashes(raised)
+    assert there.base != here.base and there.app != here.app
+    comments = [line for line in (ROOT / "images/base/patch-level").read_text().splitlines() if line.startswith("#")]
+    assert [line for line in (raised / "images/base/patch-level").read_text().splitlines() if line.startswith("#")] == comments
+
+
+def test_a_release_may_not_lower_the_patch_level(tmp_path):
+    with pytest.raises(ValueError, match="must be newer than"):
+        next_release(tmp_path / "lowered", patch_level="20250101T000000Z")

@@ -5,7 +5,9 @@ Named stages, chained so one scenario's new fleet is the next one's old fleet
 
 1. a version bump (a new image of the next release, carrying an expand migration), all
    at once: its first server migrates the table every request writes while the old
-   fleet writes it, and every request still counts its page view;
+   fleet writes it, and every request still counts its page view; the release also
+   raises the base's patch level, so this is a base change too (both layers baked anew,
+   as a weekly patch-level raise or a move to a new Debian release bakes them);
 2. an env-only change (same image, same names), as a canary rollout: the gate
    must wait for the new instances, not the old ones answering under the same names;
 3. a `dropletSize` change: a replacement, never an in-place resize;
