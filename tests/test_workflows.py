@@ -45,8 +45,8 @@ def steps(workflow: dict) -> list[dict]:
     return [step for job in workflow["jobs"].values() for step in job.get("steps", [])]
 
 
-def test_the_three_workflows_are_there():
-    assert {path.name for path in WORKFLOWS} == {"pull-request.yml", "deploy-staging.yml", "promote-prod.yml", "patch-level.yml"}
+def test_the_five_workflows_are_there():
+    assert {path.name for path in WORKFLOWS} == {"pull-request.yml", "deploy-staging.yml", "promote-prod.yml", "patch-level.yml", "drift.yml"}
 
 
 @needs_actionlint
