@@ -263,39 +263,6 @@ def test_no_secret_reaches_the_journal(server, program_env):
         assert not [word for word in SECRET_WORDS if word in text], where
 
 
-def test_without_its_app_secret_the_app_never_starts(image, postgres, moto, metadata, ssh_key, program_user_data, server):
-    """The password exists, the app secret's parameter does not: nothing is written, webapp.service never starts."""
-    server.kill()  # one VM at a time on this machine
-    missing = "/immutable-web/aws-staging/no-such-secret"
-    vm = booted(
-        image,
-        local_user_data(program_user_data, postgres.ca_certificate, APP_SECRET_PARAMETER=missing),
-        postgres,
-        moto,
-        metadata,
-        hostname="no-secret",
-        ssh_public_keys=[ssh_key.with_suffix(".pub").read_text().strip()],
-        ssh_private_key=ssh_key,
-    )
-    with vm:
-        deadline = time.monotonic() + FAILED_BOOT_SECONDS
-        result = ""
-        while time.monotonic() < deadline and result != "exit-code":
-            assert vm.http_get("/healthz", timeout=2) is None, "the app answered without its secret"
-            attempt = vm.ssh("systemctl show -p Result --value webapp-secrets.service", timeout=30)
-            result = attempt.stdout.strip() if attempt.returncode == 0 else ""
-            time.sleep(3)
-        assert result == "exit-code", f"webapp-secrets.service did not fail within {FAILED_BOOT_SECONDS}s; console:\n{vm.console_text()[-3000:]}"
-        assert guest(vm, "systemctl show -p ActiveState --value webapp.service") in ("inactive", "failed")
-        assert guest(vm, "systemctl show -p ExecMainStartTimestampMonotonic --value webapp.service") == "0", "the app was started"
-        assert guest(vm, "test -e /run/webapp/secrets.env || echo absent") == "absent", "the password alone was written"
-        journal = guest(vm, "journalctl -b --no-pager -o cat")
-        assert vm.http_get("/healthz", timeout=5) is None
-    assert f"{missing}: HTTP 400 ParameterNotFound" in journal, journal[-3000:]
-    assert "Dependency failed for webapp.service" in journal or "Dependency failed for webapp" in journal, journal[-3000:]
-    assert not [word for word in SECRET_WORDS if word in journal + vm.console_text()]
-
-
 # Prints what the metadata endpoint answers for the instance role's credentials, or why it did not.
 METADATA_FETCH = """
 import urllib.request
@@ -350,3 +317,36 @@ def test_the_migration_ran_after_the_secrets_were_fetched(server):
     fetched = float(guest(server, "systemctl show -p ExecMainExitTimestampMonotonic --value webapp-secrets.service"))
     migrated = float(guest(server, "systemctl show -p ExecMainStartTimestampMonotonic --value webapp-migrate.service"))
     assert 0 < fetched <= migrated
+
+
+def test_without_its_app_secret_the_app_never_starts(image, postgres, moto, metadata, ssh_key, program_user_data, server):
+    """The password exists, the app secret's parameter does not: nothing is written, webapp.service never starts."""
+    server.kill()  # one VM at a time on this machine
+    missing = "/immutable-web/aws-staging/no-such-secret"
+    vm = booted(
+        image,
+        local_user_data(program_user_data, postgres.ca_certificate, APP_SECRET_PARAMETER=missing),
+        postgres,
+        moto,
+        metadata,
+        hostname="no-secret",
+        ssh_public_keys=[ssh_key.with_suffix(".pub").read_text().strip()],
+        ssh_private_key=ssh_key,
+    )
+    with vm:
+        deadline = time.monotonic() + FAILED_BOOT_SECONDS
+        result = ""
+        while time.monotonic() < deadline and result != "exit-code":
+            assert vm.http_get("/healthz", timeout=2) is None, "the app answered without its secret"
+            attempt = vm.ssh("systemctl show -p Result --value webapp-secrets.service", timeout=30)
+            result = attempt.stdout.strip() if attempt.returncode == 0 else ""
+            time.sleep(3)
+        assert result == "exit-code", f"webapp-secrets.service did not fail within {FAILED_BOOT_SECONDS}s; console:\n{vm.console_text()[-3000:]}"
+        assert guest(vm, "systemctl show -p ActiveState --value webapp.service") in ("inactive", "failed")
+        assert guest(vm, "systemctl show -p ExecMainStartTimestampMonotonic --value webapp.service") == "0", "the app was started"
+        assert guest(vm, "test -e /run/webapp/secrets.env || echo absent") == "absent", "the password alone was written"
+        journal = guest(vm, "journalctl -b --no-pager -o cat")
+        assert vm.http_get("/healthz", timeout=5) is None
+    assert f"{missing}: HTTP 400 ParameterNotFound" in journal, journal[-3000:]
+    assert "Dependency failed for webapp.service" in journal or "Dependency failed for webapp" in journal, journal[-3000:]
+    assert not [word for word in SECRET_WORDS if word in journal + vm.console_text()]
