@@ -2,7 +2,7 @@
 
     config ──► ImageBuild (base, amazon-ebs) ──► ImageBuild (app) ──┬──► AwsImageCopies (an AmiCopy per imageCopyRegions)
                or AwsPromotedImage (AMI by name, owners=self) ──────┤      (aws-staging bakes and copies; aws-prod promotes)
-    AwsNetwork (VPC, 2+ zones, security groups) ──► AwsDatabase ────┤      (RDS + the password in SSM)
+    AwsNetwork (VPC, 2+ zones, security groups) ──► AwsDatabase ────┤      (RDS + both roles' passwords in SSM)
                                                 └─► AwsLoadBalancer ┼──► AwsFleet: launch template,
     hosted zone (looked up) ──► ACM certificate, AwsDns (alias) ◄───┘       group ► HealthGate ► group ...
 
@@ -27,7 +27,7 @@ from components.common.gate import app_url, gate_url
 from components.common.image_sources import image_source_hashes
 from components.common.log_shipping import log_shipping_summary
 from components.common.migrations import schema_revision
-from components.common.naming import app_image_name, base_image_name
+from components.common.naming import app_image_name, base_image_name, serving_user_name
 from components.common.patch_level import read_patch_level
 from components.common.serving import READINESS_PATH, drain_seconds
 from components.common.tags import aws_tags
@@ -69,9 +69,13 @@ def deploy(settings: StackSettings, project_dir: Path) -> None:
             multi_az=cloud.database_multi_az,
             backup_retention_days=cloud.database_backup_days,
             database_name=app.name,
-            user_name=app.name,
-            password=cloud.database_password,
+            # RDS's master user owns the schema and migrates (in the image's one-shot unit only); the app serves as a
+            # role with DML alone, which that unit makes (docs/security.md).
+            user_name=serving_user_name(app.name),
+            migration_user_name=app.name,
+            migration_password=cloud.database_password,
             password_parameter_name=f"/{PROJECT}/{settings.stack}/database-password",
+            migration_password_parameter_name=f"/{PROJECT}/{settings.stack}/database-migration-password",
             protect=settings.database.protect,
             tags=tags,
             final_snapshot_name=f"{prefix}-final",
@@ -123,6 +127,10 @@ def deploy(settings: StackSettings, project_dir: Path) -> None:
                 password_parameter_name=database.password_parameter_name,
                 password_parameter_arn=database.password_parameter_arn,
                 password_version=database.password_version,
+                migration_user=database.migration_user_name,
+                migration_password_parameter_name=database.migration_password_parameter_name,
+                migration_password_parameter_arn=database.migration_password_parameter_arn,
+                migration_password_version=database.migration_password_version,
             ),
             app_secret=settings.app_secret,
             app_secret_previous=settings.app_secret_previous,

@@ -161,7 +161,8 @@ def aws_staging_user_data(
     """The user-data the program puts in the AWS fleet's launch template (decoded), with the database where a test puts it.
 
     Used by the AWS VM boot test: the RDS instance's outputs point at a real local
-    PostgreSQL; everything else is exactly what the program would send, which on AWS
+    PostgreSQL (``database_user`` is RDS's master user, named in migration.env; the app serves
+    as the role the image's migration makes, ``<app>_serving``); everything else is exactly what the program would send, which on AWS
     holds no secret (the SSM parameters' names and versions, the region, the fleet
     generation). What production has and a local boot lacks (AWS's endpoints, RDS's CA)
     is the test's to add, in the open.

@@ -77,7 +77,7 @@ def test_the_full_resource_sets(aws_staging, aws_prod):
     assert staging[GROUP] == 1, "all-at-once: one group"
     assert prod[GROUP] == 2, "canary: one group for the canary, one for the rest"
     for counts in (staging, prod):
-        assert counts[LAUNCH_TEMPLATE] == 1 and counts[RDS] == 1 and counts[PARAMETER] == 2
+        assert counts[LAUNCH_TEMPLATE] == 1 and counts[RDS] == 1 and counts[PARAMETER] == 3
         assert counts["aws:lb/loadBalancer:LoadBalancer"] == 1 and counts["aws:lb/targetGroup:TargetGroup"] == 1
         assert counts["aws:ec2/vpcEndpoint:VpcEndpoint"] == 1
         assert "aws:ec2/natGateway:NatGateway" not in counts and "aws:ec2/eip:Eip" not in counts
@@ -210,9 +210,13 @@ def test_no_secret_in_plain_text_anywhere(stack, runs):
     run = runs[stack]
     secrets = [run.config[f"immutable-web:{key}"] for key in ("dbPassword", "appSecret")]
     assert all(secret.startswith(TEST_SECRET_PREFIX) for secret in secrets)
-    # Where they are: RDS's password and the two SecureStrings, each secret.
+    # Where they are: RDS's password, its SecureString for the migration and the app secret's, each secret.
     holders = _secret_holders(run, secrets)
-    assert holders == {("database-postgres", "password"), ("database-password", "value"), ("fleet-app-secret", "value")}
+    assert holders == {("database-postgres", "password"), ("database-migration-password", "value"), ("fleet-app-secret", "value")}
+    # The serving role's password, derived from the master's: its own SecureString, secret, and nowhere else either.
+    serving = run.named("database-password")
+    assert "value" in serving.secret_inputs and serving.inputs["name"] == f"/immutable-web/{stack}/database-password"
+    assert _secret_holders(run, [serving.inputs["value"]]) == {("database-password", "value")}
     for name, key in holders:
         assert key in run.named(name).secret_inputs, f"{name}.{key} must be secret"
     env = env_file(run)
@@ -229,7 +233,7 @@ def test_a_previous_app_secret_is_a_third_secure_string_and_nowhere_else():
     assert "APP_SECRET_PREVIOUS=" not in env and 'APP_SECRET_PREVIOUS_PARAMETER="/immutable-web/aws-staging/app-secret-previous"' in env
     policy = json.loads(run.named("fleet-read-parameters").inputs["policy"])
     assert policy["Statement"][0]["Resource"] == sorted(parameter.outputs["arn"] for parameter in run.of_type(PARAMETER))
-    assert len(run.of_type(PARAMETER)) == 3
+    assert len(run.of_type(PARAMETER)) == 4
 
 
 @pytest.mark.parametrize("stack", ["aws-staging", "aws-prod"])
@@ -312,3 +316,26 @@ def test_a_copy_region_gets_one_retained_copy_of_the_baked_ami_under_its_name(aw
 def test_no_copy_region_no_copy_and_a_promoting_stack_never_copies(aws_staging, aws_prod):
     assert aws_staging.config.get("immutable-web:imageCopyRegions", "[]") == "[]", "aws-staging's stack file lists no copy region"
     assert aws_staging.of_type(AMI_COPY) == [] and aws_prod.of_type(AMI_COPY) == []
+
+
+@pytest.mark.parametrize("stack", ["aws-staging", "aws-prod"])
+def test_the_app_serves_as_its_own_role_and_only_the_migration_unit_is_told_the_master_user(stack, runs):
+    """RDS's master user (the app's name) owns the schema; the app's env names the serving role and its password's parameter,
+    migration.env (root only, for webapp-migrate.service) the master user and its password's parameter; the role may read both."""
+    run = runs[stack]
+    files = {entry["path"]: entry for entry in user_data(run)["write_files"]}
+    assert sorted(files) == ["/etc/webapp/app.env", "/etc/webapp/migration.env"]
+    assert run.named("database-postgres").inputs["username"] == "hello"
+    env = files["/etc/webapp/app.env"]["content"]
+    assert 'DATABASE_USER="hello_serving"\n' in env and "DATABASE_MIGRATION" not in env
+    migration = files["/etc/webapp/migration.env"]
+    assert (migration["owner"], migration["permissions"]) == ("root:root", "0600")
+    assert migration["content"] == (
+        'DATABASE_MIGRATION_MANAGES_USER="true"\n'
+        f'DATABASE_MIGRATION_PASSWORD_PARAMETER="/immutable-web/{stack}/database-migration-password"\n'
+        'DATABASE_MIGRATION_PASSWORD_VERSION="1"\n'
+        'DATABASE_MIGRATION_USER="hello"\n'
+    )
+    (statement,) = json.loads(run.named("fleet-read-parameters").inputs["policy"])["Statement"]
+    assert run.named("database-migration-password").outputs["arn"] in statement["Resource"]
+    assert run.named("database-password").outputs["arn"] in statement["Resource"]

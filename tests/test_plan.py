@@ -74,7 +74,7 @@ def test_plan_masks_every_secret(stack, plans):
     if stack.startswith("aws-"):
         # On AWS the secrets are SSM parameters fetched at boot: the parameters' values are masked, user-data names none.
         assert 'APP_SECRET="' not in text and 'DATABASE_PASSWORD="' not in text
-        assert text.count("value: [secret] (secret)") == 2, "the two SecureString parameters"
+        assert text.count("value: [secret] (secret)") == 3, "the three SecureString parameters (the serving role's password, the master's, the app secret)"
     else:
         assert 'DATABASE_PASSWORD="[secret]"' in text and 'APP_SECRET="[secret]"' in text
 

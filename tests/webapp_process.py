@@ -30,6 +30,8 @@ from release import EXPAND_0002 as EXPAND_0002  # noqa: E402 - re-exported: the 
 MIGRATIONS = APP.parent / "migrations"
 SYSTEM_PYTHON = "/usr/bin/python3"
 READY_TIMEOUT_SECONDS = 30
+# What migration.env carries (components/common/cloud_init.py): webapp-migrate.service's alone, never the app's.
+MIGRATION_ENV_NAMES = ("DATABASE_MIGRATION_USER", "DATABASE_MIGRATION_PASSWORD", "DATABASE_MIGRATION_MANAGES_USER")
 
 
 @functools.cache  # asked by every app test module when it is imported: one python3 run per process, not per module
@@ -83,7 +85,7 @@ class RunningApp:
             "DATABASE_SSLMODE": "verify-full",
             "DATABASE_SSLROOTCERT": str(postgres.ca_file),
         }
-        owner: dict[str, str] = {name: env_changes.pop(name) for name in ("DATABASE_MIGRATION_USER", "DATABASE_MIGRATION_PASSWORD") if name in env_changes}
+        owner: dict[str, str] = {name: env_changes.pop(name) for name in MIGRATION_ENV_NAMES if name in env_changes}
         env.update(env_changes)
         if owner:
             self._migrate_as_owner(env, owner, app_path)
@@ -105,8 +107,14 @@ class RunningApp:
         migration_env.write_text("".join(f'{name}="{value}"\n' for name, value in owner.items()))
         migration_env.chmod(0o600)
         env.update(APP_MIGRATION_ENV_FILE=str(migration_env), APP_MIGRATION_STATUS_FILE=str(self.state / "status.json"))
-        migrate = subprocess.run([SYSTEM_PYTHON, "-I", str(app_path), "--migrate"], env={**env, **owner}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
+        self.migrate_env = {**env, **owner}
+        self.migrate_exit = self.migrate_again(app_path)
+
+    def migrate_again(self, app_path: Path = APP) -> int:
+        """webapp-migrate.service's run once more (as on another server's boot, or a restart): its exit status; its output is added to ``output``."""
+        migrate = subprocess.run([SYSTEM_PYTHON, "-I", str(app_path), "--migrate"], env=self.migrate_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
         self.output += migrate.stdout
+        return migrate.returncode
 
     def _listening(self) -> bool:
         try:

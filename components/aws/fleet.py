@@ -8,6 +8,15 @@ hop limit of 1, an encrypted gp3 root volume, no public IP, the fleet's security
 group) and, per rollout wave, an auto-scaling group in the private subnets that
 registers its instances in the load balancer's target group, then a HealthGate.
 
+TWO DATABASE ROLES. User-data writes the app's environment (the serving role and the
+parameter of its password) and, apart, migration.env (RDS's master user and the
+parameter of its password), which only the image's one-shot webapp-migrate.service
+loads: it makes the serving role and migrates as the schema's owner before the app
+serves. The instance role may read both passwords' parameters: IAM cannot tell one
+process of an instance from another, so the split is on the instance, where only root
+may ask the metadata service for the role's credentials (the base image's nftables
+rule) and root writes each password into a file of its own (docs/security.md).
+
 IMMUTABLE GENERATIONS. The launch template and the groups are replaced on any
 change (`replace_on_changes=["*"]`), create-before-destroy, with auto-generated
 names, so the new generation exists beside the old one. A group counts as
@@ -36,7 +45,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.generation import fleet_generation
-from components.common.cloud_init import aws_app_environment, render_user_data
+from components.common.cloud_init import aws_app_environment, aws_migration_environment, render_user_data
 from components.common.log_shipping import LogDestination
 from components.common.rollout import RolloutStrategy, rollout_waves
 from components.health_gate import GateSettings, HealthGate, HealthGateArgs
@@ -48,9 +57,15 @@ class AwsDatabaseConnection:
     port: pulumi.Input[int]
     name: pulumi.Input[str]
     user: pulumi.Input[str]
+    """The serving role (DML only), whose password the app gets."""
     password_parameter_name: pulumi.Input[str]
     password_parameter_arn: pulumi.Input[str]
     password_version: pulumi.Input[int]
+    migration_user: pulumi.Input[str]
+    """RDS's master user: owns the schema, runs the migrations and makes the serving role, in webapp-migrate.service alone."""
+    migration_password_parameter_name: pulumi.Input[str]
+    migration_password_parameter_arn: pulumi.Input[str]
+    migration_password_version: pulumi.Input[int]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -161,12 +176,19 @@ class AwsFleet(pulumi.ComponentResource):
             )
         )
 
+        migration_environment = pulumi.Output.all(database.migration_user, database.migration_password_parameter_name, database.migration_password_version).apply(
+            lambda values: aws_migration_environment(user=values[0], password_parameter=values[1], password_version=int(values[2]))
+        )
+
         role = aws.iam.Role(f"{name}-role", assume_role_policy=ASSUME_ROLE_POLICY, description="Fleet instances: read the stack's SSM parameters", tags=tags, opts=child)
         aws.iam.RolePolicy(
             f"{name}-read-parameters",
             role=role.id,
-            # Exactly the parameters that exist: the previous app secret's only while there is one.
-            policy=pulumi.Output.all(database.password_parameter_arn, app_secret.arn, *([] if previous is None else [previous.arn])).apply(read_parameters_policy),
+            # Exactly the parameters that exist: the previous app secret's only while there is one. The master
+            # password's too: only root on an instance can use the role (see the module docstring).
+            policy=pulumi.Output.all(database.password_parameter_arn, database.migration_password_parameter_arn, app_secret.arn, *([] if previous is None else [previous.arn])).apply(
+                read_parameters_policy
+            ),
             opts=child,
         )
         profile = aws.iam.InstanceProfile(f"{name}-profile", role=role.name, tags=tags, opts=child)
@@ -176,14 +198,15 @@ class AwsFleet(pulumi.ComponentResource):
             image=args.image_id,
             instance_type=args.instance_type,
             environment=environment,
+            migration_environment=migration_environment,
             subnets=args.subnet_ids,
             security_group=args.security_group_id,
             target_group=args.target_group_arn,
             profile=profile.arn,
             waves=[list(wave) for wave in waves],
         ).apply(fleet_generation)
-        user_data = pulumi.Output.all(environment, self.generation).apply(
-            lambda values: render_user_data({**values[0], "APP_GENERATION": values[1]}, database_ca=None, log_destination=args.log_destination)
+        user_data = pulumi.Output.all(environment, self.generation, migration_environment).apply(
+            lambda values: render_user_data({**values[0], "APP_GENERATION": values[1]}, database_ca=None, log_destination=args.log_destination, migration_env=values[2])
         )
 
         template = aws.ec2.LaunchTemplate(
@@ -193,7 +216,10 @@ class AwsFleet(pulumi.ComponentResource):
             user_data=user_data.apply(lambda text: base64.b64encode(text.encode()).decode()),
             iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=profile.arn),
             # IMDSv2 only, one hop: a process in a container or behind a proxy on the instance cannot reach it.
-            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1, instance_metadata_tags="disabled"),
+            # The image's nftables rule keeps both metadata addresses (IPv4 and EC2's IPv6) to root; IPv6 stays off anyway.
+            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
+                http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1, http_protocol_ipv6="disabled", instance_metadata_tags="disabled"
+            ),
             block_device_mappings=[
                 aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
                     device_name="/dev/xvda",

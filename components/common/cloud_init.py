@@ -12,8 +12,9 @@ The contract with the image (see ``images/webapp/webapp.service``):
 * ``/etc/webapp/app.env`` is written here; the unit reads it with
   ``EnvironmentFile=`` and is ordered after ``cloud-init-network.service``;
 * ``/etc/webapp/migration.env`` is written here too, mode 0600, when the serving role may not
-  run DDL (DigitalOcean): the schema owner's credentials (the cluster's admin), read only by
-  ``webapp-migrate.service``, a one-shot that migrates before the app starts; the app's unit
+  run DDL (both clouds): the schema owner's credentials (DigitalOcean: the cluster's admin and its
+  password; AWS: RDS's master user and the SSM parameter holding its password), read only by
+  ``webapp-migrate.service``, a one-shot that migrates before the app serves; the app's unit
   never loads it, so no serving process holds an admin credential;
 * ``/etc/webapp/database-ca.crt`` is written here (public, mode 0644): the app
   verifies the database's certificate and host name against it
@@ -65,6 +66,10 @@ RESERVED_ENV_NAMES = frozenset(
         # The role that owns the app's schema and runs its migrations, where the serving user may not (DigitalOcean).
         "DATABASE_MIGRATION_USER",
         "DATABASE_MIGRATION_PASSWORD",
+        # AWS: where the fetch finds the owner's password, and that the migration makes the serving role.
+        "DATABASE_MIGRATION_PASSWORD_PARAMETER",
+        "DATABASE_MIGRATION_PASSWORD_VERSION",
+        "DATABASE_MIGRATION_MANAGES_USER",
         # AWS: where the boot-time fetch finds the password (images/webapp/fetch_secrets.py), and which fleet generation this is.
         "DATABASE_PASSWORD_PARAMETER",
         "DATABASE_PASSWORD_VERSION",
@@ -162,6 +167,20 @@ def migration_environment(*, user: str, password: str) -> dict[str, str]:
     A file of its own, read by webapp-migrate.service only: the app's unit never loads it.
     """
     return {"DATABASE_MIGRATION_USER": user, "DATABASE_MIGRATION_PASSWORD": password}
+
+
+def aws_migration_environment(*, user: str, password_parameter: str, password_version: int) -> dict[str, str]:
+    """AWS's ``migration.env``: RDS's master user, which owns the app's schema and runs its migrations, and the SSM
+    parameter holding its password (user-data holds no secret on AWS; webapp-secrets.service fetches it into a file of
+    its own), and ``DATABASE_MIGRATION_MANAGES_USER``: RDS makes no serving role, so the migration makes it
+    (images/webapp/schema.py: provision_serving_role) with the password the app's own parameter holds.
+    """
+    return {
+        "DATABASE_MIGRATION_USER": user,
+        "DATABASE_MIGRATION_PASSWORD_PARAMETER": password_parameter,
+        "DATABASE_MIGRATION_PASSWORD_VERSION": str(password_version),
+        "DATABASE_MIGRATION_MANAGES_USER": "true",
+    }
 
 
 def aws_app_environment(

@@ -50,3 +50,9 @@ def fleet_tag_name(app_name: str, stack: str) -> str:
     pairs never share a tag (``hello-prod`` + ``eu`` and ``hello`` + ``prod-eu`` differ).
     """
     return f"{FLEET_TAG_PREFIX}{app_name}:{stack}"
+
+
+def serving_user_name(app_name: str) -> str:
+    """The database role the app serves as where the program, not the cloud, names it (AWS: RDS makes only its master
+    user, named after the app, which owns the schema): ``<app>_serving``, DML only (images/webapp/schema.py)."""
+    return f"{app_name}_serving"

@@ -12,21 +12,27 @@ Config comes only from the environment, which systemd loads from these files:
                          (sessions made with it are still read: the rotation's grace period);
                          on AWS no secret but APP_GENERATION (the fleet generation),
                          and DATABASE_SSLROOTCERT names RDS's bundle, baked in the AMI
-  /etc/webapp/migration.env  DigitalOcean only (mode 0600): DATABASE_MIGRATION_USER and
-                         DATABASE_MIGRATION_PASSWORD, the role that owns the schema and runs DDL
-                         (the cluster's doadmin); loaded only by webapp-migrate.service, which
-                         runs `app.py --migrate` before the app starts: no serving process holds it
+  /etc/webapp/migration.env  written by cloud-init (mode 0600): DATABASE_MIGRATION_USER, the role
+                         that owns the schema and runs DDL (DigitalOcean's doadmin, RDS's master
+                         user), and its password: DATABASE_MIGRATION_PASSWORD on DigitalOcean; on
+                         AWS only the SSM parameter naming it, and DATABASE_MIGRATION_MANAGES_USER
+                         ("true": `--migrate` makes the serving role DATABASE_USER itself); loaded
+                         only by webapp-migrate.service, which runs `app.py --migrate` before the
+                         app serves: no serving process holds it
   /run/webapp/secrets.env  AWS only: DATABASE_PASSWORD, APP_SECRET and, when set,
                          APP_SECRET_PREVIOUS, fetched from SSM at boot by
                          webapp-secrets.service (fetch_secrets.py)
+  /run/webapp/migration-secrets.env  AWS only: DATABASE_MIGRATION_PASSWORD, fetched likewise,
+                         for webapp-migrate.service alone
 and which server it is from cloud-init's instance data (the droplet id, the EC2
 instance id, NoCloud's instance-id), read once at start.
 
 Before it reports ready, the schema must be at its migrations' head (schema.py: Alembic, one
 transaction under an advisory lock, so the first server of a rollout migrates and the others find
-it done). Where the serving role may not run DDL (DigitalOcean), `app.py --migrate`
-(webapp-migrate.service, ordered before the app) migrates as the schema's owner and exits; the
-app then finds the schema at its head. Where it owns the schema (AWS), the app migrates itself.
+it done). Where migration.env exists (DigitalOcean and AWS), `app.py --migrate`
+(webapp-migrate.service) migrates as the schema's owner and exits; the app, serving as a role
+with no DDL, then finds the schema at its head. Without it (a serving role that owns the
+schema), the app migrates itself.
 A failed migration rolls back, and the server never becomes ready and fails its deep health
 check (the gate stops the rollout); it retries now and then.
 
@@ -163,6 +169,8 @@ class Settings:
         self.migration_database: dict[str, str] | None = None
         if environ.get("DATABASE_MIGRATION_USER"):
             self.migration_database = {**self.database, "user": environ["DATABASE_MIGRATION_USER"], "password": environ.get("DATABASE_MIGRATION_PASSWORD", "")}
+        # Whether the migration role also makes the serving role (AWS, where no cloud API does): see schema.provision_serving_role.
+        self.migration_manages_user = environ.get("DATABASE_MIGRATION_MANAGES_USER") == "true"
         self.migrations = Path(environ.get("APP_MIGRATIONS", str(Path(__file__).resolve().parent / "migrations")))
         # Present (the app may not read it, only see it): the schema's owner migrates, in webapp-migrate.service,
         # and this process only waits for the schema, reading how that unit's last attempt went.
@@ -350,7 +358,7 @@ def migrate_main(deadline_seconds: float = MIGRATE_DEADLINE_SECONDS) -> int:
         return 0
     deadline = time.monotonic() + deadline_seconds
     state = SchemaState()
-    while not migrate_schema(settings, state):
+    while not (serving_role_provisioned(settings, state) and migrate_schema(settings, state)):
         # For the app, which reports it in /healthz (no credential in it: a class and a revision).
         write_status(settings.migration_status_file, {"status": "failed", "reason": state.reason})
         if time.monotonic() >= deadline:
@@ -359,6 +367,29 @@ def migrate_main(deadline_seconds: float = MIGRATE_DEADLINE_SECONDS) -> int:
         time.sleep(2)
     write_status(settings.migration_status_file, {"status": "ok", "revision": state.revision})
     return 0
+
+
+def serving_role_provisioned(settings: Settings, schema_state: SchemaState) -> bool:
+    """Where the migration role manages the serving role (AWS): made, or brought back to what serving needs; else why not, in ``schema_state``."""
+    if not settings.migration_manages_user:
+        return True
+    import psycopg2
+    import schema
+
+    owner = settings.migration_database or settings.database
+    user, password = settings.database["user"], settings.database["password"]
+    try:
+        created = schema.provision_serving_role(lambda: psycopg2.connect(**owner), user, password)
+    except schema.ServingRoleError as error:
+        schema_state.status, schema_state.reason = "failed", f"ServingRoleError: {error}"
+        log(f"serving role {user} not provisioned: {error}")
+        return False
+    except Exception as error:  # noqa: BLE001 - the database went away, a lock timed out ...: the next round tries again
+        schema_state.status, schema_state.reason = "failed", f"{type(error).__name__} provisioning the serving role"
+        log(f"serving role {user} not provisioned: {describe_error(error)}")
+        return False
+    log(f"serving role {user} {'created' if created else 'updated'}: DML on schema {schema.SCHEMA}, no DDL")
+    return True
 
 
 def write_status(path: Path, status: dict) -> None:

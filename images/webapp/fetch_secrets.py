@@ -9,19 +9,30 @@ and writes only its name into /etc/webapp/app.env:
     APP_SECRET_PREVIOUS_PARAMETER="/immutable-web/<stack>/app-secret-previous"  (a rotation's grace period only)
     AWS_REGION="<region>"
 
-This script, run as root by a oneshot unit ordered before webapp.service:
+and the schema owner's (RDS's master user) into /etc/webapp/migration.env, which only
+webapp-migrate.service loads:
+
+    DATABASE_MIGRATION_PASSWORD_PARAMETER="/immutable-web/<stack>/database-migration-password"
+
+This script, run as root by a oneshot unit ordered before webapp.service and webapp-migrate.service:
 
 1. reads /etc/webapp/app.env and, for each secret of SECRET_NAMES (an allow-list:
    DATABASE_PASSWORD, APP_SECRET, APP_SECRET_PREVIOUS) whose <NAME>_PARAMETER it sets, notes the parameter;
    a <NAME>_PARAMETER for any other name is ignored (a stack's own env may hold such a
    name, and it must not choose what lands in the app's environment); with none
-   (DigitalOcean, where user-data carries the secrets) it does nothing and exits 0;
+   (DigitalOcean, where user-data carries the secrets) it does nothing and exits 0; likewise
+   migration.env, if there is one, for MIGRATION_SECRET_NAMES alone (DATABASE_MIGRATION_PASSWORD):
+   neither file may name the other's secrets;
 2. asks the instance metadata service for the instance role's credentials, IMDSv2 only
    (a session token first, then every GET carries it; it never falls back to IMDSv1);
 3. calls SSM GetParameter (WithDecryption) with them, once per parameter, signed with
    Signature Version 4;
-4. writes /run/webapp/secrets.env (mode 0600, one `NAME="..."` line per secret in systemd's
-   EnvironmentFile quoting) atomically, all secrets or none, which webapp.service reads.
+4. writes /run/webapp/migration-secrets.env (the owner's password, for webapp-migrate.service
+   alone), then /run/webapp/secrets.env (the app's, which webapp.service reads), each mode 0600,
+   one `NAME="..."` line per secret in systemd's EnvironmentFile quoting, atomically; nothing
+   is written unless every secret was fetched. The instance role may read both, and only root
+   can ask for its credentials (the base image's nftables rule keeps the metadata endpoint
+   from every other user): the app's user can fetch neither.
 
 Everything is retried with backoff until a deadline (the instance role's credentials
 can take seconds to appear on a first boot; a value already fetched is kept across
@@ -54,9 +65,13 @@ from collections.abc import Mapping
 
 APP_ENV = "/etc/webapp/app.env"
 SECRETS_ENV = "/run/webapp/secrets.env"
+MIGRATION_ENV = "/etc/webapp/migration.env"
+MIGRATION_SECRETS_ENV = "/run/webapp/migration-secrets.env"
 # The secrets this script may write into the app's environment, each named in app.env by
 # <NAME>_PARAMETER. An allow-list: app.env's other *_PARAMETER lines are not secrets to fetch.
 SECRET_NAMES = ("DATABASE_PASSWORD", "APP_SECRET", "APP_SECRET_PREVIOUS")
+# The schema owner's, named in migration.env alone, written for webapp-migrate.service alone.
+MIGRATION_SECRET_NAMES = ("DATABASE_MIGRATION_PASSWORD",)
 PARAMETER_SUFFIX = "_PARAMETER"
 IMDS_ENDPOINT = "http://169.254.169.254"
 # What one attempt may wait for one answer, and what all attempts together may take
@@ -297,12 +312,12 @@ def ssm_endpoint(env: Mapping[str, str], region: str) -> str:
     return env.get("AWS_ENDPOINT_URL_SSM") or env.get("AWS_ENDPOINT_URL") or f"https://ssm.{region}.amazonaws.com"
 
 
-def parameters_named(env: Mapping[str, str]) -> dict[str, str]:
-    """Secret name -> SSM parameter name, for each allowed secret app.env names a parameter for."""
-    return {name: env[name + PARAMETER_SUFFIX] for name in SECRET_NAMES if env.get(name + PARAMETER_SUFFIX)}
+def parameters_named(env: Mapping[str, str], names: tuple[str, ...] = SECRET_NAMES) -> dict[str, str]:
+    """Secret name -> SSM parameter name, for each allowed secret (``names``) the file names a parameter for."""
+    return {name: env[name + PARAMETER_SUFFIX] for name in names if env.get(name + PARAMETER_SUFFIX)}
 
 
-def fetch_secrets(env: Mapping[str, str], deadline_seconds: float) -> dict[str, str]:
+def fetch_secrets(env: Mapping[str, str], deadline_seconds: float, parameters: Mapping[str, str] | None = None) -> dict[str, str]:
     """Secret name -> value for every parameter app.env names; or the failure, at the first
     permanent one or the last transient one past the deadline.
 
@@ -311,7 +326,7 @@ def fetch_secrets(env: Mapping[str, str], deadline_seconds: float) -> dict[str, 
     timeouts (three, plus one per parameter, of REQUEST_TIMEOUT_SECONDS at most): the
     unit's TimeoutStartSec covers that.
     """
-    parameters = parameters_named(env)
+    parameters = parameters_named(env) if parameters is None else parameters
     region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
     if not region:
         raise PermanentError(f"{', '.join(name + PARAMETER_SUFFIX for name in parameters)} set but AWS_REGION is not")
@@ -367,6 +382,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env-file", default=APP_ENV)
     parser.add_argument("--output", default=SECRETS_ENV)
+    parser.add_argument("--migration-env-file", default=MIGRATION_ENV)
+    parser.add_argument("--migration-output", default=MIGRATION_SECRETS_ENV)
     parser.add_argument("--deadline", type=float, default=DEADLINE_SECONDS, help="seconds all attempts together may take")
     args = parser.parse_args(argv)
     try:
@@ -375,19 +392,33 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as error:
         print(f"fetch_secrets: cannot read {args.env_file}: {error.strerror}", file=sys.stderr)
         return 1
-    parameters = parameters_named(env)
-    if not parameters:
-        return 0  # the secrets, if any, are in app.env itself (DigitalOcean)
     try:
-        values = fetch_secrets(env, args.deadline)
-        write_atomically(args.output, render_secrets(values))
+        with open(args.migration_env_file, encoding="utf-8") as handle:
+            migration = parameters_named(parse_env_file(handle.read()), MIGRATION_SECRET_NAMES)
+    except FileNotFoundError:
+        migration = {}  # no schema owner's credential on this server
+    except OSError as error:
+        print(f"fetch_secrets: cannot read {args.migration_env_file}: {error.strerror}", file=sys.stderr)
+        return 1
+    serving = parameters_named(env)
+    if not serving and not migration:
+        return 0  # the secrets, if any, are in the env files themselves (DigitalOcean)
+    outputs = [(path, named) for path, named in ((args.migration_output, migration), (args.output, serving)) if named]
+    written = args.output
+    try:
+        values = fetch_secrets(env, args.deadline, {**serving, **migration})
+        for path, named in outputs:
+            # The app's file last: it gates webapp.service, so it never exists without the owner's.
+            written = path
+            write_atomically(path, render_secrets({name: values[name] for name in named}))
     except (PermanentError, TransientError) as error:
         print(f"fetch_secrets: {error}", file=sys.stderr)
         return 1
     except OSError as error:
-        print(f"fetch_secrets: cannot write {args.output}: {error.strerror}", file=sys.stderr)
+        print(f"fetch_secrets: cannot write {written}: {error.strerror}", file=sys.stderr)
         return 1
-    print(f"fetch_secrets: wrote {args.output}: " + ", ".join(f"{name} from SSM parameter {parameters[name]}" for name in sorted(parameters)))
+    for path, named in outputs:
+        print(f"fetch_secrets: wrote {path}: " + ", ".join(f"{name} from SSM parameter {named[name]}" for name in sorted(named)))
     return 0
 
 

@@ -6,11 +6,14 @@ under a PostgreSQL advisory lock taken first (`pg_advisory_xact_lock`): the firs
 nothing. DDL in PostgreSQL is transactional: a failing migration rolls back with the version stamp
 and the grants, so the schema stays as the previous version left it (and that version keeps serving).
 
-Roles (README, "Schema migrations"):
+Roles (docs/security.md, "Admin credentials stay off the serving process"):
   - the migration role (DATABASE_MIGRATION_USER, else the serving user) owns the `webapp` schema,
     its tables and the version table, and is the only one that runs DDL;
   - the serving role (DATABASE_USER) gets USAGE on the schema and SELECT, INSERT, UPDATE, DELETE on
     its tables, nothing else: it cannot create, alter or drop, nor move the version stamp.
+Where no cloud API makes the serving role (AWS: RDS makes only its master user), the migration
+role makes it (`provision_serving_role`): created if missing, its password and attributes set,
+its grants and default privileges given, on every run, so a fresh and an existing database converge.
 A schema already at a revision this version does not know is a newer version's (expand/contract:
 it keeps this one working): this version serves on it and migrates nothing.
 
@@ -180,16 +183,79 @@ def _current_revision(connection: Any, migration_context: Any) -> str | None:
     return migration_context.configure(connection, opts={"version_table_schema": SCHEMA}).get_current_revision()
 
 
-def _grant_serving_role(connection: Any, sqlalchemy: Any, serving_user: str) -> None:
-    """Data, not structure: the serving role reads and writes rows, and never stamps a version."""
-    current = connection.execute(sqlalchemy.text("SELECT current_user")).scalar()
-    if not serving_user or serving_user == current:
-        return  # one role does both (the RDS master user on AWS): it owns what it created
-    role = connection.dialect.identifier_preparer.quote(serving_user)
-    for statement in (
+def serving_grants(role: str) -> tuple[str, ...]:
+    """Data, not structure: the serving role (``role``, quoted) reads and writes rows, and never stamps a version."""
+    return (
         f"GRANT USAGE ON SCHEMA {SCHEMA} TO {role}",
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {SCHEMA} TO {role}",
         f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {SCHEMA} TO {role}",
         f"REVOKE INSERT, UPDATE, DELETE ON {SCHEMA}.alembic_version FROM {role}",
-    ):
+    )
+
+
+def _grant_serving_role(connection: Any, sqlalchemy: Any, serving_user: str) -> None:
+    current = connection.execute(sqlalchemy.text("SELECT current_user")).scalar()
+    if not serving_user or serving_user == current:
+        return  # one role does both: it owns what it created
+    for statement in serving_grants(connection.dialect.identifier_preparer.quote(serving_user)):
         connection.execute(sqlalchemy.text(statement))
+
+
+class ServingRoleError(Exception):
+    """The serving role may not be what it must be (the owner itself, or a role with powers the owner cannot take away)."""
+
+
+def provision_serving_role(connect: Callable[[], Any], serving_user: str, serving_password: str) -> bool:
+    """Make the serving role what serving needs and nothing more, as the schema's owner; True if it was created now.
+
+    Idempotent, under the fleet's advisory lock, in one transaction: the role is created if missing
+    (LOGIN; CREATE ROLE's defaults: no superuser, no CREATEDB, no CREATEROLE, no replication), else its
+    password is set again and CREATEDB and CREATEROLE taken away; it leaves every role it was granted
+    (rds_superuser among them); the schema is created if missing (owned by the caller), and the
+    role gets USAGE and DML on it, on what is there now and, by default privileges, on what the
+    owner creates later. The password reaches the server as a SCRAM verifier made here
+    (libpq's PQencryptPasswordConn), never in clear text: a server logging statements logs no password.
+    Raises ServingRoleError when the role is the caller or holds a power no owner may take away.
+    """
+    from psycopg2.extensions import encrypt_password, quote_ident
+
+    connection = connect()
+    try:
+        with connection, connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+            cursor.execute("SELECT current_user, current_database()")
+            owner, database = cursor.fetchone()
+            if serving_user == owner:
+                raise ServingRoleError(f"the serving role may not be the schema's owner ({owner})")
+            role = quote_ident(serving_user, cursor)
+            verifier = encrypt_password(serving_password, serving_user, connection, "scram-sha-256")
+            cursor.execute("SELECT rolsuper OR rolreplication OR rolbypassrls FROM pg_roles WHERE rolname = %s", (serving_user,))
+            found = cursor.fetchone()
+            if found is None:
+                cursor.execute(f"CREATE ROLE {role} LOGIN PASSWORD %s", (verifier,))
+            elif found[0]:
+                raise ServingRoleError(f"role {serving_user} is a superuser or may replicate or bypass row security: the owner cannot take that away; drop or alter it by hand")
+            else:
+                cursor.execute(f"ALTER ROLE {role} LOGIN NOCREATEDB NOCREATEROLE PASSWORD %s", (verifier,))
+            cursor.execute("SELECT roleid::regrole::text FROM pg_auth_members WHERE member = %s::regrole", (serving_user,))
+            for (granted,) in cursor.fetchall():
+                cursor.execute(f"REVOKE {granted} FROM {role}")
+            cursor.execute("SELECT count(*) FROM pg_auth_members WHERE member = %s::regrole", (serving_user,))
+            if cursor.fetchone()[0]:
+                raise ServingRoleError(f"role {serving_user} stays a member of a role another role granted: revoke it by hand")
+            for statement in (
+                f"GRANT CONNECT ON DATABASE {quote_ident(database, cursor)} TO {role}",
+                # PostgreSQL before 15 lets every role create in `public`; no role of this app needs to.
+                "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+                f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}",
+                *(statement for statement in serving_grants(role) if "alembic_version" not in statement),
+                f"ALTER DEFAULT PRIVILEGES IN SCHEMA {SCHEMA} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {role}",
+                f"ALTER DEFAULT PRIVILEGES IN SCHEMA {SCHEMA} GRANT USAGE, SELECT ON SEQUENCES TO {role}",
+            ):
+                cursor.execute(statement)
+            cursor.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.alembic_version",))
+            if cursor.fetchone()[0] is not None:
+                cursor.execute(f"REVOKE INSERT, UPDATE, DELETE ON {SCHEMA}.alembic_version FROM {role}")
+    finally:
+        connection.close()
+    return found is None

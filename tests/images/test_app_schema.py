@@ -3,7 +3,7 @@
 What an immutable rollout needs of them: servers of the new version starting together migrate
 once; the previous version keeps serving on the migrated schema (expand/contract, docs/state.md); a
 migration that fails rolls back and fails the new servers' deep health check, so the gate stops
-the rollout; the roles split as on DigitalOcean (the serving role may not run DDL).
+the rollout; the roles split on both clouds (the serving role may not run DDL; on AWS the migration makes it).
 Each test gets a database of its own, so each starts from an empty schema.
 """
 
@@ -221,3 +221,99 @@ def test_a_start_on_a_schema_at_its_head_reads_the_stamp_and_never_loads_alembic
     first, second = system_python(snippet), system_python(snippet)
     assert first == {"applied": True, "after": "0001", "alembic": True, "sqlalchemy": True}, first
     assert second == {"applied": False, "after": "0001", "alembic": False, "sqlalchemy": False}, second
+
+
+def as_role(postgres: LocalPostgres, database: str, user: str, password: str, statement: str) -> subprocess.CompletedProcess:
+    """One statement over TCP as ``user`` (its password checked by SCRAM, as RDS does)."""
+    return subprocess.run(
+        ["psql", f"host=127.0.0.1 port={postgres.port} dbname={database} user={user} password={password} sslmode=require", "-q", "-v", "ON_ERROR_STOP=1", "-tAc", statement],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def rds_like_database(postgres: LocalPostgres) -> tuple[str, str, str]:
+    """(database, master user, its password) as RDS makes them: the master may create roles and databases, is a member of
+    rds_superuser (which grants nothing here) and owns the database; it is no superuser."""
+    number = next(_numbers)
+    name, master, password = f"app{number}", f"master{number}", f"master-pass-{number}-4e1d"
+    postgres.sql("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'rds_superuser') THEN CREATE ROLE rds_superuser NOLOGIN; END IF; END $$")
+    postgres.sql(f"CREATE ROLE {master} LOGIN CREATEROLE CREATEDB PASSWORD '{password}'")
+    postgres.sql(f"GRANT rds_superuser TO {master} WITH ADMIN OPTION")
+    postgres.sql(f"CREATE DATABASE {name} OWNER {master}")
+    return name, master, password
+
+
+DDL_AND_ADMIN = (
+    "CREATE TABLE webapp.mine (id int)",
+    "CREATE TABLE public.mine (id int)",
+    "ALTER TABLE webapp.page_views ADD COLUMN x int",
+    "DROP TABLE webapp.page_views",
+    "UPDATE webapp.alembic_version SET version_num = 'x'",
+    "CREATE SCHEMA other",
+    "CREATE ROLE intruder LOGIN",
+    "CREATE DATABASE other",
+)
+
+
+def assert_serves_with_dml_only(postgres: LocalPostgres, database: str, user: str, password: str) -> None:
+    def run(statement: str) -> subprocess.CompletedProcess:
+        return as_role(postgres, database, user, password, statement)
+
+    for statement in (
+        "INSERT INTO webapp.page_views (path, views) VALUES ('/probe', 1)",
+        "UPDATE webapp.page_views SET views = views + 1 WHERE path = '/probe'",
+        "SELECT views FROM webapp.page_views WHERE path = '/probe'",
+        "DELETE FROM webapp.page_views WHERE path = '/probe'",
+        "SELECT version_num FROM webapp.alembic_version",
+    ):
+        result = run(statement)
+        assert result.returncode == 0, (statement, result.stderr)
+    for statement in DDL_AND_ADMIN:
+        result = run(statement)
+        assert result.returncode != 0 and ("permission denied" in result.stderr or "must be owner" in result.stderr), (statement, result.stderr)
+    attributes = postgres.sql(f"SELECT rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls, rolcanlogin FROM pg_roles WHERE rolname = '{user}'")
+    assert attributes.strip() == "f|f|f|f|f|t", attributes
+    assert postgres.sql(f"SELECT count(*) FROM pg_auth_members WHERE member = '{user}'::regrole").strip() == "0", "a member of another role (rds_superuser?)"
+
+
+def test_on_aws_the_migration_makes_the_serving_role_on_a_fresh_database_with_dml_only(postgres, tmp_path):
+    """RDS makes only its master user: webapp-migrate.service's `--migrate`, as the master, makes the serving role and migrates;
+    the app serves as that role, which reads and writes rows and can do nothing else."""
+    name, master, master_password = rds_like_database(postgres)
+    serving, password = f"{name}_serving", "serving-pass-7a2c"
+    owner = {"DATABASE_MIGRATION_USER": master, "DATABASE_MIGRATION_PASSWORD": master_password, "DATABASE_MIGRATION_MANAGES_USER": "true"}
+    with RunningApp(postgres, DATABASE_NAME=name, DATABASE_USER=serving, DATABASE_PASSWORD=password, **owner) as app:
+        assert app.migrate_exit == 0, app.output
+        assert get(app.url + "/healthz")[0] == 200
+        assert get(app.url + "/")[1]["views"] == 1
+        assert app.migrate_again() == 0, app.output
+        assert get(app.url + "/")[1]["views"] == 2, "a second run changed what the app may do"
+    assert f"serving role {serving} created" in app.output and f"serving role {serving} updated" in app.output, app.output
+    assert "migrated schema webapp from empty to 0001" in app.output and "at 0001 (this version's head): nothing to migrate" in app.output, app.output
+    assert master_password not in app.output and password not in app.output
+    assert postgres.sql("SELECT nspowner::regrole FROM pg_namespace WHERE nspname = 'webapp'", name).strip() == master
+    assert_serves_with_dml_only(postgres, name, serving, password)
+    # Default privileges: what the owner creates later is the serving role's to read and write, before any grant.
+    as_role(postgres, name, master, master_password, "CREATE TABLE webapp.later (id int)")
+    assert as_role(postgres, name, serving, password, "INSERT INTO webapp.later VALUES (1)").returncode == 0
+
+
+def test_on_aws_an_existing_database_and_a_role_with_powers_converge_to_dml_only(postgres, tmp_path):
+    """The database as the app left it while it served as the master user (schema at its head, owned by the master), and a
+    serving role someone gave powers (CREATEROLE, rds_superuser) and another password: one run of the migration fixes all three."""
+    name, master, master_password = rds_like_database(postgres)
+    with RunningApp(postgres, DATABASE_NAME=name, DATABASE_USER=master, DATABASE_PASSWORD=master_password) as before:
+        assert get(before.url + "/")[1]["views"] == 1
+    serving, password = f"{name}_serving", "serving-pass-new-3b9f"
+    postgres.sql(f"CREATE ROLE {serving} LOGIN CREATEROLE CREATEDB PASSWORD 'an-old-password'")
+    postgres.sql(f"GRANT rds_superuser TO {serving} GRANTED BY {master}")
+    owner = {"DATABASE_MIGRATION_USER": master, "DATABASE_MIGRATION_PASSWORD": master_password, "DATABASE_MIGRATION_MANAGES_USER": "true"}
+    with RunningApp(postgres, DATABASE_NAME=name, DATABASE_USER=serving, DATABASE_PASSWORD=password, **owner) as app:
+        assert app.migrate_exit == 0, app.output
+        assert get(app.url + "/")[1]["views"] == 2, "the existing rows are the serving role's to count on"
+        assert app.migrate_again() == 0, app.output
+    assert f"serving role {serving} updated" in app.output and "created" not in app.output, app.output
+    assert_serves_with_dml_only(postgres, name, serving, password)
+    assert as_role(postgres, name, serving, "an-old-password", "SELECT 1").returncode != 0, "the old password still logs in"

@@ -1,4 +1,4 @@
-"""Boot the baked app image with the AWS program's own user-data: no secret in it, both secrets fetched from SSM.
+"""Boot the baked app image with the AWS program's own user-data: no secret in it, every secret fetched from SSM.
 
 The user-data is what the program puts in the `aws-staging` launch template
 (`offline.harness.aws_staging_user_data`: the real `__main__.py` under the mocks, the RDS
@@ -9,6 +9,12 @@ webapp-secrets.service (images/webapp/fetch_secrets.py) asks the instance metada
 (IMDSv2) for the instance role's credentials and SSM for both SecureStrings, and the app
 starts with them; /healthz then reaches PostgreSQL with that password (verify-full) and
 reports the generation the user-data carries, the one the deploy's gate counts.
+
+The database is RDS-like: its owner is the master user (`hello`, may create roles, no
+superuser), whose password only migration.env's parameter names. webapp-migrate.service
+gets it (fetched by root into a file of its own), makes the serving role `hello_serving`
+with the app's password and migrates; the app serves as that role and its user can read no
+admin credential anywhere (`test_the_apps_user_can_read_no_admin_credential_anywhere`).
 
 What differs from production, and why (`local_user_data` below does exactly this to the
 program's cloud-config, nothing else; the program's own env lines stay byte for byte):
@@ -40,6 +46,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -58,7 +65,7 @@ sys.path.insert(0, str(ROOT / "images" / "webapp"))
 from boot import BootedImage  # noqa: E402
 from fetch_secrets import parse_env_file  # noqa: E402
 
-from components.common.cloud_init import ENV_FILE_PATH, render_env_file  # noqa: E402
+from components.common.cloud_init import ENV_FILE_PATH, MIGRATION_ENV_FILE_PATH, render_env_file  # noqa: E402
 from offline.harness import aws_staging_user_data  # noqa: E402
 
 TOOLS = ("packer", "qemu-system-x86_64", "qemu-img", "mmdebstrap", "genisoimage", "ssh", "ssh-keygen", "socat")
@@ -71,16 +78,21 @@ BOOT_TIMEOUT_SECONDS = 600  # TCG on a loaded 2-core machine; a healthy boot tak
 FAILED_BOOT_SECONDS = 420  # for the failure case: long enough for the fetcher's 120 s deadline to pass
 GUEST_SSM = "10.0.2.101:4566"
 GUEST_METADATA = "10.0.2.102:80"
-# What systemd's EnvironmentFile= quoting must carry intact (no single quote: LocalPostgres puts it in SQL).
+# The serving role's password: what systemd's EnvironmentFile= quoting must carry intact.
 PASSWORD = 'c0rrect "horse" \\battery $HOME #staple;`x`'
 APP_SECRET = "zebra-'quagga' $okapi"
-# Words of either secret that must never show up where they do not belong.
-SECRET_WORDS = ("battery", "staple", "quagga", "okapi")
+# RDS's master user's (the schema's owner): webapp-migrate.service's alone.
+ADMIN_PASSWORD = "admin-only-wallaby-5e2f9c"
+# Words of every secret that must never show up where they do not belong.
+SECRET_WORDS = ("battery", "staple", "quagga", "okapi", "wallaby")
+SERVING_USER = "hello_serving"
 
 
 @pytest.fixture(scope="module")
 def postgres():
-    with guest_postgres(password=PASSWORD) as server:
+    """RDS-like: the master user owns the database and may create roles; it is no superuser."""
+    with guest_postgres(password=ADMIN_PASSWORD) as server:
+        server.sql(f"ALTER ROLE {server.user} CREATEROLE")
         yield server
 
 
@@ -98,16 +110,23 @@ def program_env(program_user_data) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def moto(postgres, program_env):
+def moto(postgres, program_env, program_migration_env):
     """SSM with both SecureStrings under the names the user-data gives, and a role allowed to read them; then every request is checked."""
     with MotoServer() as server:
         server.trust_everyone()
         # In the stack's region (aws:region), which the user-data's AWS_REGION names and the fetcher signs for.
-        server.put_secure_string(program_env["DATABASE_PASSWORD_PARAMETER"], postgres.password, region=program_env["AWS_REGION"])
+        server.put_secure_string(program_env["DATABASE_PASSWORD_PARAMETER"], PASSWORD, region=program_env["AWS_REGION"])
+        server.put_secure_string(program_migration_env["DATABASE_MIGRATION_PASSWORD_PARAMETER"], postgres.password, region=program_env["AWS_REGION"])
         server.put_secure_string(program_env["APP_SECRET_PARAMETER"], APP_SECRET, region=program_env["AWS_REGION"])
         server.role = server.role_credentials()
         server.enforce_auth()
         yield server
+
+
+@pytest.fixture(scope="module")
+def program_migration_env(program_user_data) -> dict[str, str]:
+    (env_file,) = [entry for entry in yaml.safe_load(program_user_data)["write_files"] if entry["path"] == MIGRATION_ENV_FILE_PATH]
+    return parse_env_file(env_file["content"])
 
 
 def local_endpoints() -> dict[str, str]:
@@ -162,12 +181,15 @@ def guest(server: BootedImage, command: str) -> str:
     return result.stdout.strip()
 
 
-def test_program_user_data_holds_no_secret(program_user_data, program_env):
+def test_program_user_data_holds_no_secret(program_user_data, program_env, program_migration_env, postgres):
     """The oracle for the rest: what the launch template carries names the parameters and nothing more."""
     assert "DATABASE_PASSWORD" not in program_env and "APP_SECRET" not in program_env
-    assert PASSWORD not in program_user_data and APP_SECRET not in program_user_data
+    assert PASSWORD not in program_user_data and APP_SECRET not in program_user_data and ADMIN_PASSWORD not in program_user_data
     assert program_env["AWS_REGION"] and re.fullmatch(r"[0-9a-f]{12}", program_env["APP_GENERATION"]), program_env
-    assert [entry["path"] for entry in yaml.safe_load(program_user_data)["write_files"]] == [ENV_FILE_PATH], "production writes no CA: the AMI carries RDS's"
+    assert program_env["DATABASE_USER"] == SERVING_USER and program_migration_env["DATABASE_MIGRATION_USER"] == postgres.user
+    assert "DATABASE_MIGRATION_PASSWORD" not in program_migration_env
+    paths = [entry["path"] for entry in yaml.safe_load(program_user_data)["write_files"]]
+    assert paths == [ENV_FILE_PATH, MIGRATION_ENV_FILE_PATH], "production writes no CA: the AMI carries RDS's"
 
 
 def test_healthz_reaches_the_database_and_reports_the_generation(server, program_env):
@@ -197,13 +219,14 @@ def test_both_secrets_sit_in_a_root_only_file_on_tmpfs(server):
         "APP_SECRET=\"zebra-'quagga' $okapi\"",
         'DATABASE_PASSWORD="c0rrect \\"horse\\" \\\\battery $HOME #staple;`x`"',
     ]
-    assert guest(server, "ls -A /run/webapp") == "secrets.env"
+    assert guest(server, "ls -A /run/webapp") == "migration-secrets.env\nsecrets.env"
+    assert guest(server, "stat -c '%a %U %G' /run/webapp/migration-secrets.env") == "600 root root"
 
 
 def test_the_app_runs_with_both_secrets_in_its_environment(server, postgres):
     """Read back as systemd handed them over (hashed in the guest: no secret on a command line or in this test's output)."""
     digest = "tr '\\0' '\\n' < /proc/$(systemctl show -p MainPID --value webapp.service)/environ | grep -x '{name}=.*' | sha256sum | cut -d' ' -f1"
-    for name, value in (("DATABASE_PASSWORD", postgres.password), ("APP_SECRET", APP_SECRET)):
+    for name, value in (("DATABASE_PASSWORD", PASSWORD), ("APP_SECRET", APP_SECRET)):
         assert guest(server, digest.format(name=name)) == hashlib.sha256(f"{name}={value}\n".encode()).hexdigest(), name
 
 
@@ -238,6 +261,62 @@ def test_no_secret_reaches_the_journal(server, program_env):
     assert wrote in journal, "the fetcher's own line is not in the journal"
     for text, where in ((journal, "journal"), (server.console_text(), "serial console")):
         assert not [word for word in SECRET_WORDS if word in text], where
+
+
+# Prints what the metadata endpoint answers for the instance role's credentials, or why it did not.
+METADATA_FETCH = """
+import urllib.request
+try:
+    print(urllib.request.urlopen("http://169.254.169.254/latest/meta-data/iam/security-credentials/", timeout=5).read().decode().strip())
+except OSError as error:
+    print("refused:", getattr(error, "reason", error))
+"""
+
+
+def test_the_apps_user_can_read_no_admin_credential_anywhere(server, postgres):
+    """The master user migrated and made the serving role in webapp-migrate.service; the app serves as that role, with DML only;
+    nothing the app's user can read holds the master's password, and it cannot ask the metadata endpoint for the role's credentials."""
+    assert postgres.sql("SELECT nspowner::regrole FROM pg_namespace WHERE nspname = 'webapp'", postgres.database).strip() == postgres.user
+    assert guest(server, "systemctl show -p Result --value webapp-migrate.service") == "success"
+    assert postgres.sql(f"SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = '{SERVING_USER}'").strip() == "f|f|f"
+    assert postgres.sql(f"SELECT count(*) FROM pg_auth_members WHERE member = '{SERVING_USER}'::regrole").strip() == "0"
+    serving_connections = postgres.sql(f"SELECT count(*) FROM pg_stat_activity WHERE usename = '{SERVING_USER}'").strip()
+    assert int(serving_connections) >= 1, "the app does not serve as its own role"
+    app_pid = guest(server, "systemctl show -p MainPID --value webapp.service")
+    assert guest(server, f"ps -o user= -p {app_pid}") == "webapp"
+    environment = guest(server, f"tr '\\0' '\\n' < /proc/{app_pid}/environ")
+    assert f"DATABASE_USER={SERVING_USER}" in environment.splitlines(), "the check would prove nothing"
+    assert ADMIN_PASSWORD not in environment and "DATABASE_MIGRATION" not in environment
+    # Root finds it where it lives, root-only (tmpfs): the search below can find it.
+    assert guest(server, f"grep -lF {ADMIN_PASSWORD} /run/webapp/migration-secrets.env") == "/run/webapp/migration-secrets.env"
+    places = "/etc /run /var /opt /tmp /home /srv /proc/[0-9]*/environ /proc/[0-9]*/cmdline"
+    # The password from a file outside the places searched: on the command line, the search would find itself.
+    guest(server, f"umask 022; printf '%s\\n' {ADMIN_PASSWORD} > /dev/shm/pattern")
+    found = guest(server, f"runuser -u webapp -- sh -c 'grep -rlsF -f /dev/shm/pattern {places}; true'; rm -f /dev/shm/pattern")
+    assert found == "", found
+    # The instance role may read the master's parameter; only root may ask for the role's credentials. The real endpoint's
+    # address, on a loopback alias answered inside the guest (QEMU cannot forward 169.254.169.254): root gets an answer,
+    # the app's user the nftables rule's refusal.
+    guest(
+        server,
+        "ip addr add 169.254.169.254/32 dev lo && install -d /run/metadata-stand-in/latest/meta-data/iam/security-credentials"
+        " && echo webapp-instance > /run/metadata-stand-in/latest/meta-data/iam/security-credentials/index.html"
+        " && systemd-run --quiet --unit metadata-stand-in python3 -m http.server --bind 169.254.169.254 --directory /run/metadata-stand-in 80",
+    )
+    try:
+        guest(server, "for _ in $(seq 100); do ss -Hltn 'sport = :80' | grep -q . && exit 0; sleep 0.2; done; exit 1")
+        as_root = guest(server, f"python3 -c {shlex.quote(METADATA_FETCH)}")
+        as_webapp = guest(server, f"cd / && runuser -u webapp -- python3 -c {shlex.quote(METADATA_FETCH)}")
+    finally:
+        server.ssh("systemctl stop metadata-stand-in; ip addr del 169.254.169.254/32 dev lo; rm -rf /run/metadata-stand-in")
+    assert as_root == "webapp-instance"
+    assert as_webapp.startswith("refused:"), as_webapp
+
+
+def test_the_migration_ran_after_the_secrets_were_fetched(server):
+    fetched = float(guest(server, "systemctl show -p ExecMainExitTimestampMonotonic --value webapp-secrets.service"))
+    migrated = float(guest(server, "systemctl show -p ExecMainStartTimestampMonotonic --value webapp-migrate.service"))
+    assert 0 < fetched <= migrated
 
 
 def test_without_its_app_secret_the_app_never_starts(image, postgres, moto, metadata, ssh_key, program_user_data, server):

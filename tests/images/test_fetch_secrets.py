@@ -338,3 +338,38 @@ def test_a_missing_previous_app_secret_writes_no_secret_at_all(tmp_path, moto, g
         result, output, seconds = fetch(tmp_path, write_app_env(tmp_path, **lines))
     assert "/immutable-web/staging/no-such-previous: HTTP 400 ParameterNotFound" in failed(result, output)
     assert seconds < 15
+
+
+MIGRATION_PARAMETER = "/immutable-web/staging/database-migration-password"
+MIGRATION_PASSWORD = "owner-only-wombat-61d0"
+
+
+def test_the_owners_password_lands_in_a_file_of_its_own_and_each_file_names_only_its_own_secrets(tmp_path, moto):
+    """migration.env names the master's password (webapp-migrate.service's alone); app.env the app's. Neither may pull the other's
+    secret into its file: app.env naming DATABASE_MIGRATION_PASSWORD_PARAMETER, or migration.env naming APP_SECRET_PARAMETER, fetches nothing."""
+    moto.trust_everyone()
+    moto.put_secure_string(PARAMETER, PASSWORD)
+    moto.put_secure_string(SECRET_PARAMETER, APP_SECRET)
+    moto.put_secure_string(MIGRATION_PARAMETER, MIGRATION_PASSWORD)
+    credentials = moto.role_credentials()
+    moto.enforce_auth()
+    migration_env = tmp_path / "migration.env"
+    migration_env.write_text(f'DATABASE_MIGRATION_USER="hello"\nDATABASE_MIGRATION_PASSWORD_PARAMETER="{MIGRATION_PARAMETER}"\nAPP_SECRET_PARAMETER="{SECRET_PARAMETER}"\n')
+    output, migration_output = tmp_path / "run" / "webapp" / "secrets.env", tmp_path / "run" / "webapp" / "migration-secrets.env"
+    with MetadataStandIn(credentials) as imds:
+        env_file = write_app_env(tmp_path, DATABASE_MIGRATION_PASSWORD_PARAMETER=MIGRATION_PARAMETER, **aws_lines(moto, imds.url))
+        result = subprocess.run(
+            [SYSTEM_PYTHON, "-I", str(FETCHER), "--env-file", str(env_file), "--output", str(output), "--migration-env-file", str(migration_env), "--migration-output", str(migration_output)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+        )
+    assert result.returncode == 0, result.stderr
+    assert "wombat" not in result.stdout + result.stderr and not [word for word in SECRET_WORDS if word in result.stdout + result.stderr]
+    assert fetch_secrets.parse_env_file(output.read_text()) == {"DATABASE_PASSWORD": PASSWORD}
+    assert fetch_secrets.parse_env_file(migration_output.read_text()) == {"DATABASE_MIGRATION_PASSWORD": MIGRATION_PASSWORD}
+    for path in (output, migration_output):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    assert sorted(path.name for path in output.parent.iterdir()) == ["migration-secrets.env", "secrets.env"]
+    assert f"wrote {migration_output}: DATABASE_MIGRATION_PASSWORD from SSM parameter {MIGRATION_PARAMETER}" in result.stdout

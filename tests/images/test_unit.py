@@ -149,7 +149,7 @@ def test_secrets_unit_runs_once_before_the_app_and_is_hardened():
         "RemainAfterExit": ["yes"],
         "User": ["root"],
         "ExecStart": ["/usr/bin/python3 -I /opt/webapp/fetch_secrets.py"],
-        "Before": ["webapp.service"],
+        "Before": ["webapp.service webapp-migrate.service"],
         "ConditionPathExists": ["/etc/webapp/app.env"],
         "RuntimeDirectory": ["webapp"],
         "RuntimeDirectoryMode": ["0700"],

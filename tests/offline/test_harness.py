@@ -92,15 +92,18 @@ def test_the_plan_command_itself_exits_2_on_a_duplicate_key(tmp_path):
 def test_aws_staging_user_data_is_the_launch_templates_with_the_database_where_the_test_puts_it():
     text = harness.aws_staging_user_data(database_host="10.0.2.100", database_port=5433, database_user="tester", database_name="testdb")
     assert text.startswith("#cloud-config\n")
-    (env_file,) = yaml.safe_load(text)["write_files"]
+    env_file, migration_file = yaml.safe_load(text)["write_files"]
     assert env_file["path"] == "/etc/webapp/app.env" and env_file["permissions"] == "0600"
+    assert migration_file["path"] == "/etc/webapp/migration.env" and migration_file["permissions"] == "0600"
     env = dict(line.split("=", 1) for line in env_file["content"].splitlines())
     assert {name: env[name] for name in ("DATABASE_HOST", "DATABASE_PORT", "DATABASE_USER", "DATABASE_NAME")} == {
         "DATABASE_HOST": '"10.0.2.100"',
         "DATABASE_PORT": '"5433"',
-        "DATABASE_USER": '"tester"',
+        # The serving role the migration makes; the test's user is RDS's master, named in migration.env alone.
+        "DATABASE_USER": '"hello_serving"',
         "DATABASE_NAME": '"testdb"',
     }
+    assert 'DATABASE_MIGRATION_USER="tester"' in migration_file["content"].splitlines()
     assert env["DATABASE_PASSWORD_PARAMETER"] == '"/immutable-web/aws-staging/database-password"'
     assert env["APP_SECRET_PARAMETER"] == '"/immutable-web/aws-staging/app-secret"'
     # No secret: not the stack's test secrets, not a line for either value.
