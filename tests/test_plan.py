@@ -404,14 +404,33 @@ def test_a_changed_timeout_option_is_shown(plans, plan_of):
     assert "customTimeouts: " in text and "'create': '720s'" not in text and "300s" in text, text
 
 
-def test_the_plan_shows_the_rollout_waves_in_order(plan_of):
-    from offline.plan.waves import rollout_waves
+def test_the_plan_shows_the_rollout_waves_of_droplets_in_order(plan_of):
+    from offline.plan.waves import plan_waves
 
     canary = plan_of("prod", {"rollout": "canary"})
-    assert rollout_waves(canary) == [(["fleet-0"], "fleet-gate-0-wait"), (["fleet-1", "fleet-2"], "fleet-gate-1-wait")]
-    assert "wave 2: fleet-1, fleet-2 (after fleet-gate-0-wait passed) -> gate fleet-gate-1-wait" in render_text(canary)
+    assert [(wave.resources, wave.gate) for wave in plan_waves(canary)] == [(("fleet-0",), "fleet-gate-0-wait"), (("fleet-1", "fleet-2"), "fleet-gate-1-wait")]
+    text = render_text(canary)
+    assert "wave 1: droplet fleet-0 -> gate fleet-gate-0-wait: waits until this droplet (by id) answers healthy" in text
+    assert "wave 2: droplets fleet-1, fleet-2 (after fleet-gate-0-wait passed) -> gate fleet-gate-1-wait: waits until these 2 droplets (by id)" in text
     batches = plan_of("staging", {"rollout": "batches", "rolloutBatchSize": 2, "fleetCount": 5})
-    assert [names for names, _ in rollout_waves(batches)] == [["fleet-0", "fleet-1"], ["fleet-2", "fleet-3"], ["fleet-4"]]
+    assert [wave.resources for wave in plan_waves(batches)] == [("fleet-0", "fleet-1"), ("fleet-2", "fleet-3"), ("fleet-4",)]
+
+
+def test_on_aws_each_wave_is_an_auto_scaling_group_of_the_launch_template_and_its_gate(plans):
+    from offline.plan.waves import plan_waves
+
+    generation = plans["aws-prod"]["outputs"]["fleetGeneration"]
+    waves = plan_waves(plans["aws-prod"])  # canary, 3 instances: 1, then 2
+    assert [(w.resources, w.servers, w.template, w.gate, w.gate_expects, w.generation) for w in waves] == [
+        (("fleet-0",), 1, "fleet-template", "fleet-gate-0-wait", 1, generation),
+        (("fleet-1",), 2, "fleet-template", "fleet-gate-1-wait", 3, generation),
+    ]
+    text = render_text(plans["aws-prod"])
+    assert "wave 1: auto-scaling group fleet-0, 1 instance of launch template fleet-template -> gate fleet-gate-0-wait" in text
+    assert f"waits until 3 instances of generation {generation} (this wave's and the earlier waves') answer healthy" in text
+    assert "old auto-scaling groups and their instances are deleted after the last gate" in text
+    rollout = text[text.index("Rollout order") :]
+    assert "droplet" not in rollout.split("Outputs:")[0], "AWS waves in AWS words"
 
 
 def test_a_missing_promoted_image_is_a_clean_error(monkeypatch, capsys):
