@@ -219,14 +219,29 @@ def test_diff_shows_old_and_new_values_and_hides_secret_ones(plans, plan_of):
     assert "ttl: 60 -> 300" in text
     changed = plan_of("staging", {"env": ["LOG_LEVEL=info", "FEATURE_NEW_CHECKOUT=true"]})
     text = render_diff(plans["staging"], changed)
-    assert "userData: [secret] -> [secret] (changed)" in text and "LOG_LEVEL" not in text
+    # The user-data's changed lines, from the masked documents: what changed shows, no secret does.
+    assert 'userData: 2 changed lines\n               -    LOG_LEVEL="debug"\n               +    LOG_LEVEL="info"\n' in text, text
+    assert TEST_SECRET_PREFIX not in text and MOCK_DB_PASSWORD_PREFIX not in text and 'APP_SECRET="[secret]"' not in text
+    # A secret input masked whole shows only that it changed.
+    before, after = (one_resource_plan("command:local:Command", {"environment": value}) for value in ("[secret]", "[secret] "))
+    for plan in (before, after):
+        plan["resources"][0]["secretInputs"] = ["environment"]
+    assert diff_plans(before, after)[0].details == ("environment: [secret] -> [secret] (changed)",)
+
+
+def test_aws_user_data_changes_show_the_decoded_lines(plans, plan_of):
+    changed = plan_of("aws-staging", {"env": ["LOG_LEVEL=info", "FEATURE_NEW_CHECKOUT=true"]})
+    text = render_diff(plans["aws-staging"], changed)
+    assert '+    LOG_LEVEL="info"' in text and '-    LOG_LEVEL="debug"' in text, text
 
 
 def test_version_bump_says_which_commands_will_run(plans, plan_of):
     text = render_diff(plans["staging"], plan_of("staging", {"appVersion": "1.5.0"}))
     assert "runs: packer init images/app && packer build -machine-readable -color=false -only=digitalocean.app images/app" in text
     assert "runs: health gate (python3 tools/health_gate.py" in text
-    assert "create: ... --expect-version 1.4.2 --expect-instances" in text  # long values: shown from where they differ
+    old_gate, new_gate = (resource_of(plan, "fleet-gate-0-wait")["inputs"]["create"] for plan in (plans["staging"], plan_of("staging", {"appVersion": "1.5.0"})))
+    assert f"create: {old_gate} -> {new_gate}" in text, "long values whole: a reviewer checks the ids the gate waits for"
+    assert "..." not in text
 
 
 def provider_rules():
@@ -386,7 +401,9 @@ def test_cli_against_head_shows_no_changes_then_a_working_copy_change(in_reposit
     monkeypatch.setattr(plan_cli, "plan_at_revision", plan_at_revision_once)
     code, out, err = run_main(capsys, "--stack", "staging", "--against", "HEAD")
     assert code == 0, err
-    assert out.splitlines()[1:] == ["  no changes", "0 to create, 0 to update, 0 to replace, 0 to delete, 15 unchanged"]
+    head = git(in_repository, "rev-parse", "--short=12", "HEAD").strip()
+    assert out.splitlines()[:2] == [f"Offline plan diff for stack staging: HEAD ({head}) -> this working tree:", "  no changes"]
+    assert out.splitlines()[-1] == "0 to create, 0 to update, 0 to replace, 0 to delete, 15 unchanged"
 
     stack_file = in_repository / "Pulumi.staging.yaml"
     stack_file.write_text(stack_file.read_text().replace("fleetCount: 2", "fleetCount: 3"))
@@ -404,14 +421,33 @@ def test_a_changed_timeout_option_is_shown(plans, plan_of):
     assert "customTimeouts: " in text and "'create': '720s'" not in text and "300s" in text, text
 
 
-def test_the_plan_shows_the_rollout_waves_in_order(plan_of):
-    from offline.plan.waves import rollout_waves
+def test_the_plan_shows_the_rollout_waves_of_droplets_in_order(plan_of):
+    from offline.plan.waves import plan_waves
 
     canary = plan_of("prod", {"rollout": "canary"})
-    assert rollout_waves(canary) == [(["fleet-0"], "fleet-gate-0-wait"), (["fleet-1", "fleet-2"], "fleet-gate-1-wait")]
-    assert "wave 2: fleet-1, fleet-2 (after fleet-gate-0-wait passed) -> gate fleet-gate-1-wait" in render_text(canary)
+    assert [(wave.resources, wave.gate) for wave in plan_waves(canary)] == [(("fleet-0",), "fleet-gate-0-wait"), (("fleet-1", "fleet-2"), "fleet-gate-1-wait")]
+    text = render_text(canary)
+    assert "wave 1: droplet fleet-0 -> gate fleet-gate-0-wait: waits until this droplet (by id) answers healthy" in text
+    assert "wave 2: droplets fleet-1, fleet-2 (after fleet-gate-0-wait passed) -> gate fleet-gate-1-wait: waits until these 2 droplets (by id)" in text
     batches = plan_of("staging", {"rollout": "batches", "rolloutBatchSize": 2, "fleetCount": 5})
-    assert [names for names, _ in rollout_waves(batches)] == [["fleet-0", "fleet-1"], ["fleet-2", "fleet-3"], ["fleet-4"]]
+    assert [wave.resources for wave in plan_waves(batches)] == [("fleet-0", "fleet-1"), ("fleet-2", "fleet-3"), ("fleet-4",)]
+
+
+def test_on_aws_each_wave_is_an_auto_scaling_group_of_the_launch_template_and_its_gate(plans):
+    from offline.plan.waves import plan_waves
+
+    generation = plans["aws-prod"]["outputs"]["fleetGeneration"]
+    waves = plan_waves(plans["aws-prod"])  # canary, 3 instances: 1, then 2
+    assert [(w.resources, w.servers, w.template, w.gate, w.gate_expects, w.generation) for w in waves] == [
+        (("fleet-0",), 1, "fleet-template", "fleet-gate-0-wait", 1, generation),
+        (("fleet-1",), 2, "fleet-template", "fleet-gate-1-wait", 3, generation),
+    ]
+    text = render_text(plans["aws-prod"])
+    assert "wave 1: auto-scaling group fleet-0, 1 instance of launch template fleet-template -> gate fleet-gate-0-wait" in text
+    assert f"waits until 3 instances of generation {generation} (this wave's and the earlier waves') answer healthy" in text
+    assert "old auto-scaling groups and their instances are deleted after the last gate" in text
+    rollout = text[text.index("Rollout order") :]
+    assert "droplet" not in rollout.split("Outputs:")[0], "AWS waves in AWS words"
 
 
 def test_a_missing_promoted_image_is_a_clean_error(monkeypatch, capsys):
@@ -468,3 +504,153 @@ def test_on_aws_a_previous_app_secret_is_a_masked_second_parameter_and_a_new_gen
     changed = actions(before, rotating)
     assert changed["fleet-app-secret-previous"] == "create" and changed["fleet-read-parameters"] == "update"
     assert changed["fleet-template"] == "replace" and changed["fleet-0"] == "replace", changed
+
+
+# ---------------------------------------------------------------------------
+# What a reviewer reads: run order, the rollout, capacity and cost, what cannot be undone.
+
+
+def test_diff_lists_changes_in_run_order_the_bake_before_the_droplets_and_deletes_last(plans, plan_of):
+    bumped = with_changes(plan_of("staging", {"appVersion": "1.5.0", "fleetCount": 3}), "dns-record", removed=True)
+    names = [change.name for change in diff_plans(plans["staging"], bumped)]
+    assert names.index("app-image-packer") < names.index("fleet-0") < names.index("fleet-gate-0-wait"), names
+    assert names.index("app-image-packer") < names.index("fleet-2"), names
+    text = render_diff(plans["staging"], bumped)
+    assert text.index("replace app-image-packer") < text.index("replace fleet-0") < text.index("replace fleet-gate-0-wait")
+
+
+def test_diff_deletes_come_last_dependents_first(plans):
+    removed = with_changes(with_changes(plans["staging"], "database-cluster", removed=True), "database-user", removed=True)
+    assert [change.name for change in diff_plans(plans["staging"], removed)] == ["database-user", "database-cluster"]
+
+
+def test_diff_has_a_rollout_section_with_the_bake_the_wave_and_the_old_droplets_deletion(plans, plan_of):
+    text = render_diff(plans["staging"], plan_of("staging", {"appVersion": "1.5.0"}))
+    rollout = text[text.index("  rollout, in order:") :].splitlines()[1:4]
+    assert rollout == [
+        "    1. bake: app-image-packer (on a temporary builder, s-1vcpu-1gb, deleted when the image is saved)",
+        "    2. wave 1: droplets fleet-0, fleet-1 -> gate fleet-gate-0-wait: waits until these 2 droplets (by id) answer healthy through the load balancer",
+        "    3. then: the old droplets fleet-0, fleet-1 are deleted, once the last gate passed",
+    ]
+    dns_only = render_diff(plans["prod"], plan_of("prod", {"dnsTtl": 300}))
+    assert "rollout, in order" not in dns_only and "capacity: 3 droplets throughout, none created or replaced" in dns_only, "no rollout when no server changes"
+
+
+def test_aws_diff_rolls_out_auto_scaling_groups_in_waves(plans, plan_of):
+    text = render_diff(plans["aws-prod"], plan_of("aws-prod", {"appVersion": "1.5.0", "imageSourceHash": "aaaaaaaaaaaa"}))
+    assert "1. wave 1: auto-scaling group fleet-0, 1 instance of launch template fleet-template -> gate fleet-gate-0-wait" in text
+    assert "2. wave 2: auto-scaling group fleet-1, 2 instances of launch template fleet-template (after fleet-gate-0-wait passed)" in text
+    assert "3. then: the old auto-scaling groups fleet-0, fleet-1 and their instances are deleted, once the last gate passed" in text
+    assert "capacity: peak 6 instances during the rollout (3 old + 3 new), 3 after it" in text
+
+
+def test_diff_shows_peak_capacity_with_the_builder(plans, plan_of):
+    text = render_diff(plans["staging"], plan_of("staging", {"appVersion": "1.5.0"}))
+    assert "capacity: peak 4 droplets during the rollout (2 old + 2 new), 2 after it; the builder: 1 droplet (s-1vcpu-1gb) at a time for 1 bake, before the new droplets" in text
+    grown = render_diff(plans["staging"], plan_of("staging", {"fleetCount": 3}))
+    assert "capacity: peak 3 droplets during the rollout (2 old + 1 new), 3 after it" in grown and "builder" not in grown
+
+
+def test_diff_shows_the_monthly_cost_before_and_after_at_list_prices(plans, plan_of):
+    from do_stand_in.catalogue import DROPLET_SIZES
+    from offline.plan.costs import DO_DATABASE_NODE_MONTHLY, DO_LOAD_BALANCER_NODE_MONTHLY
+
+    droplet = DROPLET_SIZES["s-1vcpu-1gb"][4]
+    base = DO_DATABASE_NODE_MONTHLY["db-s-1vcpu-1gb"] + DO_LOAD_BALANCER_NODE_MONTHLY
+    text = render_diff(plans["staging"], plan_of("staging", {"fleetCount": 3}))
+    assert f"cost: about ${base + 2 * droplet:,.2f} -> ${base + 3 * droplet:,.2f} a month at list prices" in text, text
+    assert "**Cost:** about $" in render_diff(plans["staging"], plan_of("staging", {"fleetCount": 3}), markdown=True)
+
+
+def test_aws_cost_counts_instances_database_balancer_and_endpoint():
+    from offline.plan.costs import monthly_cost
+
+    cost = monthly_cost(build_plan("aws-staging"))
+    # t3.micro x2, db.t4g.micro single-AZ + 20 GB gp3, the ALB with 2 addresses, the SSM endpoint in 2 zones.
+    expected = 730 * (2 * 0.0104 + 0.016 + 0.0225 + 2 * 0.005 + 2 * 0.01) + 20 * 0.115
+    assert (round(cost.monthly, 2), cost.unpriced) == (round(expected, 2), ())
+
+
+def test_a_size_the_price_table_lacks_is_named_not_counted(plans):
+    changed = with_changes(plans["staging"], "fleet-0", inputs={"size": "m-32vcpu-256gb"})
+    assert "not in the price table, not counted: fleet-0 (m-32vcpu-256gb)" in render_diff(plans["staging"], changed)
+
+
+def test_a_database_major_version_upgrade_is_flagged_as_irreversible(plans, plan_of):
+    upgraded = plan_of("prod", {"dbVersion": "17"})
+    [change] = [c for c in diff_plans(plans["prod"], upgraded) if c.name == "database-cluster"]
+    assert change.action == "update" and any("PostgreSQL major version 16 -> 17: the upgrade cannot be undone" in what for what in change.irreversible)
+    text = render_diff(plans["prod"], upgraded)
+    assert "! CANNOT BE UNDONE: PostgreSQL major version 16 -> 17" in text and "that cannot be undone" in text.splitlines()[-1]
+    assert "**Cannot be undone:**\n- `database-cluster`: PostgreSQL major version 16 -> 17" in render_diff(plans["prod"], upgraded, markdown=True)
+    aws = render_diff(plans["aws-prod"], plan_of("aws-prod", {"dbVersion": "17"}))
+    assert "database-postgres" in aws and "! CANNOT BE UNDONE: PostgreSQL major version 16 -> 17" in aws
+
+
+def test_a_database_disk_grow_is_flagged_as_irreversible_and_a_minor_change_is_not(plans, plan_of):
+    grown = render_diff(plans["aws-staging"], plan_of("aws-staging", {"dbStorageGb": 30}))
+    assert "! CANNOT BE UNDONE: storage grows 20 -> 30: it cannot be shrunk again" in grown
+    assert "CANNOT BE UNDONE" not in render_diff(plans["staging"], plan_of("staging", {"fleetCount": 3}))
+
+
+def test_deleting_or_replacing_a_database_says_its_data_goes(plans):
+    removed = render_diff(plans["staging"], with_changes(plans["staging"], "database-cluster", removed=True))
+    assert "! CANNOT BE UNDONE: deleted: the data in it goes with it" in removed
+    replaced = render_diff(plans["staging"], with_changes(plans["staging"], "database-cluster", inputs={"engine": "mysql"}))
+    assert "! CANNOT BE UNDONE: replaced: the new one starts empty" in replaced
+
+
+def test_changing_a_protected_resource_in_place_is_flagged(plans, plan_of):
+    resized = render_diff(plans["prod"], plan_of("prod", {"dbSize": "db-s-4vcpu-8gb"}))
+    assert "! CANNOT BE UNDONE: protected (protect marks what cannot be rebuilt) and changed in place" in resized
+
+
+def test_cli_diff_of_two_stacks_is_refused_naming_both_or_flagged_when_asked(tmp_path, capsys, plans):
+    staging, prod = tmp_path / "staging.json", tmp_path / "prod.json"
+    staging.write_text(json.dumps(plans["staging"]))
+    prod.write_text(json.dumps(plans["prod"]))
+    code, out, err = run_main(capsys, "diff", str(staging), str(prod))
+    assert (code, out) == (2, "") and f"plan: {staging} is a plan of stack staging and {prod} of stack prod" in err and "--across-stacks" in err, err
+    code, out, err = run_main(capsys, "diff", str(staging), str(prod), "--across-stacks")
+    assert code == 0, err
+    assert out.startswith(f"Offline plan diff ACROSS STACKS, stack staging ({staging}) -> stack prod ({prod})"), out
+
+
+def test_cli_diff_header_names_both_files(tmp_path, capsys, plans):
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(plans["staging"]))
+    code, out, err = run_main(capsys, "diff", str(old), str(old), "--markdown")
+    assert code == 0 and out.startswith(f"### Offline plan diff for stack staging: {old} -> {old}\n"), out + err
+
+
+def test_cli_help_lists_every_subcommand(capsys):
+    code, out, _ = run_main(capsys, "--help")
+    assert code == 0
+    assert "plan diff OLD.json NEW.json [--markdown] [--across-stacks]" in out and "--against REF" in out and "plan [--stack NAME] [--json]" in out
+    code, out, _ = run_main(capsys, "diff", "--help")
+    assert code == 0 and "--across-stacks" in out and "usage: plan diff" in out
+
+
+def test_aws_user_data_is_shown_decoded(plans):
+    text = render_text(plans["aws-staging"])
+    assert "Cloud-init user-data (launch template fleet-template: every instance of every wave; decoded from base64; secrets masked):\n  #cloud-config\n" in text
+    assert 'APP_SECRET_PARAMETER="/immutable-web/aws-staging/app-secret"' in text
+    import base64
+
+    decoded = base64.b64decode(resource_of(plans["aws-staging"], "fleet-template")["inputs"]["userData"]).decode()
+    assert f"userData: <{len(decoded.splitlines())} lines, base64, shown decoded below>" in text
+    assert resource_of(plans["aws-staging"], "fleet-template")["inputs"]["userData"] not in text, "not the base64 itself"
+
+
+def test_a_secret_inside_base64_user_data_is_masked():
+    """Base64 hides a secret from a search of the text: the document masks the decoded text and encodes it again."""
+    import base64
+
+    options = {"protect": False, "delete_before_replace": False, "replace_on_changes": [], "retain_on_delete": False, "custom_timeouts": {}, "dependencies": []}
+    encoded = base64.b64encode(b"#cloud-config\nPASSWORD=hunter2\nROLE=web\n").decode()
+    template = Resource("urn:t", "aws:ec2/launchTemplate:LaunchTemplate", "fleet-template", None, True, {"userData": encoded}, set(), dict(options))
+    run = StackRun("test", {"p:password": "hunter2"}, [template], {}, set())
+    document = plan_document(run, {"name": "p", "config": {}}, secret_keys=["p:password"])
+    user_data = document["resources"][0]["inputs"]["userData"]
+    assert base64.b64decode(user_data).decode() == "#cloud-config\nPASSWORD=[secret]\nROLE=web\n"
+    assert "PASSWORD=[secret]" in render_text(document)

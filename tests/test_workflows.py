@@ -125,13 +125,56 @@ def test_deploys_of_a_stack_never_overlap(name, group):
     assert concurrency == {"group": group, "cancel-in-progress": False}, "a running `pulumi up` must never be cancelled halfway"
 
 
-def test_pull_request_plans_the_base_branch_and_the_head_offline():
+def stack_names() -> set[str]:
+    return {path.name.removeprefix("Pulumi.").removesuffix(".yaml") for path in ROOT.glob("Pulumi.*.yaml")}
+
+
+FAKE_TOOL = """#!/bin/sh
+echo "$(basename "$0") $*" >> "$CALLS"
+case "$*" in
+  "worktree add"*) mkdir -p "$4" ;;
+  *"plan --stack"*) echo '{"stack": "x"}' ;;
+  *"plan diff"*) echo "diff of $6" ;;
+esac
+"""
+
+
+def run_step(job: dict, name: str, tmp_path: Path, **env: str) -> list[str]:
+    """Run one step's `run:` script with bash as the runner would (the job's env, `bash -e`), `uv` and `git` faked; the commands it ran."""
+    step = next(step for step in job["steps"] if step.get("name") == name)
+    tools = tmp_path / "tools"
+    tools.mkdir(exist_ok=True)
+    for tool in ("uv", "git"):
+        (tools / tool).write_text(FAKE_TOOL)
+        (tools / tool).chmod(0o755)
+    calls = tmp_path / "calls"
+    calls.write_text("")
+    workspace = tmp_path / "workspace"
+    workspace.mkdir(exist_ok=True)
+    environment = {"PATH": f"{tools}:/usr/bin:/bin", "CALLS": str(calls), "GITHUB_WORKSPACE": str(workspace), "RUNNER_TEMP": str(tmp_path / "runner"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
+    environment.update({key: str(value) for key, value in job.get("env", {}).items()}, **{k: str(v) for k, v in step.get("env", {}).items() if "${{" not in str(v)}, **env)
+    result = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=workspace, env=environment, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return calls.read_text().splitlines()
+
+
+def test_pull_request_plans_and_diffs_every_stack_of_the_base_branch_and_the_head(tmp_path):
     job = load("pull-request.yml")["jobs"]["offline-plan"]
-    script = "\n".join(step.get("run", "") for step in job["steps"])
-    assert "fetch-depth" in str(job["steps"][0]) and "git worktree add" in script
-    assert 'plan --stack "$stack" --json > "new-$stack.json"' in script
-    assert 'plan --stack "$stack" --json > "$GITHUB_WORKSPACE/old-$stack.json"' in script
-    assert 'plan diff "old-$stack.json" "new-$stack.json" --markdown' in script and "$GITHUB_STEP_SUMMARY" in script
+    assert job["steps"][0]["uses"].startswith("actions/checkout@") and job["steps"][0]["with"]["fetch-depth"] == 0, "the base commit, for the worktree"
+    stacks = stack_names()
+    assert stacks == {"staging", "prod", "aws-staging", "aws-prod"}
+
+    def planned(calls: list[str]) -> set[str]:
+        return {call.split("--stack ")[1].split()[0] for call in calls if "plan --stack" in call and call.endswith("--json")}
+
+    assert planned(run_step(job, "Plan this pull request", tmp_path)) == stacks
+    base = run_step(job, "Plan the base branch (its own worktree and lock file)", tmp_path, BASE_SHA="0" * 40)
+    assert any(call.startswith("git worktree add --detach") for call in base) and planned(base) == stacks
+    for stack in stacks:
+        (tmp_path / "workspace" / f"old-{stack}.json").write_text("{}")
+    diffs = run_step(job, "Plan diff, base branch -> this pull request", tmp_path)
+    assert {call.split()[6] for call in diffs if "plan diff" in call and call.endswith("--markdown")} == {f"new-{stack}.json" for stack in stacks}
+    assert "diff of new-aws-prod.json" in (tmp_path / "summary").read_text(), "the diffs reach the job summary"
     assert "secrets" not in str(job), "the offline plan needs no secrets, so it runs for forks too"
 
 

@@ -12,9 +12,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from offline.plan.diff import render_diff
 from offline.plan.document import NotAPlan, build_plan, check_document
 from offline.plan.render import render_text
+from offline.plan.report import Labels, render_diff
 
 USAGE_ERROR = 2
 
@@ -26,6 +26,16 @@ class UsageError(Exception):
 def _fail_message(stderr: str) -> str:
     lines = [line for line in stderr.strip().splitlines() if line.strip()]
     return lines[-1].strip() if lines else "(no message)"
+
+
+def revision_label(revision: str) -> str:
+    """``main (3f2a1b9c0d1e)``: the revision as given and the commit it names, for the diff's header."""
+    from offline.stack_config import PROJECT_DIR
+
+    commit = subprocess.run(["git", "-C", str(PROJECT_DIR), "rev-parse", "--short=12", "--verify", "--quiet", f"{revision}^{{commit}}"], capture_output=True, text=True, timeout=60)
+    if commit.returncode != 0 or not commit.stdout.strip():
+        return revision
+    return revision if commit.stdout.strip() == revision else f"{revision} ({commit.stdout.strip()})"
 
 
 def plan_at_revision(stack: str, revision: str) -> dict[str, Any]:
@@ -77,14 +87,30 @@ def load_plan(path: str) -> dict[str, Any]:
         raise UsageError(str(error)) from None
 
 
+def check_same_stack(old: dict[str, Any], new: dict[str, Any], old_name: str, new_name: str, across_stacks: bool) -> None:
+    """Two plans of different stacks are no deploy's diff: refused, unless asked for (then the header says so)."""
+    if old["stack"] != new["stack"] and not across_stacks:
+        raise UsageError(f"{old_name} is a plan of stack {old['stack']} and {new_name} of stack {new['stack']}: a diff compares two plans of one stack (--across-stacks compares them anyway)")
+
+
 def _diff_command(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="plan diff", description="What would change from one plan to another.")
-    parser.add_argument("old")
-    parser.add_argument("new")
+    parser = argparse.ArgumentParser(prog="plan diff", description="What would change from one plan to another, in the order pulumi up would make the changes.")
+    parser.add_argument("old", help="the plan before (plan --stack NAME --json)")
+    parser.add_argument("new", help="the plan after")
     parser.add_argument("--markdown", action="store_true", help="a Markdown table, for a pull-request comment or job summary")
+    parser.add_argument("--across-stacks", action="store_true", help="compare plans of two different stacks (refused otherwise); the header says so")
     args = parser.parse_args(argv)
-    sys.stdout.write(render_diff(load_plan(args.old), load_plan(args.new), markdown=args.markdown))
+    old, new = load_plan(args.old), load_plan(args.new)
+    check_same_stack(old, new, args.old, args.new, args.across_stacks)
+    sys.stdout.write(render_diff(old, new, markdown=args.markdown, labels=Labels(args.old, args.new)))
     return 0
+
+
+COMMANDS = """commands:
+  plan [--stack NAME] [--json]                   one stack's plan, as text or as a JSON document
+  plan [--stack NAME] --against REF [--markdown] the diff from the plan at git revision REF to this working tree's
+  plan diff OLD.json NEW.json [--markdown] [--across-stacks]
+                                                 the diff of two JSON plans (plan diff --help)"""
 
 
 def _plan_command(argv: list[str], description: str) -> int:
@@ -92,7 +118,7 @@ def _plan_command(argv: list[str], description: str) -> int:
 
     from offline.harness import list_stacks, stack_file_warnings
 
-    parser = argparse.ArgumentParser(prog="plan", description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="plan", description=description, epilog=COMMANDS, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stack", default="staging", help=f"stack to plan (default staging; here: {', '.join(list_stacks())})")
     parser.add_argument("--json", action="store_true", help="print the plan as a stable JSON document")
     parser.add_argument("--against", metavar="REF", help="print the diff from the plan at git revision REF to this working tree's")
@@ -112,7 +138,8 @@ def _plan_command(argv: list[str], description: str) -> int:
     except pulumi.RunError as error:  # a ConfigError, an image lookup that failed: the program's own clean errors
         raise UsageError(f"stack {args.stack}: {error}") from None
     if args.against:
-        sys.stdout.write(render_diff(plan_at_revision(args.stack, args.against), plan, markdown=args.markdown))
+        labels = Labels(f"{revision_label(args.against)}", "this working tree")
+        sys.stdout.write(render_diff(plan_at_revision(args.stack, args.against), plan, markdown=args.markdown, labels=labels))
     elif args.json:
         sys.stdout.write(json.dumps(plan, indent=2, sort_keys=True) + "\n")
     else:

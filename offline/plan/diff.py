@@ -4,23 +4,24 @@ The diff knows what the program declares (`replace_on_changes`, including
 pulumi-command's triggers, and the resource options) and the DigitalOcean
 inputs that force a new resource (offline.providers); a real `pulumi preview`
 asks the provider and remains the final word. Secret inputs show only that
-they changed.
+they changed. Changes come in run order (what a resource waits for comes
+first; deletes last, as the engine deletes the replaced and removed resources
+after everything new exists), each flagged when it cannot be undone.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
-import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from offline.plan.document import MASK
-from offline.plan.render import short
+from offline.plan.document import MASK, decoded_user_data
 from offline.providers import forces_replacement
 
 COMMAND = "command:local:Command"
-VALUE_LIMIT = 60
 _UNSET = object()
 
 
@@ -34,6 +35,7 @@ class Change:
     reason: str
     details: tuple[str, ...] = ()  # "key: old -> new" per changed input or option; "runs: ..." for a command
     refused: bool = False  # `pulumi up` refuses it: a protected resource deleted or replaced
+    irreversible: tuple[str, ...] = ()  # what this change does that cannot be undone, one sentence each
 
 
 def _matches(key: str, patterns: Iterable[str]) -> bool:
@@ -52,28 +54,84 @@ def _text(inputs: Mapping[str, Any], key: str) -> str:
 
 
 def _old_to_new(old: str, new: str) -> str:
-    """``old -> new``, each truncated; when both are long, from a little before where they first differ."""
-    if short(old, VALUE_LIMIT) == short(new, VALUE_LIMIT):
-        common = len(os.path.commonprefix([old, new]))  # noqa: RUF071 - the common prefix of two strings, character by character, is what is wanted
-        start = max(0, common - 20)
-        old, new = "..." + old[start:], "..." + new[start:]
-    return f"{short(old, VALUE_LIMIT)} -> {short(new, VALUE_LIMIT)}"
+    """``old -> new``, whole: a reviewer needs the ids and flags a shortened value would cut."""
+    return f"{old} -> {new}"
 
 
-def _input_detail(b: Mapping[str, Any], a: Mapping[str, Any], key: str) -> str:
+def _text_lines(inputs: Mapping[str, Any], key: str) -> list[str] | None:
+    """A multi-line text input as lines (base64 user-data decoded); None for any other value."""
+    value = inputs.get(key)
+    if not isinstance(value, str):
+        return None
+    text = decoded_user_data(value) if key == "userData" else None
+    text = value if text is None else text
+    return text.splitlines() if "\n" in text else None
+
+
+def _input_detail(b: Mapping[str, Any], a: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    old_lines, new_lines = _text_lines(b["inputs"], key), _text_lines(a["inputs"], key)
+    if old_lines is not None and new_lines is not None:
+        # Multi-line text (cloud-init): the lines that differ, with the document's masking (a secret shows as [secret]).
+        changed = [line for line in difflib.unified_diff(old_lines, new_lines, lineterm="", n=0) if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+        return (f"{key}: {len(changed)} changed lines", *(f"  {line}" for line in changed))
     if key in b.get("secretInputs", ()) or key in a.get("secretInputs", ()):
-        return f"{key}: {MASK} -> {MASK} (changed)"
-    return f"{key}: {_old_to_new(_text(b['inputs'], key), _text(a['inputs'], key))}"
+        return (f"{key}: {MASK} -> {MASK} (changed)",)
+    return (f"{key}: {_old_to_new(_text(b['inputs'], key), _text(a['inputs'], key))}",)
 
 
 def runs(resource: Mapping[str, Any]) -> str:
-    """What a created or replaced command runs, in a few words."""
+    """What a created or replaced command runs, whole."""
     if "create" in resource.get("secretInputs", ()):
         return f"runs: {MASK}"
     create = str(resource["inputs"].get("create", ""))
     if "health_gate" in create:
-        return f"runs: health gate ({short(create, VALUE_LIMIT)})"
-    return f"runs: {short(create, 140)}"
+        return f"runs: health gate ({create})"
+    return f"runs: {create}"
+
+
+def _major(version: Any) -> int | None:
+    found = re.match(r"\s*(\d+)", str(version))
+    return int(found.group(1)) if found else None
+
+
+# (type, input) -> what a change of that input does that no later change undoes; None when the change is reversible.
+def _major_upgrade(old: Any, new: Any) -> str | None:
+    before, after = _major(old), _major(new)
+    if before is None or after is None or before == after:
+        return None
+    return f"PostgreSQL major version {before} -> {after}: the upgrade cannot be undone (no downgrade; going back is a restore from a backup taken before it)"
+
+
+def _disk_grow(old: Any, new: Any) -> str | None:
+    try:
+        grows = float(new) > float(old)
+    except (TypeError, ValueError):
+        return None
+    return f"storage grows {old} -> {new}: it cannot be shrunk again (going back is a new database and a restore)" if grows else None
+
+
+IRREVERSIBLE_INPUTS = {
+    ("digitalocean:index/databaseCluster:DatabaseCluster", "version"): _major_upgrade,
+    ("digitalocean:index/databaseCluster:DatabaseCluster", "storageSizeMib"): _disk_grow,
+    ("aws:rds/instance:Instance", "engineVersion"): _major_upgrade,
+    ("aws:rds/instance:Instance", "allocatedStorage"): _disk_grow,
+    ("aws:rds/instance:Instance", "maxAllocatedStorage"): _disk_grow,
+}
+# Resources that hold data: deleting or replacing one loses what is in it.
+STATEFUL = {"digitalocean:index/databaseCluster:DatabaseCluster", "digitalocean:index/databaseDb:DatabaseDb", "aws:rds/instance:Instance"}
+
+
+def _irreversible(b: Mapping[str, Any], a: Mapping[str, Any], keys: Iterable[str], action: str) -> tuple[str, ...]:
+    found = []
+    for key in keys:
+        check = IRREVERSIBLE_INPUTS.get((a["type"], key))
+        if check is not None and (what := check(b["inputs"].get(key), a["inputs"].get(key))):
+            found.append(what)
+    if action == "replace" and a["type"] in STATEFUL:
+        found.append("replaced: the new one starts empty, the data in the old one is deleted with it")
+    if b["options"].get("protect") and action == "update":
+        found.append("protected (protect marks what cannot be rebuilt) and changed in place: check that this change can be reversed")
+    return tuple(found)
 
 
 # Option -> what each new value means for the next `pulumi up` or a later delete.
@@ -91,7 +149,7 @@ def _option_changes(b: Mapping[str, Any], a: Mapping[str, Any]) -> list[tuple[st
         if before == after:
             continue
         effect = OPTION_EFFECTS.get(option, {}).get(after, "") if isinstance(after, bool) else ""
-        detail = f"{option}: {short(before, VALUE_LIMIT)} -> {short(after, VALUE_LIMIT)}"
+        detail = f"{option}: {_text({'v': before}, 'v')} -> {_text({'v': after}, 'v')}"
         changes.append((option, f"{detail} ({effect})" if effect else detail))
     return changes
 
@@ -108,7 +166,8 @@ def _deleted(r: Mapping[str, Any]) -> Change:
     protected = bool(r["options"].get("protect"))
     if protected:
         reason += "; PROTECTED: pulumi up will refuse to delete it"
-    return Change("delete", r["urn"], r["type"], r["name"], (), reason, refused=protected)
+    lost = ("deleted: the data in it goes with it",) if r["type"] in STATEFUL and not r["options"].get("retainOnDelete") else ()
+    return Change("delete", r["urn"], r["type"], r["name"], (), reason, refused=protected, irreversible=lost)
 
 
 def _changed(b: Mapping[str, Any], a: Mapping[str, Any]) -> Change | None:
@@ -116,13 +175,13 @@ def _changed(b: Mapping[str, Any], a: Mapping[str, Any]) -> Change | None:
     options = _option_changes(b["options"], a["options"])
     if not keys and not options:
         return None
-    details = tuple(_input_detail(b, a, k) for k in keys) + tuple(detail for _, detail in options)
+    details = tuple(line for k in keys for line in _input_detail(b, a, k)) + tuple(detail for _, detail in options)
     all_keys = tuple(keys) + tuple(option for option, _ in options)
     declared = [k for k in keys if _matches(k, a["options"]["replaceOnChanges"])]
     forced = [k for k in keys if k not in declared and forces_replacement(a["type"], k, b["inputs"].get(k), a["inputs"].get(k))]
     if not declared and not forced:
         reason = "in place" if keys else "options only"
-        return Change("update", a["urn"], a["type"], a["name"], all_keys, reason, details)
+        return Change("update", a["urn"], a["type"], a["name"], all_keys, reason, details, irreversible=_irreversible(b, a, keys, "update") if keys else ())
 
     why = []
     if declared:
@@ -141,10 +200,27 @@ def _changed(b: Mapping[str, Any], a: Mapping[str, Any]) -> Change | None:
         order += "; protect removed in the same update, so pulumi up allows it"
     if a["type"] == COMMAND:
         details += (runs(a),)
-    return Change("replace", a["urn"], a["type"], a["name"], all_keys, f"{'; '.join(why)} ({order})", details, refused)
+    return Change("replace", a["urn"], a["type"], a["name"], all_keys, f"{'; '.join(why)} ({order})", details, refused, _irreversible(b, a, keys, "replace"))
+
+
+def _depths(plan: Mapping[str, Any]) -> dict[str, int]:
+    """Each resource's place in the run: 0 for one that waits for nothing, else one more than the deepest it waits for."""
+    by_urn = {r["urn"]: r for r in plan["resources"]}
+    depths: dict[str, int] = {}
+
+    def depth(urn: str, seen: frozenset[str] = frozenset()) -> int:
+        if urn not in depths:
+            waits = [d for d in by_urn[urn].get("dependsOn", []) if d in by_urn and d not in seen]
+            depths[urn] = 1 + max((depth(d, seen | {urn}) for d in waits), default=-1)
+        return depths[urn]
+
+    for urn in by_urn:
+        depth(urn)
+    return depths
 
 
 def diff_plans(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
+    """The changes in the order `pulumi up` makes them: creates, replacements and updates by dependency, then deletes."""
     before = {r["urn"]: r for r in old["resources"] if r["custom"]}
     after = {r["urn"]: r for r in new["resources"] if r["custom"]}
     changes: list[Change] = []
@@ -155,7 +231,9 @@ def diff_plans(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
             changes.append(_deleted(before[urn]))
         elif (change := _changed(before[urn], after[urn])) is not None:
             changes.append(change)
-    return changes
+    new_depths, old_depths = _depths(new), _depths(old)
+    # Deletes come last and in reverse: what depends on a resource goes before it.
+    return sorted(changes, key=lambda c: (1, -old_depths.get(c.urn, 0), c.urn) if c.action == "delete" else (0, new_depths.get(c.urn, 0), c.urn))
 
 
 def output_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
@@ -174,61 +252,3 @@ def schema_note(old: Mapping[str, Any], new: Mapping[str, Any]) -> str | None:
         f"schema migration: the new servers migrate the database{start} to {after} at start, before their gate passes; "
         "the old fleet keeps serving on the migrated schema, so each migration must keep the previous version working (expand only)"
     )
-
-
-def unchanged_count(new: Mapping[str, Any], changes: list[Change]) -> int:
-    touched = {c.urn for c in changes}
-    return sum(1 for r in new["resources"] if r["custom"] and r["urn"] not in touched)
-
-
-SYMBOLS = {"create": "+", "update": "~", "replace": "+-", "delete": "-"}
-
-
-def _summary(new: Mapping[str, Any], changes: list[Change]) -> str:
-    counts = {action: sum(1 for c in changes if c.action == action) for action in ("create", "update", "replace", "delete")}
-    summary = ", ".join(f"{n} to {action}" for action, n in counts.items()) + f", {unchanged_count(new, changes)} unchanged"
-    refused = sum(1 for c in changes if c.refused)
-    if refused:
-        summary += f"; {refused} that pulumi up refuses (protected)"
-    return summary
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
-def render_diff(old: Mapping[str, Any], new: Mapping[str, Any], *, markdown: bool = False) -> str:
-    changes = diff_plans(old, new)
-    summary = _summary(new, changes)
-    title = f"Offline plan diff for stack {new['stack']}"
-    if markdown:
-        lines = [f"### {title}", "", summary, ""]
-        if changes:
-            lines += ["| | resource | type | changes | why |", "|---|---|---|---|---|"]
-            for c in changes:
-                what = "<br>".join(f"`{_cell(d)}`" for d in c.details) or "-"
-                lines.append(f"| `{SYMBOLS[c.action]}` {c.action} | `{c.name}` | `{c.type}` | {what} | {_cell(c.reason)} |")
-        else:
-            lines.append("No changes.")
-        outputs = output_changes(old, new)
-        if outputs:
-            lines += ["", "Outputs: " + ", ".join(f"`{_cell(change)}`" for change in outputs)]
-        if note := schema_note(old, new):
-            lines += ["", f"**{note[0].upper()}{note[1:]}.**"]
-        lines += ["", "_Computed offline with Pulumi mocks (`plan diff`); `pulumi preview` against the real providers is the final word._"]
-        return "\n".join(lines) + "\n"
-    lines = [title + ":"]
-    for c in changes:
-        keys = f" [{', '.join(c.keys)}]" if c.keys else ""
-        lines.append(f"  {SYMBOLS[c.action]:>2} {c.action:<7} {c.name}  ({c.type}){keys}: {c.reason}")
-        lines += [f"             {detail}" for detail in c.details]
-    if not changes:
-        lines.append("  no changes")
-    outputs = output_changes(old, new)
-    if outputs:
-        lines.append("  outputs:")
-        lines += [f"     ~ {change}" for change in outputs]
-    if note := schema_note(old, new):
-        lines.append(f"  {note}")
-    lines.append(summary)
-    return "\n".join(lines) + "\n"

@@ -8,6 +8,8 @@ passes as secrets. Their values are masked wherever they appear.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -66,8 +68,22 @@ def secret_values(run, secret_keys: Iterable[str]) -> list[str]:
     return sorted((v for v in values if v), key=len, reverse=True)
 
 
+def decoded_user_data(value: str) -> str | None:
+    """The text of base64 user-data (an AWS launch template's); None when ``value`` is not base64 of UTF-8 text (DigitalOcean's is the text itself)."""
+    if not value or value.lstrip().startswith("#"):
+        return None
+    try:
+        return base64.b64decode(value, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+
+
 def _masked_inputs(resource, secrets: list[str]) -> dict[str, Any]:
     inputs = _mask(resource.inputs, secrets)
+    text = decoded_user_data(inputs["userData"]) if isinstance(inputs.get("userData"), str) else None
+    if text is not None:
+        # Base64 hides a secret from a search of the encoded text: mask the decoded text, then encode it again.
+        inputs["userData"] = base64.b64encode(_mask(text, secrets).encode()).decode()
     for key in resource.secret_inputs:
         # A secret input with no known secret in it (a literal made secret by the program): mask it whole.
         if key in inputs and not _contains_mask(inputs[key]):

@@ -6,12 +6,13 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from offline.plan.waves import render_waves
+from offline.plan.document import decoded_user_data
+from offline.plan.waves import LAUNCH_TEMPLATE, render_waves
 
 
-def short(value: Any, limit: int = 160) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+def _text(value: Any) -> str:
+    """A value whole: a reviewer reads the gate's instance ids and the bake's variables in full."""
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
 
 
 def _options_words(options: Mapping[str, Any], custom: bool) -> list[str]:
@@ -30,6 +31,22 @@ def _options_words(options: Mapping[str, Any], custom: bool) -> list[str]:
 
 
 LONG_INPUTS = {"userData"}
+
+
+def _user_data(plan: Mapping[str, Any]) -> list[str]:
+    """The cloud-init user-data, once if every server gets the same, decoded from base64 where the cloud wants it encoded."""
+    with_user_data = [r for r in plan["resources"] if "userData" in r["inputs"]]
+    if not with_user_data:
+        return []
+    first = with_user_data[0]
+    same = all(r["inputs"]["userData"] == first["inputs"]["userData"] for r in with_user_data)
+    text = decoded_user_data(first["inputs"]["userData"])
+    if first["type"] == LAUNCH_TEMPLATE:
+        who = f"launch template {first['name']}: every instance of every wave" if same else f"launch template {first['name']}"
+    else:
+        who = f"{first['name']}{' and every other droplet' if same else ''}"
+    decoded = "decoded from base64; " if text is not None else ""
+    return ["", f"Cloud-init user-data ({who}; {decoded}secrets masked):", *("  " + line for line in (text if text is not None else first["inputs"]["userData"]).splitlines())]
 
 
 def render_text(plan: Mapping[str, Any]) -> str:
@@ -58,9 +75,10 @@ def render_text(plan: Mapping[str, Any]) -> str:
         detail_indent = inner + ("│    " if kids else "     ")
         for key, value in sorted(resource["inputs"].items()):
             if key in LONG_INPUTS:
-                value = f"<{len(value.splitlines())} lines, shown below>"
+                text = decoded_user_data(value)
+                value = f"<{len((text or value).splitlines())} lines{', base64, shown decoded' if text is not None else ', shown'} below>"
             secret = " (secret)" if key in resource["secretInputs"] else ""
-            lines.append(f"{detail_indent}{key}: {short(value)}{secret}")
+            lines.append(f"{detail_indent}{key}: {_text(value)}{secret}")
         words = _options_words(resource["options"], resource["custom"])
         if words:
             lines.append(f"{detail_indent}options: {', '.join(words)}")
@@ -70,15 +88,9 @@ def render_text(plan: Mapping[str, Any]) -> str:
     for index, root in enumerate(roots):
         walk(root, "  ", index == len(roots) - 1)
 
-    user_data = [r for r in plan["resources"] if "userData" in r["inputs"]]
-    if user_data:
-        first = user_data[0]
-        same = all(r["inputs"]["userData"] == first["inputs"]["userData"] for r in user_data)
-        lines += ["", f"Cloud-init user-data ({first['name']}{' and every other droplet' if same else ''}; secrets masked):"]
-        lines += ["  " + line for line in first["inputs"]["userData"].splitlines()]
-
+    lines += _user_data(plan)
     lines += render_waves(plan)
     lines += ["", "Outputs:"]
     for key, value in plan["outputs"].items():
-        lines.append(f"  {key}: {short(value, 200)}{' (secret)' if key in plan['secretOutputs'] else ''}")
+        lines.append(f"  {key}: {_text(value)}{' (secret)' if key in plan['secretOutputs'] else ''}")
     return "\n".join(lines) + "\n"
