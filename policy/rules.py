@@ -25,11 +25,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pulumi.runtime import rpc
+
 from components.common.serving import READINESS_PATH
 from config.rules import VERSION_PATTERN
 
-# pulumi.runtime.rpc.UNKNOWN: what a value that is computed on `up` is during a preview.
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+# What a value computed on `up` is during a preview (the engine's unknown sentinel, as pulumi_policy deserializes it).
+UNKNOWN = rpc.UNKNOWN
 
 DROPLET = "digitalocean:index/droplet:Droplet"
 FIREWALL = "digitalocean:index/firewall:Firewall"

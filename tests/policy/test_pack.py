@@ -21,6 +21,7 @@ from pulumi_policy.proxy import unknown_checking_proxy
 
 from offline.harness import Resource, run_program
 from policy.pack import POLICIES
+from policy.rules import UNKNOWN
 
 STACKS = ("staging", "prod", "aws-staging", "aws-prod")
 
@@ -197,3 +198,15 @@ def test_every_rule_has_a_breakage_and_a_level_and_a_reason():
     assert {name for name, *_ in BREAKAGES} == {policy.name for policy in POLICIES}
     for policy in POLICIES:
         assert policy.enforcement_level is not None and ":" in policy.description, policy.name
+
+
+def test_a_preview_of_a_bake_passes_by_where_the_image_comes_from(recorded):
+    """In a real preview the baked image's id is unknown; the droplets' `image` still comes from the app image's Packer command."""
+    resources = copy.deepcopy(recorded["staging"])
+    for resource in resources:
+        if resource.type.endswith("Droplet"):
+            both(resource, "image", UNKNOWN)
+    named(resources, "app-image").registered_outputs["image_id"] = UNKNOWN
+    assert violations("servers-run-baked-images", resources) == []
+    public_image(resources)
+    assert any("fleet-0" in message for message in violations("servers-run-baked-images", resources))
