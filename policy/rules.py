@@ -1,129 +1,51 @@
 """The immutability rules as pure functions over what the policy API shows of a stack.
 
-Each rule takes `Subject`s (one resource: type, URN, properties, the options the API
-shows, where its property values came from) and returns the violations it finds, one
-message each, naming the resource. `policy/pack.py` turns pulumi_policy's own
-arguments into subjects and reports the messages; the tests give them the stacks the
-offline harness records.
-
-What the API shows of a resource (pulumi_policy 1.21): its properties (a resource
-policy sees the inputs; a stack policy the outputs, which in a preview are the inputs
-with the computed ones unknown), `protect`, `ignore_changes`, `delete_before_replace`,
-`aliases`, `custom_timeouts`, `additional_secret_outputs`, its parent, and (stack
-policies only) its dependencies and property dependencies. Not shown: whether a value
-is secret (validation gets every secret unwrapped), `replace_on_changes`,
-`retain_on_delete`, the stack's config, invokes (a promoting stack's image lookup).
+Each rule takes `Subject`s (policy/subject.py: one resource's type, URN, properties,
+the options the API shows, where its property values came from) and returns the
+violations it finds, one message each, naming the resource. `policy/pack.py` turns
+pulumi_policy's own arguments into subjects and reports the messages; the tests give
+them the stacks the offline harness records.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
-
-from pulumi.runtime import rpc
 
 from components.common.serving import READINESS_PATH
 from config.rules import VERSION_PATTERN
-
-# What a value computed on `up` is during a preview (the engine's unknown sentinel, as pulumi_policy deserializes it).
-UNKNOWN = rpc.UNKNOWN
-
-DROPLET = "digitalocean:index/droplet:Droplet"
-FIREWALL = "digitalocean:index/firewall:Firewall"
-DATABASE_CLUSTER = "digitalocean:index/databaseCluster:DatabaseCluster"
-DATABASE_DB = "digitalocean:index/databaseDb:DatabaseDb"
-DATABASE_FIREWALL = "digitalocean:index/databaseFirewall:DatabaseFirewall"
-FLEET_TAG = "digitalocean:index/tag:Tag"
-DO_LOAD_BALANCER = "digitalocean:index/loadBalancer:LoadBalancer"
-LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
-AUTOSCALING_GROUP = "aws:autoscaling/group:Group"
-SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
-INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-RDS_INSTANCE = "aws:rds/instance:Instance"
-TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
-LISTENER = "aws:lb/listener:Listener"
-COMMAND = "command:local:Command"
-HEALTH_GATE = "immutable-web:gate:HealthGate"
-# The components that hand a fleet its image: a bake, or a promotion's lookup by name.
-IMAGE_COMPONENTS = frozenset({"immutable-web:image:ImageBuild", "immutable-web:image:PromotedImage", "immutable-web:aws:PromotedImage"})
-# Where each kind of server names its image.
-SERVER_IMAGE_PROPERTY = {DROPLET: "image", LAUNCH_TEMPLATE: "imageId"}
-# A server of a rollout wave: a droplet, or an auto-scaling group (which starts the instances itself).
-WAVE_SERVERS = frozenset({DROPLET, AUTOSCALING_GROUP})
-
-SSH_PORT = 22
-POSTGRES_PORT = 5432
-WHOLE_INTERNET = frozenset({"0.0.0.0/0", "::/0"})
-# An app image's name (components/common/naming.py: app_image_name): <app>-<stack>-<version>-<12 hex digits>.
-APP_IMAGE_NAME = re.compile(r"(?P<scope>[a-z0-9]+(-[a-z0-9]+)+)-(?P<version>[0-9][^-]*(-[0-9a-z.]+)?)-(?P<hash>[0-9a-f]{12})")
-# The env keys that hold a secret's value (components/common/cloud_init.py); on AWS user-data names parameters instead.
-SECRET_ENV_KEYS = ("APP_SECRET", "APP_SECRET_PREVIOUS", "DATABASE_PASSWORD", "DATABASE_MIGRATION_PASSWORD")
-
-
-@dataclass(frozen=True)
-class Subject:
-    """One resource as the policy API shows it."""
-
-    type: str
-    urn: str
-    props: Mapping[str, Any]
-    protect: bool = False
-    delete_before_replace: bool | None = None
-    additional_secret_outputs: Sequence[str] = ()
-    parent: str | None = None
-    dependencies: Sequence[str] = ()
-    property_dependencies: Mapping[str, Sequence[str]] = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        return self.urn.split("::")[-1]
-
-    @property
-    def stack(self) -> str:
-        """The stack, from the URN (urn:pulumi:<stack>::<project>::...): the API hands a policy no stack name."""
-        return self.urn.split("::")[0].removeprefix("urn:pulumi:")
-
-    @property
-    def type_chain(self) -> list[str]:
-        """The types of its parents and its own, from the URN."""
-        return self.urn.split("::")[2].split("$")
-
-
-def known(value: Any) -> bool:
-    return value is not None and value != UNKNOWN
-
-
-def is_prod(stack: str) -> bool:
-    """A production stack: `prod`, or `prod` as a word of its name (aws-prod, prod-eu)."""
-    return "prod" in stack.split("-")
-
-
-def _of(subjects: Iterable[Subject], *types: str) -> list[Subject]:
-    return [subject for subject in subjects if subject.type in types]
-
-
-def _covers_port(port_range: Any, port: int) -> bool:
-    text = str(port_range or "").strip().lower()
-    if text in ("", "all", "0"):
-        return True  # DigitalOcean: no range (or "all") is every port
-    low, _, high = text.partition("-")
-    try:
-        return int(low) <= port <= int(high or low)
-    except ValueError:
-        return True  # a range we cannot read counts as open
-
-
-def _is_whole_internet(cidr: str) -> bool:
-    try:
-        return ipaddress.ip_network(cidr, strict=False).prefixlen == 0
-    except ValueError:
-        return cidr in WHOLE_INTERNET
-
+from policy.subject import (
+    APP_IMAGE_NAME,
+    COMMAND,
+    DATABASE_CLUSTER,
+    DATABASE_DB,
+    DATABASE_FIREWALL,
+    DO_LOAD_BALANCER,
+    DROPLET,
+    FIREWALL,
+    FLEET_TAG,
+    HEALTH_GATE,
+    IMAGE_COMPONENTS,
+    INGRESS_RULE,
+    LAUNCH_TEMPLATE,
+    LISTENER,
+    RDS_INSTANCE,
+    SECRET_ENV_KEYS,
+    SECURITY_GROUP,
+    SERVER_IMAGE_PROPERTY,
+    SSH_PORT,
+    TARGET_GROUP,
+    WAVE_SERVERS,
+    Subject,
+    covers_port,
+    is_prod,
+    is_whole_internet,
+    known,
+    of_type,
+)
 
 # ---- servers only from images this project baked ----
 
@@ -151,9 +73,9 @@ def servers_run_baked_images(subjects: Sequence[Subject]) -> list[str]:
     """Every droplet and launch template takes its image from an image component of this program
     (a bake or a promotion's lookup), and that component's image is named by the scheme."""
     by_urn = {subject.urn: subject for subject in subjects}
-    images = _of(subjects, *IMAGE_COMPONENTS)
+    images = of_type(subjects, *IMAGE_COMPONENTS)
     found = []
-    for server in _of(subjects, *SERVER_IMAGE_PROPERTY):
+    for server in of_type(subjects, *SERVER_IMAGE_PROPERTY):
         key = SERVER_IMAGE_PROPERTY[server.type]
         value, sources = server.props.get(key), server.property_dependencies.get(key, ())
         origin = next(
@@ -177,26 +99,26 @@ def ssh_violations(subject: Subject) -> list[str]:
     found = []
     if subject.type == FIREWALL:
         for rule in subject.props.get("inboundRules") or []:
-            if rule.get("protocol") != "tcp" or not _covers_port(rule.get("portRange"), SSH_PORT):
+            if rule.get("protocol") != "tcp" or not covers_port(rule.get("portRange"), SSH_PORT):
                 continue
             addresses = [str(address) for address in rule.get("sourceAddresses") or []]
-            if any(_is_whole_internet(address) for address in addresses if known(address)):
+            if any(is_whole_internet(address) for address in addresses if known(address)):
                 found.append(f"{subject.name}: SSH (port {rule.get('portRange')}) is open to the whole internet ({', '.join(addresses)}); list the addresses in sshAllowCidrs")
             elif not addresses and not (rule.get("sourceLoadBalancerUids") or rule.get("sourceTags") or rule.get("sourceDropletIds")):
                 found.append(f"{subject.name}: SSH (port {rule.get('portRange')}) is open with no source listed")
     elif subject.type == INGRESS_RULE:
         protocol = str(subject.props.get("ipProtocol", ""))
         from_port, to_port = subject.props.get("fromPort"), subject.props.get("toPort")
-        opens_ssh = protocol in ("-1", "all") or (protocol in ("tcp", "6") and _covers_port(f"{from_port}-{to_port}", SSH_PORT))
+        opens_ssh = protocol in ("-1", "all") or (protocol in ("tcp", "6") and covers_port(f"{from_port}-{to_port}", SSH_PORT))
         cidrs = [str(subject.props.get(key)) for key in ("cidrIpv4", "cidrIpv6") if known(subject.props.get(key))]
-        if opens_ssh and any(_is_whole_internet(cidr) for cidr in cidrs):
+        if opens_ssh and any(is_whole_internet(cidr) for cidr in cidrs):
             found.append(f"{subject.name}: SSH (port {SSH_PORT}) is open to the whole internet ({', '.join(cidrs)})")
     elif subject.type == SECURITY_GROUP:
         for rule in subject.props.get("ingress") or []:
             protocol = str(rule.get("protocol", ""))
-            opens_ssh = protocol in ("-1", "all") or _covers_port(f"{rule.get('fromPort')}-{rule.get('toPort')}", SSH_PORT)
+            opens_ssh = protocol in ("-1", "all") or covers_port(f"{rule.get('fromPort')}-{rule.get('toPort')}", SSH_PORT)
             cidrs = [*(rule.get("cidrBlocks") or []), *(rule.get("ipv6CidrBlocks") or [])]
-            if opens_ssh and any(_is_whole_internet(str(cidr)) for cidr in cidrs if known(cidr)):
+            if opens_ssh and any(is_whole_internet(str(cidr)) for cidr in cidrs if known(cidr)):
                 found.append(f"{subject.name}: an inline ingress rule opens SSH to the whole internet ({', '.join(map(str, cidrs))})")
     return found
 
@@ -208,9 +130,9 @@ def database_violations(subjects: Sequence[Subject]) -> list[str]:
     """DigitalOcean: each cluster has a database firewall whose every rule trusts the fleet tag and nothing else.
     AWS: each RDS instance is not public, and every ingress rule on its security groups admits the fleet's group only."""
     found = []
-    fleet_tags = {tag.urn for tag in _of(subjects, FLEET_TAG) if str(tag.props.get("name", "")).startswith("fleet:")}
-    firewalls = _of(subjects, DATABASE_FIREWALL)
-    for cluster in _of(subjects, DATABASE_CLUSTER):
+    fleet_tags = {tag.urn for tag in of_type(subjects, FLEET_TAG) if str(tag.props.get("name", "")).startswith("fleet:")}
+    firewalls = of_type(subjects, DATABASE_FIREWALL)
+    for cluster in of_type(subjects, DATABASE_CLUSTER):
         guarding = [firewall for firewall in firewalls if cluster.urn in firewall.property_dependencies.get("clusterId", ())]
         if not guarding:
             found.append(f"{cluster.name}: no database firewall: any address may try to connect")
@@ -227,14 +149,14 @@ def database_violations(subjects: Sequence[Subject]) -> list[str]:
             if rules and not sources & fleet_tags:
                 found.append(f"{firewall.name}: its rules do not come from the fleet's tag resource")
 
-    fleet_groups = {group for template in _of(subjects, LAUNCH_TEMPLATE) for group in template.property_dependencies.get("networkInterfaces", ())}
-    for instance in _of(subjects, RDS_INSTANCE):
+    fleet_groups = {group for template in of_type(subjects, LAUNCH_TEMPLATE) for group in template.property_dependencies.get("networkInterfaces", ())}
+    for instance in of_type(subjects, RDS_INSTANCE):
         if instance.props.get("publiclyAccessible") is not False:
             found.append(f"{instance.name}: publiclyAccessible is not false")
         database_groups = set(instance.property_dependencies.get("vpcSecurityGroupIds", ()))
         if not database_groups:
             found.append(f"{instance.name}: no security group of this program (the VPC's default group would apply)")
-        for rule in _of(subjects, INGRESS_RULE):
+        for rule in of_type(subjects, INGRESS_RULE):
             if not database_groups & set(rule.property_dependencies.get("securityGroupId", ())):
                 continue
             if any(known(rule.props.get(key)) for key in ("cidrIpv4", "cidrIpv6", "prefixListId")):
@@ -276,19 +198,19 @@ def readiness_violations(subject: Subject) -> list[str]:
 def https_redirect_violations(subjects: Sequence[Subject]) -> list[str]:
     """A balancer that serves HTTPS sends plain HTTP to HTTPS: DigitalOcean's `redirectHttpToHttps`, an ALB's port-80 listener a redirect."""
     found = []
-    for balancer in _of(subjects, DO_LOAD_BALANCER):
+    for balancer in of_type(subjects, DO_LOAD_BALANCER):
         serves_https = any(rule.get("entryProtocol") == "https" for rule in balancer.props.get("forwardingRules") or [])
         if serves_https and balancer.props.get("redirectHttpToHttps") is not True:
             found.append(f"{balancer.name}: serves HTTPS but does not redirect HTTP to it (redirectHttpToHttps)")
-    listeners = _of(subjects, LISTENER)
+    listeners = of_type(subjects, LISTENER)
 
-    def balancer_of(listener: Subject) -> tuple[str, ...]:
+    def balancerof_type(listener: Subject) -> tuple[str, ...]:
         return tuple(listener.property_dependencies.get("loadBalancerArn", ()))
 
     for listener in listeners:
         if str(listener.props.get("protocol")) != "HTTP":
             continue
-        if not any(str(other.props.get("protocol")) == "HTTPS" and balancer_of(other) == balancer_of(listener) for other in listeners):
+        if not any(str(other.props.get("protocol")) == "HTTPS" and balancerof_type(other) == balancerof_type(listener) for other in listeners):
             continue
         actions = listener.props.get("defaultActions") or []
         if not all(action.get("type") == "redirect" and (action.get("redirect") or {}).get("protocol") == "HTTPS" for action in actions) or not actions:
@@ -328,8 +250,8 @@ def gate_violations(subjects: Sequence[Subject]) -> list[str]:
     """Every wave's servers are watched by a health gate (a gate command whose inputs come from them), and each later
     wave depends on the previous wave's gate: no two waves start together. Servers are created before the old ones go."""
     by_urn = {subject.urn: subject for subject in subjects}
-    gates = [command for command in _of(subjects, COMMAND) if HEALTH_GATE in command.type_chain]
-    servers = _of(subjects, *WAVE_SERVERS)
+    gates = [command for command in of_type(subjects, COMMAND) if HEALTH_GATE in command.type_chain]
+    servers = of_type(subjects, *WAVE_SERVERS)
     found = []
 
     def gates_before(urn: str, seen: set[str]) -> set[str]:

@@ -21,7 +21,7 @@ from pulumi_policy.proxy import unknown_checking_proxy
 
 from offline.harness import Resource, run_program
 from policy.pack import POLICIES
-from policy.rules import UNKNOWN
+from policy.subject import UNKNOWN
 
 STACKS = ("staging", "prod", "aws-staging", "aws-prod")
 
