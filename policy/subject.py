@@ -102,7 +102,8 @@ def covers_port(port_range: Any, port: int) -> bool:
         return True  # DigitalOcean: no range (or "all") is every port
     low, _, high = text.partition("-")
     try:
-        return int(low) <= port <= int(high or low)
+        # float first: the engine hands numbers over as protobuf doubles (443.0).
+        return float(low) <= port <= float(high or low)
     except ValueError:
         return True  # a range we cannot read counts as open
 
