@@ -210,3 +210,11 @@ def test_a_preview_of_a_bake_passes_by_where_the_image_comes_from(recorded):
     assert violations("servers-run-baked-images", resources) == []
     public_image(resources)
     assert any("fleet-0" in message for message in violations("servers-run-baked-images", resources))
+
+
+def test_ssh_from_an_allow_listed_range_passes():
+    """SSH opened by the stack's own allow-list (sshAllowCidrs, with a key to log in with) is not the whole internet."""
+    resources = run_program("staging", config_overrides={"sshAllowCidrs": ["203.0.113.0/24"], "sshKeys": ["12345"]}).resources
+    (firewall,) = [r for r in resources if r.name == "fleet-firewall"]
+    assert any(rule.get("portRange") == "22" for rule in firewall.inputs["inboundRules"]), "the allow-list opened SSH"
+    assert violations("ssh-closed", resources) == []
