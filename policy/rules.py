@@ -186,10 +186,10 @@ def protection_violations(subject: Subject) -> list[str]:
 
 def readiness_violations(subject: Subject) -> list[str]:
     """The balancer's health check asks the readiness path (components/common/serving.py)."""
-    check = subject.props.get("healthcheck") if subject.type == DO_LOAD_BALANCER else subject.props.get("healthCheck") if subject.type == TARGET_GROUP else None
-    if subject.type not in (DO_LOAD_BALANCER, TARGET_GROUP):
+    key = {DO_LOAD_BALANCER: "healthcheck", TARGET_GROUP: "healthCheck"}.get(subject.type)
+    if key is None:
         return []
-    path = (check or {}).get("path")
+    path = (subject.props.get(key) or {}).get("path")
     if path != READINESS_PATH:
         return [f"{subject.name}: the health check asks {path!r}, not the readiness path {READINESS_PATH!r}"]
     return []
@@ -213,7 +213,7 @@ def https_redirect_violations(subjects: Sequence[Subject]) -> list[str]:
         if not any(str(other.props.get("protocol")) == "HTTPS" and balancerof_type(other) == balancerof_type(listener) for other in listeners):
             continue
         actions = listener.props.get("defaultActions") or []
-        if not all(action.get("type") == "redirect" and (action.get("redirect") or {}).get("protocol") == "HTTPS" for action in actions) or not actions:
+        if not actions or not all(action.get("type") == "redirect" and (action.get("redirect") or {}).get("protocol") == "HTTPS" for action in actions):
             found.append(f"{listener.name}: the balancer serves HTTPS, and this HTTP listener does not redirect to it")
     return found
 
