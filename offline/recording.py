@@ -26,6 +26,10 @@ class Resource:
     outputs: dict[str, Any] = field(default_factory=dict)
     # Outputs the engine would keep secret: the provider's additional secret outputs, secret inputs, and values the mocks returned as secrets.
     secret_outputs: set[str] = field(default_factory=set)
+    # Which resources each input's value came from (the engine keeps these in the state; the policy pack reads them).
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    # A component's `register_outputs` (the engine's outputs of a component; custom resources leave it empty).
+    registered_outputs: dict[str, Any] = field(default_factory=dict)
 
     @property
     def parent_name(self) -> str | None:
@@ -129,6 +133,14 @@ class RecordingMonitor(runtime_mocks.MockMonitor):
                 id=response.id or None,
                 outputs=plain(state),
                 secret_outputs={k for k in secret_outputs if k in state},
+                property_dependencies={key: sorted(value.urns) for key, value in request.propertyDependencies.items()},
             )
         )
         return response
+
+    def RegisterResourceOutputs(self, request):  # noqa: N802 (the gRPC method's name)
+        outputs = plain(rpc.deserialize_properties(request.outputs))
+        for record in self.records:
+            if record.urn == request.urn:
+                record.registered_outputs = outputs
+        return super().RegisterResourceOutputs(request)

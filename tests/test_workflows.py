@@ -188,6 +188,9 @@ def test_preview_runs_only_with_credentials():
     assert not any(secret in str(job) for secret in deploy_secrets), "the preview must not read the deploy's tokens"
     preview = next(step for step in job["steps"] if step.get("uses", "").startswith("pulumi/actions@"))
     assert preview["with"]["command"] == "preview" and preview["with"]["stack-name"] == "staging" and preview["with"]["comment-on-pr"] is True
+    assert preview["with"]["policyPacks"] == "policy", "the preview runs the policy pack (pulumi preview --policy-pack policy)"
+    runs = [step.get("run", "") for step in job["steps"][: job["steps"].index(preview)]]
+    assert "uv sync --frozen" in runs, "the pack's environment (pulumi-policy, a dev dependency) exists before the preview"
     for step in job["steps"]:
         assert "env.PULUMI_ACCESS_TOKEN" in step.get("if", ""), f"step {step.get('name') or step.get('uses')} runs without checking for credentials"
 
