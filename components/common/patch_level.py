@@ -56,6 +56,11 @@ def read_patch_level(project_dir: Path) -> str:
     return parse_patch_level(text)
 
 
+def patch_level_moment(level: str) -> datetime:
+    """The moment (UTC) a valid patch level names."""
+    return datetime.strptime(level, _FORMAT).replace(tzinfo=UTC)
+
+
 def next_patch_level(now: datetime) -> str:
     """The level a scheduled raise writes: ``now`` in UTC, to the second."""
     return now.astimezone(UTC).strftime(_FORMAT)

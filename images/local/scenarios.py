@@ -19,7 +19,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from bake import bake
 from rehearsal import Rehearsal, ScenarioResult
 from release import PROJECT_DIR, next_release
 
-from components.common.patch_level import next_patch_level, read_patch_level
+from components.common.patch_level import next_patch_level, patch_level_moment, read_patch_level
 from offline.harness import run_program, stack_file
 
 # On top of Pulumi.staging.yaml. The gate's timeout is the program's own setting (prod uses 900 too), sized for
@@ -40,7 +40,7 @@ DATABASE_DOWN_SECONDS = 5
 
 def next_week(level: str) -> str:
     """The patch level a week after ``level``: what the weekly workflow would raise it to."""
-    return next_patch_level(datetime.strptime(level, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC) + timedelta(days=7))
+    return next_patch_level(patch_level_moment(level) + timedelta(days=7))
 
 
 def staging_env() -> list[str]:
