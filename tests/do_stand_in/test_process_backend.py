@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import base64
 import json
+import shlex
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +29,18 @@ from postgres import available as postgres_available
 from webapp_process import has_system_modules
 
 from components.common.cloud_init import app_environment, migration_environment, render_user_data
+from components.common.gate import gate_command
 from do_stand_in.backends.process import ProcessBackend
 from do_stand_in.store import Delays
 
 pytestmark = [pytest.mark.slow, require_tools("haproxy", "runuser", "openssl", present={"a PostgreSQL server (postgresql)": postgres_available(), "python3-psycopg2": has_system_modules("psycopg2")})]
 
 IMAGE_NAME = "hello-1.4.2-0123456789ab"
+NEXT_VERSION = "1.4.3"
+NEXT_IMAGE_NAME = f"hello-{NEXT_VERSION}-abcdef012345"
+UNEXPECTED_VERSION = "1.4.4"
+GATE_TIMEOUT_SECONDS = 15
+REPO = Path(__file__).resolve().parents[2]
 APP_PORT = 8080
 WAIT_SECONDS = 120
 
@@ -80,72 +90,99 @@ class SteadyLoad:
             thread.join(timeout=20)
 
 
+@dataclass(frozen=True)
+class Stack:
+    """What the program creates before its droplets: a cluster, a balancer on the fleet tag, and the droplets' user-data."""
+
+    balancer: dict[str, Any]
+    user_data: str
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.balancer['ip']}/"
+
+
+def register_image(client: Client, name: str) -> int:
+    """An image as a bake leaves it; the process backend runs its app at the version its name carries."""
+    return int(client.expect(201, "POST", "/_stand_in/images", {"name": name, "regions": ["nyc3"]})["image"]["id"])
+
+
+def create_droplets(client: Client, stack: Stack, names: list[str], image_id: int) -> list[str]:
+    """Droplets as the fleet declares them: on the fleet tag, with the program's user-data. Their ids, in order."""
+    body = {"names": names, "region": "nyc3", "size": "s-1vcpu-1gb", "image": image_id, "tags": ["hello-test-fleet"], "user_data": stack.user_data}
+    return [str(droplet["id"]) for droplet in client.expect(202, "POST", "/v2/droplets", body)["droplets"]]
+
+
+def serving_instances(url: str, expected: set[str], asks: int = 20) -> set[str]:
+    """The instances that answer 200 through the load balancer in up to ``asks`` requests (fewer once all of ``expected`` answered)."""
+    seen: set[str] = set()
+    for _ in range(asks):
+        status, body = fetch(url)
+        if status == 200:
+            seen.add(body["instance"])
+        if expected <= seen:
+            break
+    return seen
+
+
+def deploy_stack(client: Client) -> Stack:
+    """Through the API as the program does: a VPC, the fleet tag, a cluster with its database and user, a load balancer on the tag."""
+    vpc = client.expect(201, "POST", "/v2/vpcs", {"name": "hello-test-vpc", "region": "nyc3"})["vpc"]
+    client.expect(201, "POST", "/v2/tags", {"name": "hello-test-fleet"})
+    cluster = client.expect(201, "POST", "/v2/databases", {"name": "hello-db", "engine": "pg", "size": "db-s-1vcpu-1gb", "num_nodes": 1, "region": "nyc3", "private_network_uuid": vpc["id"]})[
+        "database"
+    ]
+    base = f"/v2/databases/{cluster['id']}"
+    cluster = wait_until("the cluster online", lambda: (found := client.expect(200, "GET", base)["database"])["status"] == "online" and found)
+    client.expect(201, "POST", base + "/dbs", {"name": "hello"})
+    user = client.expect(201, "POST", base + "/users", {"name": "hello"})["user"]
+    ca = base64.b64decode(client.expect(200, "GET", base + "/ca")["ca"]["certificate"]).decode()
+    balancer = client.expect(
+        202,
+        "POST",
+        "/v2/load_balancers",
+        {
+            "name": "hello-lb",
+            "region": "nyc3",
+            "vpc_uuid": vpc["id"],
+            "tag": "hello-test-fleet",
+            "forwarding_rules": [{"entry_protocol": "http", "entry_port": 80, "target_protocol": "http", "target_port": APP_PORT}],
+            "health_check": {"protocol": "http", "port": APP_PORT, "path": "/readyz", "check_interval_seconds": 1, "response_timeout_seconds": 1, "healthy_threshold": 2, "unhealthy_threshold": 2},
+        },
+    )["load_balancer"]
+    balancer = wait_until("the load balancer active", lambda: (found := client.expect(200, "GET", f"/v2/load_balancers/{balancer['id']}")["load_balancer"])["status"] == "active" and found)
+    private = cluster["private_connection"]
+    admin = cluster["connection"]
+    env = app_environment(
+        app_env="test",
+        app_port=APP_PORT,
+        database_host=private["host"],
+        database_port=private["port"],
+        database_name="hello",
+        database_user="hello",
+        database_password=user["password"],
+        app_secret="s3cret-value",
+        drain_seconds=4,  # the check notices a draining server within 2 x 1 s + 1 s
+        extra_env={},
+    )
+    # As on DigitalOcean: the schema's owner (the cluster's admin) only in migration.env, for the one-shot migration.
+    migration = migration_environment(user=admin["user"], password=admin["password"])
+    user_data = render_user_data(env, database_ca=ca, migration_env=migration)
+    return Stack(balancer=balancer, user_data=user_data)
+
+
 def test_a_droplet_shut_down_and_deleted_leaves_the_pool_without_a_failed_request(tmp_path: Path) -> None:
     backend = ProcessBackend()
     stand_in = start_stand_in(tmp_path, backend=backend, delays=Delays.all(0.2))
     client = Client(stand_in.url)
     try:
-        vpc = client.expect(201, "POST", "/v2/vpcs", {"name": "hello-test-vpc", "region": "nyc3"})["vpc"]
-        client.expect(201, "POST", "/v2/tags", {"name": "hello-test-fleet"})
-        cluster = client.expect(201, "POST", "/v2/databases", {"name": "hello-db", "engine": "pg", "size": "db-s-1vcpu-1gb", "num_nodes": 1, "region": "nyc3", "private_network_uuid": vpc["id"]})[
-            "database"
-        ]
-        base = f"/v2/databases/{cluster['id']}"
-        cluster = wait_until("the cluster online", lambda: (found := client.expect(200, "GET", base)["database"])["status"] == "online" and found)
-        client.expect(201, "POST", base + "/dbs", {"name": "hello"})
-        user = client.expect(201, "POST", base + "/users", {"name": "hello"})["user"]
-        ca = base64.b64decode(client.expect(200, "GET", base + "/ca")["ca"]["certificate"]).decode()
-        image = client.expect(201, "POST", "/_stand_in/images", {"name": IMAGE_NAME, "regions": ["nyc3"]})["image"]
-        balancer = client.expect(
-            202,
-            "POST",
-            "/v2/load_balancers",
-            {
-                "name": "hello-lb",
-                "region": "nyc3",
-                "vpc_uuid": vpc["id"],
-                "tag": "hello-test-fleet",
-                "forwarding_rules": [{"entry_protocol": "http", "entry_port": 80, "target_protocol": "http", "target_port": APP_PORT}],
-                "health_check": {"protocol": "http", "port": APP_PORT, "path": "/readyz", "check_interval_seconds": 1, "response_timeout_seconds": 1, "healthy_threshold": 2, "unhealthy_threshold": 2},
-            },
-        )["load_balancer"]
-        balancer = wait_until("the load balancer active", lambda: (found := client.expect(200, "GET", f"/v2/load_balancers/{balancer['id']}")["load_balancer"])["status"] == "active" and found)
-        private = cluster["private_connection"]
-        admin = cluster["connection"]
-        env = app_environment(
-            app_env="test",
-            app_port=APP_PORT,
-            database_host=private["host"],
-            database_port=private["port"],
-            database_name="hello",
-            database_user="hello",
-            database_password=user["password"],
-            app_secret="s3cret-value",
-            drain_seconds=4,  # the check notices a draining server within 2 x 1 s + 1 s
-            extra_env={},
-        )
-        # As on DigitalOcean: the schema's owner (the cluster's admin) only in migration.env, for the one-shot migration.
-        migration = migration_environment(user=admin["user"], password=admin["password"])
-        user_data = render_user_data(env, database_ca=ca, migration_env=migration)
-        droplets = client.expect(
-            202,
-            "POST",
-            "/v2/droplets",
-            {"names": ["hello-test-0", "hello-test-1"], "region": "nyc3", "size": "s-1vcpu-1gb", "image": image["id"], "tags": ["hello-test-fleet"], "user_data": user_data},
-        )["droplets"]
-        ids = {str(droplet["id"]) for droplet in droplets}
-        url = f"http://{balancer['ip']}/"
-        seen: set[str] = set()
+        stack = deploy_stack(client)
+        balancer, url = stack.balancer, stack.url
+        droplet_ids = create_droplets(client, stack, ["hello-test-0", "hello-test-1"], register_image(client, IMAGE_NAME))
+        ids = set(droplet_ids)
+        wait_until("both droplets serving through the load balancer", lambda: serving_instances(url, ids) == ids)
 
-        def both_serve() -> bool:
-            status, body = fetch(url)
-            if status == 200:
-                seen.add(body["instance"])
-            return seen == ids
-
-        wait_until("both droplets serving through the load balancer", both_serve)
-
-        leaving, staying = (str(droplet["id"]) for droplet in droplets)
+        leaving, staying = droplet_ids
         with SteadyLoad(url) as load:
             time.sleep(1)
             action = client.expect(201, "POST", f"/v2/droplets/{leaving}/actions", {"type": "shutdown"})["action"]
@@ -165,3 +202,44 @@ def test_a_droplet_shut_down_and_deleted_leaves_the_pool_without_a_failed_reques
     # Stopping the stand-in stops what it started.
     assert backend.droplets == {} and backend.balancers == {} and backend.clusters == {}
     assert fetch(url)[0] == 0
+
+
+def test_a_new_droplet_that_is_ready_but_fails_its_gate_serves_beside_the_old_fleet(tmp_path: Path) -> None:
+    """What docs/security.md ("A failed gate") states: the pool is the fleet tag, so readiness, not the gate, admits a server.
+
+    The old generation serves; the update's new droplet (another version) comes up ready; the gate the
+    program renders (`gate_command`, run as `pulumi up` runs it) waits for a version the new droplet does not
+    report, and fails at its timeout. All along, the new droplet takes a share of the traffic and the old
+    one keeps serving. The same gate expecting the version the droplet does report passes, so the failure
+    is the mismatch, not the set-up.
+    """
+    backend = ProcessBackend()
+    stand_in = start_stand_in(tmp_path, backend=backend, delays=Delays.all(0.2))
+    client = Client(stand_in.url)
+    try:
+        stack = deploy_stack(client)
+        (old,) = create_droplets(client, stack, ["hello-test-0"], register_image(client, IMAGE_NAME))
+        wait_until("the old generation serving", lambda: serving_instances(stack.url, {old}) == {old})
+        (new,) = create_droplets(client, stack, ["hello-test-1"], register_image(client, NEXT_IMAGE_NAME))
+        # Ready (its readiness passed): the balancer admits it by its tag, before any gate has run.
+        wait_until("the new droplet taking traffic beside the old", lambda: serving_instances(stack.url, {old, new}) == {old, new})
+        health_url = stack.url + "healthz"
+
+        def gate(version: str) -> subprocess.CompletedProcess[str]:
+            words = shlex.split(gate_command(sys.executable, health_url, version, [new], GATE_TIMEOUT_SECONDS, None))
+            return subprocess.run(words, cwd=REPO, capture_output=True, text=True, timeout=GATE_TIMEOUT_SECONDS + 60, check=False)
+
+        with SteadyLoad(stack.url) as load:
+            failed_gate = gate(UNEXPECTED_VERSION)
+        assert failed_gate.returncode != 0, f"the gate passed for a version no server reports:\n{failed_gate.stderr}"
+        assert f"waiting for {new}" in failed_gate.stderr, failed_gate.stderr
+        answers = [(status, instance) for _, status, instance in load.results]
+        assert [answer for answer in answers if answer[0] != 200] == [], "a request failed while the gate waited"
+        served_by = {instance for _, instance in answers}
+        assert served_by == {old, new}, f"while the gate failed, the balancer served from {served_by}: the new droplet {new} takes traffic beside the old {old}"
+        # Nothing decided by the gate took it out of the pool: it is still there after the failure.
+        assert sorted(str(droplet_id) for droplet_id in client.expect(200, "GET", f"/v2/load_balancers/{stack.balancer['id']}")["load_balancer"]["droplet_ids"]) == sorted([old, new])
+        passed_gate = gate(NEXT_VERSION)
+        assert passed_gate.returncode == 0, passed_gate.stderr
+    finally:
+        stand_in.stop()
