@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,3 +42,17 @@ def ssh_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     key = tmp_path_factory.mktemp("ssh") / "operator"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True, timeout=60)
     yield key
+
+
+# Everywhere a credential could be left on a server: files, and every process's environment and command line.
+CREDENTIAL_PLACES = "/etc /run /var /opt /tmp /home /srv /proc/[0-9]*/environ /proc/[0-9]*/cmdline"
+
+
+def files_the_app_user_can_read_with(run: Callable[[str], str], secret: str) -> str:
+    """The files under CREDENTIAL_PLACES that the app's user (``webapp``) can read and that hold ``secret``, one a line.
+
+    ``run`` runs a shell command in the guest as root. The pattern comes from a file outside the places
+    searched: on the command line, the search would find itself.
+    """
+    run(f"umask 022; printf '%s\\n' {secret} > /dev/shm/pattern")
+    return run(f"runuser -u webapp -- sh -c 'grep -rlsF -f /dev/shm/pattern {CREDENTIAL_PLACES}; true'; rm -f /dev/shm/pattern")

@@ -55,7 +55,7 @@ import pytest
 import yaml
 from aws_stand_ins import MetadataStandIn, MotoServer
 from conftest import require_tools
-from guests import GUEST_DATABASE, guest_postgres
+from guests import GUEST_DATABASE, files_the_app_user_can_read_with, guest_postgres
 from postgres import LocalPostgres, available
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -289,10 +289,7 @@ def test_the_apps_user_can_read_no_admin_credential_anywhere(server, postgres):
     assert ADMIN_PASSWORD not in environment and "DATABASE_MIGRATION" not in environment
     # Root finds it where it lives, root-only (tmpfs): the search below can find it.
     assert guest(server, f"grep -lF {ADMIN_PASSWORD} /run/webapp/migration-secrets.env") == "/run/webapp/migration-secrets.env"
-    places = "/etc /run /var /opt /tmp /home /srv /proc/[0-9]*/environ /proc/[0-9]*/cmdline"
-    # The password from a file outside the places searched: on the command line, the search would find itself.
-    guest(server, f"umask 022; printf '%s\\n' {ADMIN_PASSWORD} > /dev/shm/pattern")
-    found = guest(server, f"runuser -u webapp -- sh -c 'grep -rlsF -f /dev/shm/pattern {places}; true'; rm -f /dev/shm/pattern")
+    found = files_the_app_user_can_read_with(lambda command: guest(server, command), ADMIN_PASSWORD)
     assert found == "", found
     # The instance role may read the master's parameter; only root may ask for the role's credentials. The real endpoint's
     # address, on a loopback alias answered inside the guest (QEMU cannot forward 169.254.169.254): root gets an answer,
